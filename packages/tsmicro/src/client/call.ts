@@ -1,0 +1,184 @@
+/**
+ * The whole call path, top to bottom. It runs on one options snapshot read when the call
+ * starts, and holds no lock, slot or pooled resource across any await: connections are
+ * shared (multiplexed), and nothing here waits for `init()` or for another call.
+ */
+import type { Codec } from "../codec/codec.js";
+import { type Context, linkSignal } from "../context.js";
+import { MicroError, timeout } from "../errors.js";
+import { type CallPhase, type InflightCall, type InflightTable, setPhase } from "../inflight.js";
+import type { Node } from "../registry/registry.js";
+import type { Selector } from "../selector/selector.js";
+import { isTransportFailure } from "../transport/failure.js";
+import type { Pool } from "../transport/pool.js";
+import type { Connection } from "../transport/transport.js";
+import { abortable, sleep } from "../util/abort.js";
+import type { CallOptions, ClientOptions } from "./options.js";
+import type { Request } from "./request.js";
+
+/** Everything a call needs, fixed for its whole life. */
+export interface Snapshot {
+  readonly options: Readonly<ClientOptions>;
+  readonly pool: Pool;
+  readonly selector: Selector;
+}
+
+const PHASE_TEXT: Record<CallPhase, string> = {
+  selecting: "selecting a node",
+  dialing: "dialing",
+  sent: "waiting for the response",
+  backoff: "backing off before a retry",
+  queued: "waiting for a concurrency slot",
+  handling: "handling",
+  streaming: "streaming",
+};
+
+export async function callOnce(
+  snap: Snapshot,
+  inflight: InflightTable | undefined,
+  ctx: Context,
+  req: Request,
+  opts: CallOptions,
+): Promise<unknown> {
+  const o = snap.options;
+  const hop = `${req.service}.${req.endpoint}`;
+
+  // 1. Refuse runaway chains before doing anything.
+  if (ctx.chain.length >= o.maxCallDepth) {
+    throw new MicroError({
+      id: req.service,
+      code: 508,
+      status: "Loop Detected",
+      detail: `call to ${hop} refused: chain depth ${ctx.chain.length} reached maxCallDepth ${o.maxCallDepth}: ${ctx.chain.join(" -> ")}`,
+      chain: ctx.chain,
+      retryable: false,
+    });
+  }
+
+  // 2. The deadline: the smaller of this call's timeout and the caller's remaining time.
+  const started = Date.now();
+  const ownTimeout = opts.requestTimeoutMs ?? o.requestTimeoutMs;
+  const deadline = Math.min(started + ownTimeout, ctx.deadline ?? Number.POSITIVE_INFINITY);
+  const byCaller = ctx.deadline !== undefined && ctx.deadline < started + ownTimeout;
+
+  const record: InflightCall | undefined = inflight?.add({
+    side: "client",
+    service: req.service,
+    endpoint: req.endpoint,
+    node: undefined,
+    phase: "selecting",
+    deadline,
+    chain: ctx.chain,
+  });
+
+  // 3. One signal for the call: caller's context, call option, deadline.
+  const controller = new AbortController();
+  const unlinkCtx = linkSignal(ctx.signal, controller);
+  const unlinkOpt = opts.signal === undefined ? noop : linkSignal(opts.signal, controller);
+  let node: Node | undefined;
+  let attempt = 1;
+  let phase: CallPhase = "selecting";
+  const timer = setTimeout(() => {
+    const where = node === undefined ? "" : ` on node ${node.id} (${node.address})`;
+    const whose = byCaller ? "the caller's deadline" : `its timeout of ${ownTimeout} ms`;
+    controller.abort(
+      timeout(
+        req.service,
+        `call to ${hop} timed out after ${Date.now() - started} ms (${whose}) while ${PHASE_TEXT[phase]}${where}, attempt ${attempt}`,
+        { chain: [...ctx.chain, hop] },
+      ),
+    );
+  }, deadline - started);
+  const signal = controller.signal;
+  const enter = (p: CallPhase) => {
+    phase = p;
+    setPhase(record, p);
+  };
+
+  try {
+    const codec: Codec = snap.options.codecs.get(req.contentType ?? o.contentType, req.service);
+    const body = codec.encode(req.body);
+    const retries = opts.retries ?? o.retries;
+    const metadata = opts.metadata === undefined ? ctx.metadata : { ...ctx.metadata, ...opts.metadata };
+    const addresses =
+      opts.address === undefined
+        ? undefined
+        : typeof opts.address === "string"
+          ? [opts.address]
+          : opts.address;
+
+    for (;;) {
+      try {
+        // 4. Select a node: a fixed address list, or the selector (cached, watch-driven).
+        enter("selecting");
+        if (addresses !== undefined) {
+          const address = addresses[(attempt - 1) % addresses.length]!;
+          node = { id: address, address, metadata: {} };
+        } else {
+          node = (await abortable(snap.selector.select(req.service, opts.select), signal))();
+        }
+        if (record !== undefined) record.node = node.id;
+
+        // 5. A shared connection: never waits for another call to give one back.
+        enter("dialing");
+        let conn: Connection | Promise<Connection> = snap.pool.get(
+          node.address,
+          opts.dialTimeoutMs ?? o.dialTimeoutMs,
+          signal,
+        );
+        if (!("request" in conn)) conn = await conn;
+
+        // 6. Send with the remaining time, metadata and chain; wait for the answer.
+        enter("sent");
+        const res = await conn.request(
+          {
+            headers: {
+              service: req.service,
+              endpoint: req.endpoint,
+              contentType: codec.contentType,
+              timeoutMs: deadline - Date.now(),
+              metadata,
+              chain: ctx.chain,
+            },
+            body,
+          },
+          signal,
+        );
+        if (addresses === undefined) snap.selector.mark(req.service, node);
+        const resCodec =
+          res.contentType === codec.contentType ? codec : o.codecs.get(res.contentType, req.service);
+        try {
+          return resCodec.decode(res.body);
+        } catch (err) {
+          throw new MicroError({
+            id: req.service,
+            code: 502,
+            detail: `cannot decode the response of ${hop} as ${res.contentType}: ${(err as Error).message}`,
+            retryable: false,
+          });
+        }
+      } catch (err) {
+        // 7. Retry only what may be retried, only while time remains.
+        if (signal.aborted) throw MicroError.from(signal.reason, req.service);
+        const e = MicroError.from(err, req.service);
+        if (node !== undefined && addresses === undefined && isTransportFailure(e)) {
+          snap.selector.mark(req.service, node, e);
+        }
+        if (!e.retryable || attempt > retries)
+          throw e.chain.length > 0 ? e : e.with({ chain: [...ctx.chain, hop] });
+        enter("backoff");
+        await sleep(Math.min(o.backoff(attempt), Math.max(0, deadline - Date.now())), signal);
+        if (signal.aborted) throw MicroError.from(signal.reason, req.service);
+        attempt++;
+        if (record !== undefined) record.attempt = attempt;
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    unlinkCtx();
+    unlinkOpt();
+    if (record !== undefined) inflight!.delete(record);
+  }
+}
+
+function noop() {}

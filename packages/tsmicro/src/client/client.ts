@@ -1,0 +1,153 @@
+/**
+ * The RPC client. Its options are one frozen snapshot; `init()` builds the next snapshot
+ * and swaps it in a single assignment. A call reads the snapshot once and keeps it to the
+ * end, so `init()` never waits for calls and calls never wait for `init()` — the go-micro
+ * #2708 stall has no lock to happen on.
+ */
+import { defaultCodecs } from "../codec/index.js";
+import type { Context } from "../context.js";
+import { type InflightSnapshot, InflightTable } from "../inflight.js";
+import { defaultRegistry } from "../registry/default.js";
+import { createSelector } from "../selector/selector.js";
+import { Pool } from "../transport/pool.js";
+import { createTcpTransport } from "../transport/tcp.js";
+import { callOnce, type Snapshot } from "./call.js";
+import {
+  type CallFn,
+  type CallOptions,
+  type ClientOptions,
+  DEFAULT_DIAL_TIMEOUT_MS,
+  DEFAULT_MAX_CALL_DEPTH,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_POOL_TTL_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_RETRIES,
+  defaultBackoff,
+} from "./options.js";
+import type { Request } from "./request.js";
+
+export interface Client {
+  /** Calls `request.service`'s endpoint and resolves with the decoded response. */
+  call<R = any>(ctx: Context, request: Request, options?: CallOptions): Promise<R>;
+  /** Replaces the options (merged over the current ones). Never waits; in-flight calls keep theirs. */
+  init(options: Partial<ClientOptions>): void;
+  /** The current frozen snapshot. */
+  options(): Readonly<ClientOptions>;
+  /** Calls in flight, with phase, age, node and chain (the stall doctor's view). */
+  inflight(): InflightSnapshot[];
+  /** Drains the connection pool and stops the selector's watch. */
+  close(): Promise<void>;
+}
+
+interface State extends Snapshot {
+  readonly invoke: CallFn;
+}
+
+class ClientImpl implements Client {
+  #state: State;
+  readonly #inflight = new InflightTable();
+
+  constructor(options: Partial<ClientOptions>) {
+    this.#state = this.#build(undefined, options);
+  }
+
+  call<R>(ctx: Context, request: Request, options: CallOptions = {}): Promise<R> {
+    return this.#state.invoke(ctx, request, options) as Promise<R>;
+  }
+
+  init(options: Partial<ClientOptions>): void {
+    const prev = this.#state;
+    const next = this.#build(prev, options);
+    this.#state = next; // the one assignment; calls already running keep `prev`
+    if (next.pool !== prev.pool) void prev.pool.drain();
+    if (next.selector !== prev.selector && prev.options.selector === undefined) prev.selector.close();
+  }
+
+  options(): Readonly<ClientOptions> {
+    return this.#state.options;
+  }
+
+  inflight(): InflightSnapshot[] {
+    return this.#inflight.snapshot();
+  }
+
+  async close(): Promise<void> {
+    const s = this.#state;
+    if (s.options.selector === undefined) s.selector.close();
+    await s.pool.drain();
+  }
+
+  #build(prev: State | undefined, changes: Partial<ClientOptions>): State {
+    const base: ClientOptions = prev?.options ?? {
+      retries: DEFAULT_RETRIES,
+      requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+      dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS,
+      poolSize: DEFAULT_POOL_SIZE,
+      poolTtlMs: DEFAULT_POOL_TTL_MS,
+      contentType: "application/json",
+      registry: changes.registry ?? defaultRegistry(),
+      selector: undefined,
+      transport: changes.transport ?? createTcpTransport(),
+      codecs: changes.codecs ?? defaultCodecs(),
+      wrappers: [],
+      maxCallDepth: DEFAULT_MAX_CALL_DEPTH,
+      backoff: defaultBackoff,
+      trackInflight: true,
+    };
+    const options: ClientOptions = Object.freeze({ ...base, ...stripUndefined(changes) });
+    validate(options);
+    const poolChanged =
+      prev === undefined ||
+      options.transport !== prev.options.transport ||
+      options.poolSize !== prev.options.poolSize ||
+      options.poolTtlMs !== prev.options.poolTtlMs;
+    const pool = poolChanged
+      ? new Pool({ transport: options.transport, size: options.poolSize, ttlMs: options.poolTtlMs })
+      : prev.pool;
+    const selectorChanged =
+      prev === undefined ||
+      options.selector !== prev.options.selector ||
+      options.registry !== prev.options.registry;
+    const selector = selectorChanged
+      ? (options.selector ?? createSelector({ registry: options.registry }))
+      : prev.selector;
+    const snap: Snapshot = { options, pool, selector };
+    const table = options.trackInflight ? this.#inflight : undefined;
+    const bottom: CallFn = (ctx, req, opts) => callOnce(snap, table, ctx, req, opts);
+    const invoke = options.wrappers.reduceRight<CallFn>((next, wrap) => wrap(next), bottom);
+    return { ...snap, invoke };
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+function validate(o: ClientOptions): void {
+  const positive = {
+    requestTimeoutMs: o.requestTimeoutMs,
+    dialTimeoutMs: o.dialTimeoutMs,
+    poolSize: o.poolSize,
+    maxCallDepth: o.maxCallDepth,
+  };
+  for (const [k, v] of Object.entries(positive)) {
+    if (!(typeof v === "number" && v > 0))
+      throw new TypeError(`client option ${k} must be a number > 0, got ${String(v)}`);
+  }
+  if (!(Number.isInteger(o.retries) && o.retries >= 0))
+    throw new TypeError(`client option retries must be an integer ≥ 0, got ${o.retries}`);
+  if (!o.codecs.has(o.contentType)) {
+    throw new TypeError(
+      `client option contentType "${o.contentType}" has no codec; supported: ${o.codecs.types().join(", ")}`,
+    );
+  }
+}
+
+export function newClient(options: Partial<ClientOptions> = {}): Client {
+  return new ClientImpl(options);
+}
+
+/** The process-wide client (go-micro's client.DefaultClient). Safe to `init()` at any time. */
+export const defaultClient: Client = newClient();

@@ -1,0 +1,105 @@
+/**
+ * tsmicro: go-micro's microservices toolkit for TypeScript, deadlock-free by construction.
+ * The public surface, curated: names follow go-micro (client.DefaultClient → defaultClient).
+ */
+
+export type { Client } from "./client/client.js";
+export { defaultClient, newClient } from "./client/client.js";
+export type { CallFn, CallOptions, CallWrapper, ClientOptions } from "./client/options.js";
+export {
+  DEFAULT_DIAL_TIMEOUT_MS,
+  DEFAULT_MAX_CALL_DEPTH,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_POOL_TTL_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_RETRIES,
+} from "./client/options.js";
+export { newRequest, type Request } from "./client/request.js";
+export {
+  type Codec,
+  CodecRegistry,
+  createJsonCodec,
+  createMsgpackCodec,
+  defaultCodecs,
+} from "./codec/index.js";
+export {
+  background,
+  type Context,
+  type Metadata,
+  remainingMs,
+  withCancel,
+  withDeadline,
+  withMetadata,
+  withTimeout,
+} from "./context.js";
+export {
+  badRequest,
+  cancelled,
+  conflict,
+  forbidden,
+  internalServerError,
+  isMicroError,
+  MicroError,
+  type MicroErrorInit,
+  methodNotAllowed,
+  notFound,
+  payloadTooLarge,
+  serviceUnavailable,
+  statusText,
+  timeout,
+  tooManyRequests,
+  unauthorized,
+} from "./errors.js";
+export type { CallPhase, InflightSnapshot } from "./inflight.js";
+export { defaultRegistry } from "./registry/default.js";
+export { createLocalRegistry, DEFAULT_LOCAL_POLL_MS, type LocalRegistryOptions } from "./registry/local.js";
+export { createMemoryRegistry } from "./registry/memory.js";
+export type {
+  Endpoint,
+  Node,
+  RegisterOptions,
+  Registry,
+  RegistryEvent,
+  RegistryEventType,
+  Service,
+  Watcher,
+  WatchOptions,
+} from "./registry/registry.js";
+export {
+  createSelector,
+  type SelectOptions,
+  type Selector,
+  type SelectorOptions,
+} from "./selector/selector.js";
+export {
+  filterMetadata,
+  filterVersion,
+  type NodeFilter,
+  random,
+  roundRobin,
+  type Strategy,
+} from "./selector/strategy.js";
+export type { BulkheadOptions, LimitOptions } from "./server/bulkhead.js";
+export type { HandleOptions } from "./server/router.js";
+export type { HandlerFn, HandlerRequest, HandlerWrapper } from "./server/server.js";
+export {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_REGISTER_INTERVAL_MS,
+  DEFAULT_REGISTER_TTL_MS,
+  type MicroService,
+  newService,
+  type ServiceOptions,
+} from "./service/service.js";
+export { DEFAULT_MAX_FRAME_BYTES } from "./transport/frame.js";
+export { createTcpTransport, DEFAULT_TCP_OPTIONS, type TcpTransportOptions } from "./transport/tcp.js";
+export type {
+  Connection,
+  DialOptions,
+  InboundRequest,
+  Listener,
+  RequestHandler,
+  RequestHeaders,
+  Transport,
+  TransportRequest,
+  TransportResponse,
+} from "./transport/transport.js";

@@ -1,0 +1,80 @@
+/**
+ * The stall doctor's table: every call in flight, on the client and on the server, with
+ * its phase and how long it has been there. Cheap enough to keep on by default (one object
+ * per call, updated in place).
+ */
+
+export type CallPhase =
+  | "selecting"
+  | "dialing"
+  | "sent"
+  | "backoff"
+  | "queued" // waiting for a concurrency slot on the server
+  | "handling"
+  | "streaming";
+
+export interface InflightCall {
+  readonly id: number;
+  readonly side: "client" | "server";
+  readonly service: string;
+  readonly endpoint: string;
+  /** Node id or address, once known. */
+  node: string | undefined;
+  phase: CallPhase;
+  /** Epoch ms the call entered its current phase. */
+  phaseSince: number;
+  readonly startedAt: number;
+  /** Epoch ms, or undefined. */
+  readonly deadline: number | undefined;
+  /** Hops before this call, oldest first. */
+  readonly chain: readonly string[];
+  attempt: number;
+}
+
+/** What `inflight()` returns: a copy with ages computed. */
+export interface InflightSnapshot extends Omit<InflightCall, "phaseSince"> {
+  ageMs: number;
+  phaseAgeMs: number;
+  /** True when the chain passes through this call's service more than once. */
+  cycle: boolean;
+}
+
+export class InflightTable {
+  readonly #calls = new Set<InflightCall>();
+  #nextId = 1;
+
+  get size(): number {
+    return this.#calls.size;
+  }
+
+  add(init: Omit<InflightCall, "id" | "phaseSince" | "startedAt" | "attempt">): InflightCall {
+    const now = Date.now();
+    const call: InflightCall = { ...init, id: this.#nextId++, phaseSince: now, startedAt: now, attempt: 1 };
+    this.#calls.add(call);
+    return call;
+  }
+
+  delete(call: InflightCall): void {
+    this.#calls.delete(call);
+  }
+
+  snapshot(now = Date.now()): InflightSnapshot[] {
+    return [...this.#calls].map((c) => {
+      const { phaseSince, ...rest } = c;
+      const services = c.chain.map((h) => h.slice(0, h.indexOf(".")));
+      return {
+        ...rest,
+        ageMs: now - c.startedAt,
+        phaseAgeMs: now - phaseSince,
+        cycle: services.includes(c.service),
+      };
+    });
+  }
+}
+
+export function setPhase(call: InflightCall | undefined, phase: CallPhase): void {
+  if (call !== undefined) {
+    call.phase = phase;
+    call.phaseSince = Date.now();
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * A flat table of registered nodes, one row per (service, version, node id), and the diff
+ * between two tables as registry events. Shared by the registries that keep or rebuild a
+ * snapshot (memory, local).
+ */
+import type { Endpoint, Node, RegistryEvent, Service } from "./registry.js";
+
+export interface Row {
+  name: string;
+  version: string;
+  metadata: Record<string, string>;
+  endpoints: Endpoint[];
+  node: Node;
+  /** Epoch ms, or 0 for no expiry. */
+  expiresAt: number;
+}
+
+export type Table = Map<string, Row>;
+
+export function rowKey(name: string, version: string, nodeId: string): string {
+  return `${name}\u0000${version}\u0000${nodeId}`;
+}
+
+export function rowsOf(service: Service, expiresAt: number): Row[] {
+  return service.nodes.map((node) => ({
+    name: service.name,
+    version: service.version,
+    metadata: { ...service.metadata },
+    endpoints: service.endpoints.map((e) => ({ ...e })),
+    node: { ...node, metadata: { ...node.metadata } },
+    expiresAt,
+  }));
+}
+
+/** Whether two rows describe the same registration (expiry aside). */
+function sameRow(a: Row, b: Row): boolean {
+  return (
+    a.node.address === b.node.address &&
+    JSON.stringify(a.node.metadata) === JSON.stringify(b.node.metadata) &&
+    JSON.stringify(a.metadata) === JSON.stringify(b.metadata) &&
+    JSON.stringify(a.endpoints) === JSON.stringify(b.endpoints)
+  );
+}
+
+export function eventOf(type: RegistryEvent["type"], row: Row): RegistryEvent {
+  return { type, service: servicesOf([row])[0]! };
+}
+
+/** Events that turn `before` into `after`: creates and updates first, then deletes. */
+export function diff(before: Table, after: Table): RegistryEvent[] {
+  const events: RegistryEvent[] = [];
+  for (const [key, row] of after) {
+    const old = before.get(key);
+    if (old === undefined) events.push(eventOf("create", row));
+    else if (!sameRow(old, row)) events.push(eventOf("update", row));
+  }
+  for (const [key, row] of before) if (!after.has(key)) events.push(eventOf("delete", row));
+  return events;
+}
+
+/** Groups rows into services, one entry per (name, version), nodes in row order. */
+export function servicesOf(rows: Iterable<Row>): Service[] {
+  const byKey = new Map<string, Service>();
+  for (const r of rows) {
+    const key = `${r.name}\u0000${r.version}`;
+    let s = byKey.get(key);
+    if (s === undefined) {
+      s = {
+        name: r.name,
+        version: r.version,
+        metadata: { ...r.metadata },
+        endpoints: r.endpoints.map((e) => ({ ...e })),
+        nodes: [],
+      };
+      byKey.set(key, s);
+    }
+    s.nodes.push({ ...r.node, metadata: { ...r.node.metadata } });
+  }
+  return [...byKey.values()];
+}
+
+export function isLive(row: Row, now: number): boolean {
+  return row.expiresAt === 0 || row.expiresAt > now;
+}

@@ -1,0 +1,188 @@
+/**
+ * Selector: picks a node for each attempt. It caches services, keeps the cache fresh from
+ * one registry watch (no polling), and ejects nodes that fail at the transport level for a
+ * growing back-off, then re-probes them.
+ */
+import { notFound } from "../errors.js";
+import type { Node, Registry, Service, Watcher } from "../registry/registry.js";
+import { type NodeFilter, roundRobin, type Strategy } from "./strategy.js";
+
+export interface SelectOptions {
+  filters?: readonly NodeFilter[];
+  strategy?: Strategy;
+}
+
+export type Next = () => Node;
+
+export interface Selector {
+  select(service: string, options?: SelectOptions): Promise<Next>;
+  /** Report a transport failure of `node` (ejects it for a while) or success (`error` undefined). */
+  mark(service: string, node: Node, error?: unknown): void;
+  close(): void;
+}
+
+export interface SelectorOptions {
+  registry: Registry;
+  /** @default round robin */
+  strategy?: Strategy;
+  /** Cache entries unrefreshed by the watch for this long are fetched again. @default 60000 */
+  cacheTtlMs?: number;
+  /** First ejection of a failing node; doubles per failure up to `maxEjectMs`. @default 1000 */
+  ejectMs?: number;
+  /** @default 30000 */
+  maxEjectMs?: number;
+}
+
+interface Entry {
+  services: Service[];
+  fetchedAt: number;
+}
+
+export function createSelector(options: SelectorOptions): Selector {
+  const { registry } = options;
+  const defaultStrategy = options.strategy ?? roundRobin();
+  const cacheTtlMs = options.cacheTtlMs ?? 60_000;
+  const ejectMs = options.ejectMs ?? 1000;
+  const maxEjectMs = options.maxEjectMs ?? 30_000;
+  const cache = new Map<string, Entry>();
+  const loading = new Map<string, Promise<Service[]>>();
+  const ejected = new Map<string, { until: number; failures: number }>();
+  let watcher: Watcher | undefined;
+
+  const startWatch = () => {
+    if (watcher !== undefined) return;
+    const w = registry.watch();
+    watcher = w;
+    void (async () => {
+      try {
+        for await (const event of w) {
+          const entry = cache.get(event.service.name);
+          if (entry === undefined) continue;
+          applyEvent(entry, event.type, event.service);
+        }
+      } catch {
+        // A broken watch leaves the cache TTL to refresh entries.
+      }
+      if (watcher === w) watcher = undefined;
+    })();
+  };
+
+  const load = (name: string): Promise<Service[]> => {
+    let p = loading.get(name);
+    if (p === undefined) {
+      p = registry.getService(name).then(
+        (services) => {
+          loading.delete(name);
+          cache.set(name, { services, fetchedAt: Date.now() });
+          return services;
+        },
+        (err) => {
+          loading.delete(name);
+          throw err;
+        },
+      );
+      loading.set(name, p);
+    }
+    return p;
+  };
+
+  const notFoundError = async (name: string, why: string) => {
+    let similar = "";
+    try {
+      const all = [...new Set((await registry.listServices()).map((s) => s.name))];
+      const close = all.filter((n) => isSimilar(n, name));
+      similar =
+        all.length === 0
+          ? "; it holds no services"
+          : `; it holds ${all.length} service(s)${close.length > 0 ? `, similar: ${close.join(", ")}` : `: ${all.slice(0, 10).join(", ")}`}`;
+    } catch {
+      // The listing is a hint only.
+    }
+    return notFound("tsmicro", `service "${name}" ${why} in registry ${registry.name}${similar}`);
+  };
+
+  return {
+    async select(name, selectOptions = {}) {
+      startWatch();
+      const entry = cache.get(name);
+      const services =
+        entry !== undefined && Date.now() - entry.fetchedAt < cacheTtlMs ? entry.services : await load(name);
+      const filters = selectOptions.filters ?? [];
+      const nodes: Node[] = [];
+      for (const s of services) {
+        for (const n of s.nodes) if (filters.every((f) => f(s, n))) nodes.push(n);
+      }
+      if (nodes.length === 0) {
+        throw await notFoundError(
+          name,
+          services.length === 0 ? "not found" : "has no node matching the filters",
+        );
+      }
+      const now = Date.now();
+      const healthy = nodes.filter((n) => {
+        const e = ejected.get(n.id);
+        return e === undefined || e.until <= now;
+      });
+      // All ejected: try them anyway rather than fail without a probe.
+      return (selectOptions.strategy ?? defaultStrategy)(healthy.length > 0 ? healthy : nodes);
+    },
+    mark(_service, node, error) {
+      if (error === undefined) {
+        if (ejected.size > 0) ejected.delete(node.id);
+        return;
+      }
+      const prev = ejected.get(node.id);
+      const failures = (prev?.failures ?? 0) + 1;
+      ejected.set(node.id, {
+        failures,
+        until: Date.now() + Math.min(maxEjectMs, ejectMs * 2 ** (failures - 1)),
+      });
+    },
+    close() {
+      watcher?.stop();
+      watcher = undefined;
+      cache.clear();
+    },
+  };
+}
+
+function applyEvent(entry: Entry, type: string, changed: Service): void {
+  let svc = entry.services.find((s) => s.version === changed.version);
+  if (type === "delete") {
+    if (svc === undefined) return;
+    const ids = new Set(changed.nodes.map((n) => n.id));
+    svc.nodes = svc.nodes.filter((n) => !ids.has(n.id));
+    if (svc.nodes.length === 0) entry.services = entry.services.filter((s) => s !== svc);
+    return;
+  }
+  if (svc === undefined) {
+    svc = { ...changed, nodes: [] };
+    entry.services = [...entry.services, svc];
+  } else {
+    svc.metadata = changed.metadata;
+    svc.endpoints = changed.endpoints;
+  }
+  for (const n of changed.nodes) {
+    const i = svc.nodes.findIndex((x) => x.id === n.id);
+    if (i >= 0) svc.nodes[i] = n;
+    else svc.nodes.push(n);
+  }
+}
+
+function isSimilar(a: string, b: string): boolean {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  return x.includes(y) || y.includes(x) || editDistance(x, y) <= Math.max(1, Math.floor(y.length / 4));
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}

@@ -1,0 +1,242 @@
+/**
+ * A service: a server on a transport, registered in a registry with a TTL and refreshed on
+ * an interval, with a client for calling others (go-micro's micro.Service).
+ */
+import { randomUUID } from "node:crypto";
+import type { Client } from "../client/client.js";
+import { newClient } from "../client/client.js";
+import { type CodecRegistry, defaultCodecs } from "../codec/index.js";
+import type { InflightSnapshot } from "../inflight.js";
+import { defaultRegistry } from "../registry/default.js";
+import type { Registry, Service as RegistryService } from "../registry/registry.js";
+import { type BulkheadOptions, createBulkhead } from "../server/bulkhead.js";
+import type { HandleOptions } from "../server/router.js";
+import { type HandlerWrapper, Server } from "../server/server.js";
+import { createTcpTransport } from "../transport/tcp.js";
+import type { Listener, Transport } from "../transport/transport.js";
+
+export interface ServiceOptions {
+  name: string;
+  /** @default "latest" */
+  version?: string;
+  /** `host:port` to listen on; port 0 picks a free one. @default "127.0.0.1:0" */
+  address?: string;
+  /** @default the process default (MICRO_REGISTRY, else the local registry) */
+  registry?: Registry;
+  /** For calls made from handlers through `service.client`. @default a new client on `registry` */
+  client?: Client;
+  /** @default TCP */
+  transport?: Transport;
+  /** @default JSON and MessagePack */
+  codecs?: CodecRegistry;
+  /** Service and node metadata in the registry. @default {} */
+  metadata?: Record<string, string>;
+  /** Handler wrappers; the first is the outermost. @default [] */
+  wrappers?: readonly HandlerWrapper[];
+  /** Registration lifetime in the registry. @default 30000 */
+  registerTtlMs?: number;
+  /** How often the registration is refreshed; keep it well under the TTL. @default 10000 */
+  registerIntervalMs?: number;
+  /** On stop, how long in-flight requests may take to finish. @default 10000 */
+  drainTimeoutMs?: number;
+  /** Concurrency limits (bulkhead). @default none */
+  limits?: BulkheadOptions;
+  /** Keep the in-flight table for `inflight()` and the stall doctor. @default true */
+  trackInflight?: boolean;
+  /** Lifecycle messages. @default silent */
+  log?: (message: string) => void;
+}
+
+export const DEFAULT_REGISTER_TTL_MS = 30_000;
+export const DEFAULT_REGISTER_INTERVAL_MS = 10_000;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+
+export interface MicroService {
+  readonly name: string;
+  readonly version: string;
+  /** Unique id of this instance in the registry. */
+  readonly nodeId: string;
+  /** Bound `host:port`; throws before `start()`. */
+  readonly address: string;
+  readonly registry: Registry;
+  readonly client: Client;
+  /** Serves every method of `handler` as `Class.method`. */
+  handle(handler: object, options?: HandleOptions): this;
+  start(): Promise<void>;
+  /** Deregisters, stops accepting, drains in-flight requests (bounded), closes. */
+  stop(): Promise<void>;
+  /** start(), then wait for SIGINT/SIGTERM, then stop() and exit (go-micro's Run). */
+  run(options?: { exitProcess?: boolean }): Promise<void>;
+  /** Requests being handled here, with phase and chain (the stall doctor's view). */
+  inflight(): InflightSnapshot[];
+  /** The registry record of this node. */
+  record(): RegistryService;
+}
+
+class ServiceImpl implements MicroService {
+  readonly name: string;
+  readonly version: string;
+  readonly nodeId: string;
+  readonly registry: Registry;
+  readonly client: Client;
+  readonly #opts: ServiceOptions;
+  readonly #server: Server;
+  readonly #transport: Transport;
+  readonly #startedAt = Date.now();
+  #listener: Listener | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: ServiceOptions) {
+    if (!options.name) throw new TypeError("newService: a name is required");
+    this.#opts = options;
+    this.name = options.name;
+    this.version = options.version ?? "latest";
+    this.nodeId = `${options.name}-${randomUUID()}`;
+    this.registry = options.registry ?? defaultRegistry();
+    this.client = options.client ?? newClient({ registry: this.registry });
+    this.#transport = options.transport ?? createTcpTransport();
+    this.#server = new Server({
+      name: this.name,
+      nodeId: this.nodeId,
+      codecs: options.codecs ?? defaultCodecs(),
+      wrappers: options.wrappers ?? [],
+      bulkhead: options.limits === undefined ? undefined : createBulkhead(this.name, options.limits),
+      trackInflight: options.trackInflight ?? true,
+    });
+    this.#server.router.add("Debug.Health", () => this.#health());
+    this.#server.router.add("Debug.Inflight", () => ({
+      node: this.nodeId,
+      server: this.#server.inflight(),
+      client: this.client.inflight(),
+    }));
+  }
+
+  get address(): string {
+    if (this.#listener === undefined) throw new Error(`service ${this.name} is not started`);
+    return this.#listener.address;
+  }
+
+  handle(handler: object, options?: HandleOptions): this {
+    this.#server.handle(handler, options);
+    return this;
+  }
+
+  inflight(): InflightSnapshot[] {
+    return this.#server.inflight();
+  }
+
+  record(): RegistryService {
+    const metadata = { ...(this.#opts.metadata ?? {}) };
+    return {
+      name: this.name,
+      version: this.version,
+      metadata,
+      endpoints: this.#server.router.endpoints(),
+      nodes: [
+        {
+          id: this.nodeId,
+          address: this.address,
+          metadata: {
+            ...metadata,
+            transport: this.#transport.name,
+            protocol: "tsmicro",
+            pid: String(process.pid),
+          },
+        },
+      ],
+    };
+  }
+
+  #health() {
+    return {
+      status: this.#state === "running" ? "ok" : this.#state,
+      service: this.name,
+      version: this.version,
+      node: this.nodeId,
+      address: this.#listener?.address,
+      uptimeMs: Date.now() - this.#startedAt,
+      inflight: this.#server.active,
+    };
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== "new") throw new Error(`service ${this.name} was already started`);
+    this.#state = "starting";
+    this.#listener = await this.#transport.listen(this.#opts.address ?? "127.0.0.1:0", this.#server.dispatch);
+    const ttlMs = this.#opts.registerTtlMs ?? DEFAULT_REGISTER_TTL_MS;
+    try {
+      await this.registry.register(this.record(), { ttlMs });
+    } catch (err) {
+      await this.#listener.close();
+      this.#state = "stopped";
+      throw err;
+    }
+    const interval = this.#opts.registerIntervalMs ?? DEFAULT_REGISTER_INTERVAL_MS;
+    this.#timer = setInterval(() => {
+      this.registry.register(this.record(), { ttlMs }).catch((err: Error) => {
+        this.#opts.log?.(`tsmicro: ${this.name} could not refresh its registration: ${err.message}`);
+      });
+    }, interval);
+    this.#timer.unref();
+    this.#state = "running";
+    this.#opts.log?.(`tsmicro: ${this.name} (${this.nodeId}) listening on ${this.address}`);
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    if (this.#listener === undefined) {
+      this.#state = "stopped";
+      return;
+    }
+    this.#state = "stopping";
+    clearInterval(this.#timer);
+    // Deregister first so that callers stop choosing this node, then drain.
+    await this.registry.deregister(this.record()).catch((err: Error) => {
+      this.#opts.log?.(`tsmicro: ${this.name} could not deregister: ${err.message}`);
+    });
+    await this.#listener.stopAccepting();
+    const drainMs = this.#opts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      this.#server.idle().then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), drainMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!drained) {
+      this.#opts.log?.(
+        `tsmicro: ${this.name} stopped with ${this.#server.active} request(s) still running after ${drainMs} ms`,
+      );
+    }
+    await this.#listener.close();
+    if (this.#opts.client === undefined) await this.client.close();
+    this.#state = "stopped";
+  }
+
+  async run(options: { exitProcess?: boolean } = {}): Promise<void> {
+    await this.start();
+    await new Promise<void>((resolve) => {
+      const onSignal = (sig: NodeJS.Signals) => {
+        this.#opts.log?.(`tsmicro: ${this.name} received ${sig}, stopping`);
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        resolve();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+    });
+    await this.stop();
+    if (options.exitProcess ?? true) process.exit(0);
+  }
+}
+
+export function newService(options: ServiceOptions): MicroService {
+  return new ServiceImpl(options);
+}

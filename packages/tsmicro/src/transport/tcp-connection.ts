@@ -1,0 +1,200 @@
+/** The client's end of a TCP connection: many requests in flight, matched by id. */
+import type { Socket } from "node:net";
+import { MicroError, payloadTooLarge, serviceUnavailable } from "../errors.js";
+import { markTransportFailure } from "./failure.js";
+import { encodeFrame, FrameDecoder, FrameType, PREFACE, ProtocolError } from "./frame.js";
+import { decodeResponseContentType, encodeRequestHeaders } from "./headers.js";
+import type { Connection, TransportRequest, TransportResponse } from "./transport.js";
+import { FrameWriter } from "./writer.js";
+
+interface Pending {
+  resolve(response: TransportResponse): void;
+  reject(error: MicroError): void;
+}
+
+const MAX_ID = 0xffff_ffff;
+
+export class TcpConnection implements Connection {
+  readonly address: string;
+  readonly createdAt = Date.now();
+  readonly closed: Promise<void>;
+  readonly #socket: Socket;
+  readonly #writer: FrameWriter;
+  readonly #pending = new Map<number, Pending>();
+  readonly #maxFrameBytes: number;
+  #nextId = 1;
+  #usable = true;
+  #closeWhenIdle = false;
+  #closeReason: MicroError | undefined;
+
+  constructor(socket: Socket, address: string, maxFrameBytes: number) {
+    this.address = address;
+    this.#socket = socket;
+    this.#maxFrameBytes = maxFrameBytes;
+    this.#writer = new FrameWriter(socket);
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder(maxFrameBytes, {
+      frame: (f) => this.#onFrame(f.type, f.id, f.header, f.body),
+      oversized: (_type, id, length) =>
+        this.#settle(
+          id,
+          payloadTooLarge(
+            address,
+            `response of ${length} bytes from ${address} exceeds the client's frame limit of ${maxFrameBytes} bytes`,
+          ),
+        ),
+    });
+    socket.on("data", (chunk: Buffer) => {
+      try {
+        decoder.push(chunk);
+      } catch (err) {
+        const detail = err instanceof ProtocolError ? err.message : String(err);
+        this.#fail(serviceUnavailable(address, `protocol error from ${address}: ${detail}`));
+      }
+    });
+    this.closed = new Promise((resolve) => {
+      socket.once("close", () => {
+        this.#fail(
+          this.#closeReason ??
+            markTransportFailure(serviceUnavailable(address, `connection to ${address} closed`)),
+        );
+        resolve();
+      });
+    });
+    socket.on("error", (err) => {
+      this.#closeReason ??= markTransportFailure(
+        serviceUnavailable(address, `connection to ${address} failed: ${err.message}`, { cause: err }),
+      );
+    });
+    this.#writer.write(PREFACE);
+  }
+
+  get inflight(): number {
+    return this.#pending.size;
+  }
+
+  get usable(): boolean {
+    return this.#usable;
+  }
+
+  request(req: TransportRequest, signal: AbortSignal): Promise<TransportResponse> {
+    if (!this.#usable) {
+      return Promise.reject(
+        markTransportFailure(serviceUnavailable(this.address, `connection to ${this.address} is closing`)),
+      );
+    }
+    if (signal.aborted) return Promise.reject(MicroError.from(signal.reason));
+    const header = encodeRequestHeaders(req.headers);
+    const frame = encodeFrame(FrameType.Request, 0, header, req.body);
+    if (frame.length > this.#maxFrameBytes) {
+      // Refused before it touches the socket: the connection stays good for everyone else.
+      return Promise.reject(
+        payloadTooLarge(
+          req.headers.service,
+          `request to ${req.headers.service}.${req.headers.endpoint} is ${frame.length} bytes, over the frame limit of ${this.#maxFrameBytes} bytes`,
+          { retryable: false },
+        ),
+      );
+    }
+    const id = this.#allocateId();
+    frame.writeUInt32BE(id, 5);
+    return new Promise<TransportResponse>((resolve, reject) => {
+      const onAbort = () => {
+        if (this.#pending.delete(id)) {
+          this.#writer.write(encodeFrame(FrameType.Cancel, id, "", EMPTY));
+          reject(MicroError.from(signal.reason));
+          this.#maybeCloseIdle();
+        }
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#pending.set(id, {
+        resolve: (r) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(r);
+        },
+        reject: (e) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      });
+      this.#writer.write(frame);
+    });
+  }
+
+  close(graceful = false): void {
+    this.#usable = false;
+    if (graceful && this.#pending.size > 0) {
+      this.#closeWhenIdle = true;
+      return;
+    }
+    this.#socket.end();
+    // A peer that never answers the FIN must not keep the socket open forever.
+    setTimeout(() => this.#socket.destroy(), 1000).unref();
+  }
+
+  #allocateId(): number {
+    let id = this.#nextId;
+    while (this.#pending.has(id)) id = id === MAX_ID ? 1 : id + 1;
+    this.#nextId = id === MAX_ID ? 1 : id + 1;
+    return id;
+  }
+
+  #onFrame(type: FrameType, id: number, header: Buffer, body: Buffer): void {
+    switch (type) {
+      case FrameType.Response: {
+        const p = this.#take(id);
+        p?.resolve({ contentType: decodeResponseContentType(header), body });
+        break;
+      }
+      case FrameType.Error: {
+        const err = MicroError.parse(body.toString("utf8"));
+        if (id === 0) {
+          // Connection-level error: the server refuses this connection as a whole.
+          this.#closeReason = err;
+          this.#socket.destroy();
+        } else {
+          this.#settle(id, err);
+        }
+        break;
+      }
+      case FrameType.GoAway:
+        // The server is draining: answers still come, new requests go elsewhere.
+        this.#usable = false;
+        this.#closeWhenIdle = true;
+        this.#maybeCloseIdle();
+        break;
+      case FrameType.Ping:
+        this.#writer.write(encodeFrame(FrameType.Pong, id, "", EMPTY));
+        break;
+      default:
+        break;
+    }
+  }
+
+  #take(id: number): Pending | undefined {
+    const p = this.#pending.get(id);
+    if (p !== undefined) {
+      this.#pending.delete(id);
+      this.#maybeCloseIdle();
+    }
+    return p;
+  }
+
+  #settle(id: number, err: MicroError): void {
+    this.#take(id)?.reject(err);
+  }
+
+  #maybeCloseIdle(): void {
+    if (this.#closeWhenIdle && this.#pending.size === 0) this.close(false);
+  }
+
+  #fail(err: MicroError): void {
+    this.#usable = false;
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) p.reject(err);
+    if (!this.#socket.destroyed) this.#socket.destroy();
+  }
+}
+
+const EMPTY = new Uint8Array(0);

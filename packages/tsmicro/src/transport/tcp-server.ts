@@ -1,0 +1,213 @@
+/** The server's end of TCP connections: decode frames, dispatch requests, answer by id. */
+import { createServer, type Server, type Socket } from "node:net";
+import { badRequest, cancelled, MicroError, payloadTooLarge } from "../errors.js";
+import { encodeFrame, FrameDecoder, FrameType, PREFACE, ProtocolError } from "./frame.js";
+import { decodeRequestHeaders, encodeResponseHeaders, type HeaderLimits } from "./headers.js";
+import type { InboundRequest, Listener, RequestHandler } from "./transport.js";
+import { FrameWriter } from "./writer.js";
+
+export interface ServerConnectionOptions extends HeaderLimits {
+  maxFrameBytes: number;
+  log: (message: string) => void;
+}
+
+const EMPTY = new Uint8Array(0);
+
+function errorFrame(id: number, err: MicroError): Buffer {
+  return encodeFrame(FrameType.Error, id, "", Buffer.from(JSON.stringify(err), "utf8"));
+}
+
+/** Serves one accepted socket until it closes. */
+export function serveConnection(
+  socket: Socket,
+  handler: RequestHandler,
+  options: ServerConnectionOptions,
+  onGoAway: Set<() => void>,
+): void {
+  const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+  const writer = new FrameWriter(socket);
+  const inflight = new Map<number, AbortController>();
+  let preface: Buffer | undefined = Buffer.alloc(0);
+  socket.setNoDelay(true);
+
+  const refuse = (detail: string) => {
+    // Logged once per connection, answered once, then closed: other connections carry on.
+    options.log(`tsmicro: closing connection from ${peer}: ${detail}`);
+    writer.write(errorFrame(0, badRequest("tsmicro", detail)));
+    socket.end();
+    setTimeout(() => socket.destroy(), 1000).unref();
+    socket.removeAllListeners("data");
+  };
+
+  const decoder = new FrameDecoder(options.maxFrameBytes, {
+    oversized: (type, id, length) => {
+      if (type !== FrameType.Request) return;
+      writer.write(
+        errorFrame(
+          id,
+          payloadTooLarge(
+            "tsmicro",
+            `request of ${length} bytes exceeds the server's frame limit of ${options.maxFrameBytes} bytes`,
+            {
+              retryable: false,
+            },
+          ),
+        ),
+      );
+    },
+    frame: (f) => {
+      switch (f.type) {
+        case FrameType.Request:
+          onRequest(f.id, f.header, f.body);
+          break;
+        case FrameType.Cancel:
+          inflight.get(f.id)?.abort(cancelled("tsmicro", "the caller cancelled the request"));
+          inflight.delete(f.id);
+          break;
+        case FrameType.Ping:
+          writer.write(encodeFrame(FrameType.Pong, f.id, "", EMPTY));
+          break;
+        default:
+          break;
+      }
+    },
+  });
+
+  const onRequest = (id: number, rawHeader: Buffer, body: Buffer) => {
+    let headers: InboundRequest["headers"];
+    try {
+      headers = decodeRequestHeaders(rawHeader, options);
+    } catch (err) {
+      writer.write(errorFrame(id, MicroError.from(err, "tsmicro", 400)));
+      return;
+    }
+    const controller = new AbortController();
+    inflight.set(id, controller);
+    let done = false;
+    const finish = (): boolean => {
+      if (done) return false;
+      done = true;
+      // A cancelled request needs no answer: the caller has gone.
+      return inflight.get(id) === controller && inflight.delete(id);
+    };
+    handler({
+      headers,
+      body,
+      signal: controller.signal,
+      peer,
+      respond(response) {
+        if (!finish()) return;
+        const header = encodeResponseHeaders(response.contentType);
+        const frame = encodeFrame(FrameType.Response, id, header, response.body);
+        if (frame.length > options.maxFrameBytes) {
+          writer.write(
+            errorFrame(
+              id,
+              payloadTooLarge(
+                headers.service,
+                `response of ${headers.service}.${headers.endpoint} is ${frame.length} bytes, over the frame limit of ${options.maxFrameBytes} bytes`,
+                { retryable: false },
+              ),
+            ),
+          );
+          return;
+        }
+        writer.write(frame);
+      },
+      fail(error) {
+        if (finish()) writer.write(errorFrame(id, error));
+      },
+    });
+  };
+
+  socket.on("data", (chunk: Buffer) => {
+    if (preface !== undefined) {
+      preface = Buffer.concat([preface, chunk]);
+      if (preface.length < PREFACE.length) {
+        if (!PREFACE.subarray(0, preface.length).equals(preface)) refuse(badPrefaceDetail(preface));
+        return;
+      }
+      if (!preface.subarray(0, PREFACE.length).equals(PREFACE)) return refuse(badPrefaceDetail(preface));
+      chunk = preface.subarray(PREFACE.length);
+      preface = undefined;
+      if (chunk.length === 0) return;
+    }
+    try {
+      decoder.push(chunk);
+    } catch (err) {
+      refuse(`protocol error: ${err instanceof ProtocolError ? err.message : String(err)}`);
+    }
+  });
+  const goAway = () => writer.write(encodeFrame(FrameType.GoAway, 0, "", EMPTY));
+  onGoAway.add(goAway);
+  socket.on("error", () => {
+    /* reported through "close" */
+  });
+  socket.once("close", () => {
+    onGoAway.delete(goAway);
+    for (const c of inflight.values()) c.abort(cancelled("tsmicro", `the caller ${peer} disconnected`));
+    inflight.clear();
+  });
+}
+
+function badPrefaceDetail(got: Buffer): string {
+  const shown = got
+    .subarray(0, 16)
+    .toString("latin1")
+    .replace(/[^\x20-\x7e]/g, ".");
+  return `not a tsmicro client: expected the preface "TSMICRO\\x01", got "${shown}"`;
+}
+
+export async function listenTcp(
+  address: string,
+  handler: RequestHandler,
+  options: ServerConnectionOptions,
+): Promise<Listener> {
+  const { host, port } = parseAddress(address);
+  const sockets = new Set<Socket>();
+  const goAways = new Set<() => void>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    serveConnection(socket, handler, options, goAways);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host, port }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  const shownHost = host.includes(":") ? `[${host}]` : host;
+  const boundAddress = typeof bound === "object" && bound !== null ? `${shownHost}:${bound.port}` : address;
+  let closing: Promise<void> | undefined;
+  const stopAccepting = () => {
+    closing ??= new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const g of goAways) g();
+    return Promise.resolve();
+  };
+  return {
+    address: boundAddress,
+    get connections() {
+      return sockets.size;
+    },
+    stopAccepting,
+    async close() {
+      await stopAccepting();
+      for (const s of sockets) s.destroy();
+      await closing;
+    },
+  };
+}
+
+export function parseAddress(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(":");
+  if (i < 0) throw badRequest("tsmicro", `address "${address}" is not host:port`);
+  const host = address.slice(0, i).replace(/^\[|\]$/g, "") || "127.0.0.1";
+  const port = Number(address.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw badRequest("tsmicro", `address "${address}" has no valid port`);
+  }
+  return { host, port };
+}

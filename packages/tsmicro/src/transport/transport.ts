@@ -1,0 +1,84 @@
+/**
+ * Transport: moves requests and responses between a client and a server. Unlike go-micro's
+ * socket-level transport, a tsmicro connection is multiplexed: many requests share one
+ * connection, matched by id, so a pool bounds sockets and never concurrent calls.
+ */
+import type { MicroError } from "../errors.js";
+
+/** What the client sends with every request. */
+export interface RequestHeaders {
+  service: string;
+  endpoint: string;
+  contentType: string;
+  /** The caller's remaining time; relative, so clocks on two hosts need not agree. */
+  timeoutMs?: number;
+  metadata?: Record<string, string>;
+  /** Hops so far, oldest first (`service.endpoint@node`). */
+  chain?: readonly string[];
+}
+
+export interface TransportRequest {
+  headers: RequestHeaders;
+  body: Uint8Array;
+}
+
+export interface TransportResponse {
+  contentType: string;
+  body: Uint8Array;
+}
+
+/** A client's end of one (multiplexed) connection. */
+export interface Connection {
+  readonly address: string;
+  /** Requests sent and not yet answered. */
+  readonly inflight: number;
+  /** False once closed, broken, or told by the server to go away. */
+  readonly usable: boolean;
+  readonly createdAt: number;
+  /**
+   * Sends one request and resolves with its response; rejects with a MicroError (the remote
+   * error, or a transport failure marked retryable). Aborting `signal` tells the server to
+   * cancel the handler and rejects at once with `signal.reason`.
+   */
+  request(request: TransportRequest, signal: AbortSignal): Promise<TransportResponse>;
+  /** Resolves when the connection has closed. */
+  readonly closed: Promise<void>;
+  /** Closes after the in-flight requests finish (`graceful`) or at once. */
+  close(graceful?: boolean): void;
+}
+
+/** A request as the server's handler receives it. Exactly one of respond/fail takes effect. */
+export interface InboundRequest {
+  readonly headers: RequestHeaders;
+  readonly body: Uint8Array;
+  /** Aborts when the caller cancels or its connection drops. */
+  readonly signal: AbortSignal;
+  /** Remote address of the caller, for logs. */
+  readonly peer: string;
+  respond(response: TransportResponse): void;
+  fail(error: MicroError): void;
+}
+
+export type RequestHandler = (request: InboundRequest) => void;
+
+export interface Listener {
+  /** The bound `host:port` (the real port when 0 was asked). */
+  readonly address: string;
+  /** Open connections. */
+  readonly connections: number;
+  /** Stops accepting; tells clients to move away; keeps serving what already arrived. */
+  stopAccepting(): Promise<void>;
+  /** Closes every connection. */
+  close(): Promise<void>;
+}
+
+export interface DialOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface Transport {
+  readonly name: string;
+  dial(address: string, options: DialOptions): Promise<Connection>;
+  listen(address: string, handler: RequestHandler): Promise<Listener>;
+}
