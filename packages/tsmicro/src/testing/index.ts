@@ -1,0 +1,2 @@
+/** Test helpers for tsmicro implementations: conformance suites every backend runs. */
+export { type RegistryConformanceOptions, registryConformance } from "./registry-conformance.js";
