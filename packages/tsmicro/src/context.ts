@@ -4,6 +4,7 @@
  * derive children.
  */
 import { cancelled, timeout } from "./errors.js";
+import type { SignalLike } from "./util/light-abort.js";
 
 export type Metadata = Readonly<Record<string, string>>;
 
@@ -35,7 +36,7 @@ export function remainingMs(ctx: Context, now = Date.now()): number {
  * Makes `controller` abort when `parent` does. Returns the function that unlinks it, so
  * a short-lived child leaves no listener behind on a long-lived parent.
  */
-export function linkSignal(parent: AbortSignal, controller: AbortController): () => void {
+export function linkSignal(parent: SignalLike, controller: { abort(reason?: unknown): void }): () => void {
   if (parent === NEVER) return noop;
   if (parent.aborted) {
     controller.abort(parent.reason);
@@ -78,7 +79,7 @@ export function withDeadline(parent: Context, deadline: number): Context {
       { once: true },
     );
   }
-  return Object.freeze({ ...parent, signal: controller.signal, deadline: effective });
+  return derive(parent, { signal: controller.signal, deadline: effective });
 }
 
 /** A child and the function that cancels it (and everything derived from it). */
@@ -89,22 +90,22 @@ export function withCancel(parent: Context): [Context, (reason?: string) => void
     unlink();
     if (!controller.signal.aborted) controller.abort(cancelled("tsmicro", reason));
   };
-  return [Object.freeze({ ...parent, signal: controller.signal }), cancel];
+  return [derive(parent, { signal: controller.signal }), cancel];
 }
 
 /** A child whose metadata is the parent's merged with `md` (keys lower-cased, as HTTP headers). */
 export function withMetadata(parent: Context, md: Record<string, string>): Context {
   const merged: Record<string, string> = { ...parent.metadata };
   for (const [k, v] of Object.entries(md)) merged[k.toLowerCase()] = String(v);
-  return Object.freeze({ ...parent, metadata: Object.freeze(merged) });
+  return derive(parent, { metadata: Object.freeze(merged) });
 }
 
-/** A context as a server builds it for a handler. Internal: handlers receive it ready-made. */
-export function createContext(init: {
-  signal: AbortSignal;
-  deadline: number | undefined;
-  metadata: Metadata;
-  chain: readonly string[];
-}): Context {
-  return Object.freeze({ ...init });
+/** A child with some fields replaced. Reads the parent's fields explicitly: a context may be a class with getters. */
+function derive(parent: Context, changes: Partial<Context>): Context {
+  return Object.freeze({
+    signal: changes.signal ?? parent.signal,
+    deadline: "deadline" in changes ? changes.deadline : parent.deadline,
+    metadata: changes.metadata ?? parent.metadata,
+    chain: changes.chain ?? parent.chain,
+  });
 }

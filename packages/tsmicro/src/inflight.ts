@@ -47,9 +47,29 @@ export class InflightTable {
     return this.#calls.size;
   }
 
-  add(init: Omit<InflightCall, "id" | "phaseSince" | "startedAt" | "attempt">): InflightCall {
-    const now = Date.now();
-    const call: InflightCall = { ...init, id: this.#nextId++, phaseSince: now, startedAt: now, attempt: 1 };
+  add(
+    side: InflightCall["side"],
+    service: string,
+    endpoint: string,
+    node: string | undefined,
+    phase: CallPhase,
+    deadline: number | undefined,
+    chain: readonly string[],
+    now = Date.now(),
+  ): InflightCall {
+    const call: InflightCall = {
+      id: this.#nextId++,
+      side,
+      service,
+      endpoint,
+      node,
+      phase,
+      phaseSince: now,
+      startedAt: now,
+      deadline,
+      chain,
+      attempt: 1,
+    };
     this.#calls.add(call);
     return call;
   }
@@ -64,6 +84,7 @@ export class InflightTable {
       const services = c.chain.map((h) => h.slice(0, h.indexOf(".")));
       return {
         ...rest,
+        chain: [...c.chain],
         ageMs: now - c.startedAt,
         phaseAgeMs: now - phaseSince,
         cycle: services.includes(c.service),
@@ -73,7 +94,7 @@ export class InflightTable {
 }
 
 export function setPhase(call: InflightCall | undefined, phase: CallPhase): void {
-  if (call !== undefined) {
+  if (call !== undefined && call.phase !== phase) {
     call.phase = phase;
     call.phaseSince = Date.now();
   }

@@ -13,6 +13,7 @@ import { isTransportFailure } from "../transport/failure.js";
 import type { Pool } from "../transport/pool.js";
 import type { Connection } from "../transport/transport.js";
 import { abortable, sleep } from "../util/abort.js";
+import { LightAbort } from "../util/light-abort.js";
 import type { CallOptions, ClientOptions } from "./options.js";
 import type { Request } from "./request.js";
 
@@ -61,24 +62,23 @@ export async function callOnce(
   const deadline = Math.min(started + ownTimeout, ctx.deadline ?? Number.POSITIVE_INFINITY);
   const byCaller = ctx.deadline !== undefined && ctx.deadline < started + ownTimeout;
 
-  const record: InflightCall | undefined = inflight?.add({
-    side: "client",
-    service: req.service,
-    endpoint: req.endpoint,
-    node: undefined,
-    phase: "selecting",
+  const record: InflightCall | undefined = inflight?.add(
+    "client",
+    req.service,
+    req.endpoint,
+    undefined,
+    "selecting",
     deadline,
-    chain: ctx.chain,
-  });
+    ctx.chain,
+    started,
+  );
 
   // 3. One signal for the call: caller's context, call option, deadline.
-  const controller = new AbortController();
-  const unlinkCtx = linkSignal(ctx.signal, controller);
-  const unlinkOpt = opts.signal === undefined ? noop : linkSignal(opts.signal, controller);
+  const controller = new LightAbort();
   let node: Node | undefined;
   let attempt = 1;
   let phase: CallPhase = "selecting";
-  const timer = setTimeout(() => {
+  const onDeadline = () => {
     const where = node === undefined ? "" : ` on node ${node.id} (${node.address})`;
     const whose = byCaller ? "the caller's deadline" : `its timeout of ${ownTimeout} ms`;
     controller.abort(
@@ -88,9 +88,16 @@ export async function callOnce(
         { chain: [...ctx.chain, hop] },
       ),
     );
-  }, deadline - started);
+  };
+  const timer = setTimeout(onDeadline, deadline - started);
+  // The caller's context may fire first at the same deadline: report it as this call's timeout.
+  const unlinkCtx = linkSignal(ctx.signal, {
+    abort: (reason) => (Date.now() >= deadline - 1 ? onDeadline() : controller.abort(reason)),
+  });
+  const unlinkOpt = opts.signal === undefined ? noop : linkSignal(opts.signal, controller);
   const signal = controller.signal;
   const enter = (p: CallPhase) => {
+    if (phase === p) return;
     phase = p;
     setPhase(record, p);
   };
@@ -110,7 +117,7 @@ export async function callOnce(
     for (;;) {
       try {
         // 4. Select a node: a fixed address list, or the selector (cached, watch-driven).
-        enter("selecting");
+        if (attempt > 1) enter("selecting");
         if (addresses !== undefined) {
           const address = addresses[(attempt - 1) % addresses.length]!;
           node = { id: address, address, metadata: {} };
@@ -120,13 +127,15 @@ export async function callOnce(
         if (record !== undefined) record.node = node.id;
 
         // 5. A shared connection: never waits for another call to give one back.
-        enter("dialing");
         let conn: Connection | Promise<Connection> = snap.pool.get(
           node.address,
           opts.dialTimeoutMs ?? o.dialTimeoutMs,
           signal,
         );
-        if (!("request" in conn)) conn = await conn;
+        if (conn instanceof Promise) {
+          enter("dialing");
+          conn = await conn;
+        }
 
         // 6. Send with the remaining time, metadata and chain; wait for the answer.
         enter("sent");

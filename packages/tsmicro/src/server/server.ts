@@ -4,11 +4,12 @@
  * Every failure becomes a MicroError that says which endpoint and why.
  */
 import type { CodecRegistry } from "../codec/codec.js";
-import { type Context, createContext, linkSignal } from "../context.js";
+import { type Context, linkSignal } from "../context.js";
 import { badRequest, MicroError, notFound, timeout } from "../errors.js";
 import { type InflightSnapshot, InflightTable, setPhase } from "../inflight.js";
 import type { InboundRequest } from "../transport/transport.js";
 import type { Bulkhead } from "./bulkhead.js";
+import { HandlerContext } from "./handler-context.js";
 import { type HandleOptions, Router } from "./router.js";
 
 export interface HandlerRequest {
@@ -122,28 +123,30 @@ export class Server {
     const hop = `${name}.${h.endpoint}`;
     const started = Date.now();
     const deadline = h.timeoutMs === undefined ? undefined : started + h.timeoutMs;
-    const controller = new AbortController();
-    const unlink = linkSignal(inbound.signal, controller);
+    const chain = h.chain === undefined ? [`${hop}@${nodeId}`] : [...h.chain, `${hop}@${nodeId}`];
+    const ctx = new HandlerContext(deadline, h.metadata ?? EMPTY, chain);
+    const unlink = linkSignal(inbound.signal, ctx);
     const timer =
       deadline === undefined
         ? undefined
         : setTimeout(
             () =>
-              controller.abort(timeout(name, `deadline of ${hop} passed after ${Date.now() - started} ms`)),
+              ctx.abort(
+                timeout(name, `deadline of ${hop} passed after ${Date.now() - started} ms`, { chain }),
+              ),
             deadline - started,
           );
-    const chain = h.chain === undefined ? [`${hop}@${nodeId}`] : [...h.chain, `${hop}@${nodeId}`];
-    const ctx = createContext({ signal: controller.signal, deadline, metadata: h.metadata ?? EMPTY, chain });
     const record = this.#opts.trackInflight
-      ? this.#inflight.add({
-          side: "server",
-          service: name,
-          endpoint: h.endpoint,
-          node: nodeId,
-          phase: "handling",
+      ? this.#inflight.add(
+          "server",
+          name,
+          h.endpoint,
+          nodeId,
+          "handling",
           deadline,
-          chain: h.chain ?? [],
-        })
+          h.chain ?? NO_CHAIN,
+          started,
+        )
       : undefined;
     this.#active++;
 
@@ -212,6 +215,7 @@ export class Server {
 }
 
 const EMPTY = Object.freeze({});
+const NO_CHAIN: readonly string[] = Object.freeze([]);
 
 function toWireError(err: unknown, id: string, hop: string, chain: readonly string[]): MicroError {
   if (err instanceof MicroError) return err.chain.length > 0 ? err : err.with({ chain });

@@ -1,5 +1,7 @@
+import type { SignalLike } from "./light-abort.js";
+
 /** Settles with `promise`, or rejects with `signal.reason` as soon as the signal aborts. */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+export function abortable<T>(promise: Promise<T>, signal: SignalLike): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
@@ -18,7 +20,7 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts; leaves no timer behind either way. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal: SignalLike): Promise<void> {
   return new Promise<void>((resolve) => {
     if (signal.aborted) return resolve();
     const done = () => {

@@ -1,0 +1,66 @@
+// The seed demo: go-micro #2708's nested-call-during-Init scenario, across two processes.
+// Starts TestService in a child process, fires FuncA many times at once from this process
+// while both processes re-initialise their clients in a loop, and reports what completed.
+import { fork } from "node:child_process";
+import { background, defaultClient, newClient, newRequest } from "tsmicro";
+import { fireConcurrently } from "./harness.mjs";
+
+const COUNT = Number(process.env.SEED_CALLS ?? 1000);
+const STALL_MS = 5000;
+
+async function scenario(label, clientFlag) {
+  const child = fork(new URL("./server.mjs", import.meta.url), [clientFlag], { stdio: "inherit" });
+  const address = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("TestService did not start within 10 s")), 10_000);
+    child.once("message", (m) => {
+      clearTimeout(t);
+      resolve(m.address);
+    });
+    child.once("exit", (code) => reject(new Error(`TestService exited early with code ${code}`)));
+  });
+  const client = clientFlag === "--client=new" ? newClient() : defaultClient;
+  client.init({ requestTimeoutMs: 10_000 });
+  // An init() storm in this process too, for as long as the calls run.
+  let storming = true;
+  let inits = 0;
+  const storm = (async () => {
+    while (storming) {
+      client.init(
+        inits % 20 === 0 ? { retries: 2, poolSize: 1 + (inits % 4) } : { retries: 1 + (inits % 3) },
+      );
+      inits++;
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  const r = await fireConcurrently({
+    count: COUNT,
+    stallMs: STALL_MS,
+    call: (ctx) => client.call(ctx, newRequest("TestService", "TestService.FuncA", {}), { address }),
+  });
+  storming = false;
+  await storm;
+  child.disconnect();
+  await new Promise((resolve) => child.once("exit", resolve));
+  if (client !== defaultClient) await client.close();
+  return { label, ...r, inits };
+}
+
+const rows = [
+  await scenario("defaultClient", "--client=default"),
+  await scenario("newClient()", "--client=new"),
+];
+await defaultClient.close();
+console.log(
+  "\ngo-micro #2708 scenario: FuncA -> FuncB (init() + nested call) -> FuncC, across two processes\n",
+);
+console.log("| client | calls | completed | failed | stalled | p50 ms | p99 ms | init() calls here |");
+console.log("|---|---|---|---|---|---|---|---|");
+for (const r of rows) {
+  console.log(
+    `| ${r.label} | ${r.count} | ${r.completed} | ${r.failed} | ${r.stalled} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.inits} |`,
+  );
+  for (const e of r.errors) console.log(`  error: ${e}`);
+}
+const bad = rows.some((r) => r.stalled > 0 || r.failed > 0);
+console.log(bad ? "\nFAIL: some calls stalled or failed" : "\nOK: every call completed, 0 stalled");
+process.exit(bad ? 1 : 0);

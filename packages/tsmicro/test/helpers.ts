@@ -1,0 +1,76 @@
+import type { Client } from "../src/client/client.js";
+import { newClient } from "../src/client/client.js";
+import type { ClientOptions } from "../src/client/options.js";
+import { createMemoryRegistry } from "../src/registry/memory.js";
+import type { Registry } from "../src/registry/registry.js";
+import { type MicroService, newService, type ServiceOptions } from "../src/service/service.js";
+
+/** Rejects with a message naming what was awaited if `p` does not settle within `ms`. */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<T>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Resolves with the rejection of `p` (fails if it resolves), bounded by `ms`. */
+export async function rejection(p: Promise<unknown>, ms = 10_000, what = "the call to fail"): Promise<any> {
+  return within(
+    p.then(
+      (v) => {
+        throw new Error(`expected ${what}, but it resolved with ${JSON.stringify(v)}`);
+      },
+      (e) => e,
+    ),
+    ms,
+    what,
+  );
+}
+
+export interface Fixture {
+  registry: Registry;
+  services: MicroService[];
+  clients: Client[];
+  start(name: string, handlers: object[], options?: Partial<ServiceOptions>): Promise<MicroService>;
+  client(options?: Partial<ClientOptions>): Client;
+  close(): Promise<void>;
+}
+
+/** Services and clients on one memory registry, all closed by `close()`. */
+export function fixture(): Fixture {
+  const registry = createMemoryRegistry();
+  const f: Fixture = {
+    registry,
+    services: [],
+    clients: [],
+    async start(name, handlers, options = {}) {
+      const s = newService({ name, registry, address: "127.0.0.1:0", ...options });
+      for (const h of handlers) s.handle(h);
+      await s.start();
+      f.services.push(s);
+      return s;
+    },
+    client(options = {}) {
+      const c = newClient({ registry, ...options });
+      f.clients.push(c);
+      return c;
+    },
+    async close() {
+      await Promise.all(f.services.map((s) => s.stop()));
+      await Promise.all(f.clients.map((c) => c.close()));
+      await registry.close();
+    },
+  };
+  return f;
+}
