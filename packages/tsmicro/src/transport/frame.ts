@@ -75,6 +75,7 @@ export class FrameDecoder {
   #partsLength = 0;
   #need = 0;
   #skip = 0;
+  #completed = 0;
   readonly #max: number;
   readonly #events: DecoderEvents;
 
@@ -86,6 +87,16 @@ export class FrameDecoder {
   /** Bytes held waiting for the rest of a frame (bounded by the frame limit). */
   get buffered(): number {
     return this.#partsLength;
+  }
+
+  /** Bytes of a frame begun and not finished, held or still to skip (the frame deadline reads it). */
+  get pending(): number {
+    return this.#partsLength + this.#skip;
+  }
+
+  /** Frames finished so far, delivered or skipped as oversized (the frame deadline reads it). */
+  get completed(): number {
+    return this.#completed;
   }
 
   push(chunk: Buffer): void {
@@ -120,6 +131,7 @@ export class FrameDecoder {
         const available = buf.length - offset - 4;
         this.#skip = Math.max(0, length - available);
         offset = Math.min(buf.length, offset + 4 + length);
+        this.#completed++;
         this.#events.oversized(type, id, length + 4);
         if (this.#skip > 0) return;
         continue;
@@ -133,6 +145,7 @@ export class FrameDecoder {
       const hStart = offset + 13;
       const bStart = hStart + headerLength;
       const end = offset + 4 + length;
+      this.#completed++;
       this.#events.frame({
         type: type as FrameType,
         id,

@@ -1,12 +1,33 @@
 /** The server's end of TCP connections: decode frames, dispatch requests, answer by id. */
 import { createServer, type Server, type Socket } from "node:net";
-import { badRequest, cancelled, MicroError, payloadTooLarge } from "../errors.js";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import {
+  badRequest,
+  cancelled,
+  MicroError,
+  payloadTooLarge,
+  serviceUnavailable,
+  timeout,
+  tooManyRequests,
+} from "../errors.js";
 import { encodeFrame, FrameDecoder, FrameType, PREFACE, ProtocolError } from "./frame.js";
 import { decodeRequestHeaders, encodeResponseHeaders, type HeaderLimits } from "./headers.js";
+import {
+  CLOSE_GRACE_MS,
+  type ConnectionLimits,
+  createLimitLog,
+  guardConnection,
+  type LimitLog,
+} from "./limits.js";
+import { describeTlsServerError, type TcpTlsOptions, tlsServerOptions } from "./tls.js";
 import type { InboundRequest, Listener, RequestHandler } from "./transport.js";
 import { FrameWriter } from "./writer.js";
 
-export interface ServerConnectionOptions extends HeaderLimits {
+export interface ServerConnectionOptions extends HeaderLimits, ConnectionLimits {
+  /** Serve TLS (see tls.ts); plaintext when undefined. */
+  tls?: TcpTlsOptions;
+  /** Shared by a listener's connections so each kind of refusal is logged once per window. */
+  limitLog?: LimitLog;
   maxFrameBytes: number;
   log: (message: string) => void;
 }
@@ -29,11 +50,19 @@ export function serveConnection(
   const inflight = new Map<number, AbortController>();
   let preface: Buffer | undefined = Buffer.alloc(0);
   socket.setNoDelay(true);
+  const limitLog = options.limitLog ?? createLimitLog(options.log);
+  const guard = guardConnection(socket, options, {
+    refuse: (kind, detail) => refuse(detail, kind),
+    goAway: () => goAway(),
+    inflight: () => inflight.size,
+  });
+  let warnedInflight = false;
 
-  const refuse = (detail: string) => {
-    // Logged once per connection, answered once, then closed: other connections carry on.
-    options.log(`tsmicro: closing connection from ${peer}: ${detail}`);
-    writer.write(errorFrame(0, badRequest("tsmicro", detail)));
+  const refuse = (detail: string, kind = "protocol error") => {
+    // Logged once per kind per window, answered once, then closed: other connections carry on.
+    limitLog.report(kind, `tsmicro: closing connection from ${peer}: ${detail}`);
+    const err = kind.endsWith("timeout") ? timeout("tsmicro", detail) : badRequest("tsmicro", detail);
+    writer.write(errorFrame(0, err));
     socket.end();
     setTimeout(() => socket.destroy(), 1000).unref();
     socket.removeAllListeners("data");
@@ -74,6 +103,13 @@ export function serveConnection(
   });
 
   const onRequest = (id: number, rawHeader: Buffer, body: Buffer) => {
+    if (inflight.size >= options.maxInflightPerConnection) {
+      const detail = `${inflight.size} requests already in flight on this connection, the limit is ${options.maxInflightPerConnection}; use more connections or wait for answers`;
+      if (!warnedInflight) limitLog.report("in-flight limit", `tsmicro: connection from ${peer}: ${detail}`);
+      warnedInflight = true;
+      writer.write(errorFrame(id, tooManyRequests("tsmicro", detail)));
+      return;
+    }
     let headers: InboundRequest["headers"];
     try {
       headers = decodeRequestHeaders(rawHeader, options);
@@ -121,6 +157,7 @@ export function serveConnection(
   };
 
   socket.on("data", (chunk: Buffer) => {
+    guard.checkBackpressure();
     if (preface !== undefined) {
       preface = Buffer.concat([preface, chunk]);
       if (preface.length < PREFACE.length) {
@@ -130,10 +167,12 @@ export function serveConnection(
       if (!preface.subarray(0, PREFACE.length).equals(PREFACE)) return refuse(badPrefaceDetail(preface));
       chunk = preface.subarray(PREFACE.length);
       preface = undefined;
+      guard.handshakeDone();
       if (chunk.length === 0) return;
     }
     try {
       decoder.push(chunk);
+      guard.afterChunk(decoder);
     } catch (err) {
       refuse(`protocol error: ${err instanceof ProtocolError ? err.message : String(err)}`);
     }
@@ -144,10 +183,21 @@ export function serveConnection(
     /* reported through "close" */
   });
   socket.once("close", () => {
+    guard.dispose();
     onGoAway.delete(goAway);
     for (const c of inflight.values()) c.abort(cancelled("tsmicro", `the caller ${peer} disconnected`));
     inflight.clear();
   });
+}
+
+/** Over the connection limit: one error frame (id 0, retryable 503) and close. */
+function refuseConnection(socket: Socket, max: number, limitLog: LimitLog): void {
+  const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+  const detail = `connection refused: the server is at its limit of ${max} connections`;
+  limitLog.report("connection limit", `tsmicro: ${detail} (refused ${peer})`);
+  socket.on("error", () => {});
+  socket.end(errorFrame(0, serviceUnavailable("tsmicro", detail)));
+  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
 }
 
 function badPrefaceDetail(got: Buffer): string {
@@ -166,10 +216,25 @@ export async function listenTcp(
   const { host, port } = parseAddress(address);
   const sockets = new Set<Socket>();
   const goAways = new Set<() => void>();
-  const server: Server = createServer((socket) => {
+  const limitLog = options.limitLog ?? createLimitLog(options.log);
+  const connOptions: ServerConnectionOptions = { ...options, limitLog };
+  const accept = (socket: Socket) => {
+    if (sockets.size >= options.maxConnections)
+      return refuseConnection(socket, options.maxConnections, limitLog);
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
-    serveConnection(socket, handler, options, goAways);
+    serveConnection(socket, handler, connOptions, goAways);
+  };
+  const server: Server =
+    options.tls === undefined
+      ? createServer(accept)
+      : createTlsServer(tlsServerOptions(options.tls, options.handshakeTimeoutMs), accept);
+  server.on("tlsClientError", (err: Error, socket: TLSSocket) => {
+    // After a refusal the socket may be gone, and its address with it.
+    const peer =
+      socket.remoteAddress === undefined ? "a client" : `${socket.remoteAddress}:${socket.remotePort}`;
+    const detail = describeTlsServerError(err, peer, socket.authorizationError ?? undefined);
+    limitLog.report(detail.slice(0, detail.indexOf(":", 5)), `tsmicro: refused a TLS connection: ${detail}`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -1,14 +1,31 @@
 /** The default transport: TCP, length-prefixed frames, multiplexed (see frame.ts). */
 import { connect } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { MicroError, serviceUnavailable, timeout } from "../errors.js";
 import { markTransportFailure } from "./failure.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "./frame.js";
 import { DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_METADATA_ENTRIES } from "./headers.js";
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, validateLimits } from "./limits.js";
 import { TcpConnection } from "./tcp-connection.js";
 import { listenTcp, parseAddress } from "./tcp-server.js";
+import {
+  awaitTlsAdmission,
+  connectTls,
+  describeTlsClientError,
+  describeTlsClosedAfterHandshake,
+  type TcpTlsOptions,
+  TLS_ADMISSION_WAIT_MS,
+} from "./tls.js";
 import type { Connection, DialOptions, Transport } from "./transport.js";
 
-export interface TcpTransportOptions {
+export interface TcpTransportOptions extends Partial<ConnectionLimits> {
+  /**
+   * TLS for both ends: `listen` serves TLS with `cert`/`key` (and demands client certificates
+   * with `requireClientCert`); `dial` verifies the server against `ca` and `serverName`.
+   * See TcpTlsOptions for each field's default.
+   * @default undefined (plaintext)
+   */
+  tls?: TcpTlsOptions;
   /** Largest frame sent or accepted, in bytes. @default 4 MiB */
   maxFrameBytes?: number;
   /** Largest request header accepted, in bytes. @default 64 KiB */
@@ -24,28 +41,45 @@ export const DEFAULT_TCP_OPTIONS = {
   maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES,
   maxMetadataEntries: DEFAULT_MAX_METADATA_ENTRIES,
   log: (message: string) => console.warn(message),
-} satisfies Required<TcpTransportOptions>;
+  ...DEFAULT_CONNECTION_LIMITS,
+} satisfies Required<Omit<TcpTransportOptions, "tls">>;
 
 export function createTcpTransport(options: TcpTransportOptions = {}): Transport {
-  const opts = { ...DEFAULT_TCP_OPTIONS, ...options };
+  const opts = { ...DEFAULT_TCP_OPTIONS, ...stripUndefined(options) };
+  validateLimits({
+    maxConnections: opts.maxConnections,
+    maxInflightPerConnection: opts.maxInflightPerConnection,
+    handshakeTimeoutMs: opts.handshakeTimeoutMs,
+    frameTimeoutMs: opts.frameTimeoutMs,
+    idleTimeoutMs: opts.idleTimeoutMs,
+    maxWriteBufferBytes: opts.maxWriteBufferBytes,
+  });
   return {
     name: "tcp",
-    dial: (address, dialOptions) => dialTcp(address, dialOptions, opts.maxFrameBytes),
+    dial: (address, dialOptions) => dialTcp(address, dialOptions, opts.maxFrameBytes, opts.tls),
     listen: (address, handler) => listenTcp(address, handler, opts),
   };
 }
 
-function dialTcp(address: string, options: DialOptions, maxFrameBytes: number): Promise<Connection> {
+function dialTcp(
+  address: string,
+  options: DialOptions,
+  maxFrameBytes: number,
+  tls: TcpTlsOptions | undefined,
+): Promise<Connection> {
   const { host, port } = parseAddress(address);
+  const started = Date.now();
   return new Promise<Connection>((resolve, reject) => {
-    const socket = connect({ host, port });
+    const socket = tls === undefined ? connect({ host, port }) : connectTls(host, port, tls);
     const fail = (err: MicroError) => {
       cleanup();
       socket.destroy();
       reject(markTransportFailure(err));
     };
-    const onError = (err: Error) =>
-      fail(serviceUnavailable(address, `dial tcp ${address}: ${err.message}`, { cause: err }));
+    const onError = (err: Error) => {
+      const detail = (tls && describeTlsClientError(err, address)) ?? err.message;
+      fail(serviceUnavailable(address, `dial tcp ${address}: ${detail}`, { cause: err }));
+    };
     const onAbort = () => fail(MicroError.from(options.signal?.reason));
     const timer = setTimeout(
       () => fail(timeout(address, `dial tcp ${address}: no connection after ${options.timeoutMs} ms`)),
@@ -58,9 +92,24 @@ function dialTcp(address: string, options: DialOptions, maxFrameBytes: number): 
     };
     socket.once("error", onError);
     options.signal?.addEventListener("abort", onAbort, { once: true });
-    socket.once("connect", () => {
+    const ready = () => {
       cleanup();
       resolve(new TcpConnection(socket, address, maxFrameBytes));
-    });
+    };
+    if (tls === undefined) socket.once("connect", ready);
+    else {
+      socket.once("secureConnect", () => {
+        const wait = Math.min(TLS_ADMISSION_WAIT_MS, options.timeoutMs - (Date.now() - started));
+        void awaitTlsAdmission(socket as TLSSocket, wait).then((outcome) => {
+          if (outcome === "admitted") return ready();
+          const detail = describeTlsClosedAfterHandshake(address, tls.cert !== undefined);
+          fail(serviceUnavailable(address, `dial tcp ${address}: ${detail}`));
+        });
+      });
+    }
   });
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
