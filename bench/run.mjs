@@ -1,0 +1,318 @@
+// Unary echo benchmark: raw node:net (the limit), tsmicro, @grpc/grpc-js and moleculer, in one
+// interleaved run. Every server and every load generator is its own `node` child process; all of
+// them bind or dial 127.0.0.1 only. Usage:
+//
+//   node bench/run.mjs [--seconds 3] [--warmup 1] [--rounds 3] [--prime 3] [--only raw,tsmicro] [--quick]
+//
+// One server process per stack and one long-lived load-generator process per stack (its own
+// connection); each stack is first primed (JIT warm-up), then for each scenario (payload × calls
+// in flight) and each round every stack runs once, one after another (the order rotates between
+// rounds), with a short warm-up before each measurement. The table shows the median over rounds.
+// --quick = 1 round, 1 s per run, 1 s priming: a smoke test.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { median, parseReport } from "./lib/stats.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const tsmicroBuilt = existsSync(path.join(here, "../packages/tsmicro/dist/index.js"));
+
+const STACKS = {
+  raw: { server: "raw", client: "raw" },
+  tsmicro: { server: "tsmicro", client: "tsmicro", config: { contentType: "application/json" } },
+  "tsmicro-msgpack": { server: "tsmicro", client: "tsmicro", config: { contentType: "application/msgpack" } },
+  grpc: { server: "grpc", client: "grpc" },
+  moleculer: { server: "moleculer", client: "moleculer" },
+};
+const SCENARIOS = [
+  { payloadSize: 100, concurrency: 1 },
+  { payloadSize: 100, concurrency: 64 },
+  { payloadSize: 1024, concurrency: 1 },
+  { payloadSize: 1024, concurrency: 64 },
+];
+const scenarioName = ({ payloadSize, concurrency }) =>
+  `${payloadSize >= 1024 ? `${payloadSize / 1024} KiB` : `${payloadSize} B`} × ${concurrency}`;
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: "string" },
+    warmup: { type: "string" },
+    prime: { type: "string" },
+    rounds: { type: "string" },
+    only: { type: "string" },
+    quick: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
+});
+if (args.help) {
+  console.log(
+    "usage: node bench/run.mjs [--seconds N] [--warmup N] [--rounds N] [--prime N] [--only a,b] [--quick]",
+  );
+  console.log(`stacks: ${Object.keys(STACKS).join(", ")}`);
+  process.exit(0);
+}
+const seconds = Number(args.seconds ?? (args.quick ? 1 : 3));
+const rounds = Number(args.rounds ?? (args.quick ? 1 : 3));
+const warmupSeconds = Number(args.warmup ?? Math.min(1, seconds / 2));
+const primeSeconds = Number(args.prime ?? (args.quick ? 1 : 3));
+if (!(seconds > 0 && rounds >= 1 && warmupSeconds >= 0 && primeSeconds >= 0)) {
+  throw new Error("--seconds and --rounds must be positive, --warmup and --prime not negative");
+}
+const only = args.only ? args.only.split(",").map((s) => s.trim()) : Object.keys(STACKS);
+for (const name of only) if (!STACKS[name]) throw new Error(`unknown stack "${name}"`);
+const stacks = Object.keys(STACKS).filter((name) => only.includes(name));
+
+// ---- child processes -------------------------------------------------------------------------
+
+const children = new Set();
+
+/**
+ * Spawn `node bench/stacks/<file> <config JSON>`. The child answers with tagged JSON lines on
+ * stdout (`next()` waits for the next one), takes jobs as JSON lines on stdin (`send()`), and
+ * exits when its stdin closes.
+ */
+function spawnChild(file, config) {
+  const proc = spawn(process.execPath, [path.join(here, "stacks", file), JSON.stringify(config)], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  children.add(proc);
+  proc.stdin.on("error", () => {}); // a dead child is reported by "exit"
+  let stderr = "";
+  proc.stderr.on("data", (d) => {
+    stderr = (stderr + d).slice(-4000);
+  });
+  const messages = [];
+  const waiters = [];
+  let exitError;
+  createInterface({ input: proc.stdout }).on("line", (line) => {
+    const msg = parseReport(line);
+    if (msg) waiters.length ? waiters.shift().resolve(msg) : messages.push(msg);
+  });
+  proc.on("exit", (code, signal) => {
+    children.delete(proc);
+    exitError = new Error(`${file} exited (${signal ?? code})${stderr ? `: ${stderr.trim()}` : ""}`);
+    for (const waiter of waiters.splice(0)) waiter.reject(exitError);
+  });
+
+  return {
+    send: (job) => proc.stdin.write(JSON.stringify(job) + "\n"),
+    next(timeoutMs) {
+      if (messages.length) return Promise.resolve(messages.shift());
+      if (exitError) return Promise.reject(exitError);
+      return new Promise((resolve, reject) => {
+        const waiter = {
+          resolve(msg) {
+            clearTimeout(timer);
+            resolve(msg);
+          },
+          reject(err) {
+            clearTimeout(timer);
+            reject(err);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`${file}: no answer in ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.push(waiter);
+      });
+    },
+    /** Close stdin (the child exits by itself), SIGKILL if it is still there after 2 s. */
+    stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+      return new Promise((resolve) => {
+        const kill = setTimeout(() => proc.kill("SIGKILL"), 2000);
+        proc.once("exit", () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        proc.stdin.end();
+      });
+    },
+  };
+}
+
+process.on("exit", () => {
+  for (const proc of children) proc.kill("SIGKILL");
+});
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping all benchmark processes`);
+    process.exit(130);
+  });
+}
+
+/** Spawn a child and wait for its "ready" message; on failure it is stopped and the error thrown. */
+async function startReady(file, config) {
+  const child = spawnChild(file, config);
+  try {
+    const msg = await child.next(20_000);
+    if (msg.type !== "ready") throw new Error(msg.error ?? JSON.stringify(msg));
+    return { child, address: msg.address };
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+}
+
+/** One measurement on a long-lived load generator. */
+async function measure(client, job) {
+  client.send(job);
+  const msg = await client.next(30_000 + job.warmupMs + job.durationMs);
+  if (msg.type !== "result") throw new Error(msg.error ?? JSON.stringify(msg));
+  return msg;
+}
+
+const firstLine = (err) => String(err?.message ?? err).split("\n")[0];
+
+// ---- the run ---------------------------------------------------------------------------------
+
+async function main() {
+  const loadAtStart = os.loadavg()[0];
+  const runs = SCENARIOS.length * rounds * stacks.length;
+  const estimate = stacks.length * primeSeconds + runs * (warmupSeconds + seconds + 0.1) + 5;
+  console.error(
+    `bench: ${stacks.join(", ")}; ${rounds} round(s) × ${SCENARIOS.length} scenarios = ${runs} runs of ` +
+      `${warmupSeconds} s warm-up + ${seconds} s, after ${primeSeconds} s priming per stack: about ${Math.ceil(estimate / 60)} min`,
+  );
+
+  const servers = {};
+  const clients = {};
+  const unavailable = {}; // stack -> why
+  const samples = {}; // "scenario|stack" -> [result per round]
+  const problems = [];
+  try {
+    // One server process per server kind (tsmicro and tsmicro-msgpack share theirs).
+    await Promise.all(
+      [...new Set(stacks.map((s) => STACKS[s].server))].map(async (kind) => {
+        try {
+          if (kind === "tsmicro" && !tsmicroBuilt) {
+            throw new Error("packages/tsmicro/dist/index.js is missing: run `npm run build` first");
+          }
+          servers[kind] = await startReady(`${kind}-server.mjs`, {});
+          console.error(`  ${kind} server on ${servers[kind].address}`);
+        } catch (err) {
+          servers[kind] = { error: firstLine(err) };
+          console.error(`  ${kind} server unavailable: ${err.message}`);
+        }
+      }),
+    );
+    // One long-lived load-generator process per stack, connected once.
+    await Promise.all(
+      stacks.map(async (stack) => {
+        const server = servers[STACKS[stack].server];
+        if (server.error) {
+          unavailable[stack] = `server: ${server.error}`;
+          return;
+        }
+        try {
+          const config = { address: server.address, ...STACKS[stack].config };
+          clients[stack] = (await startReady(`${STACKS[stack].client}-client.mjs`, config)).child;
+        } catch (err) {
+          unavailable[stack] = `client: ${firstLine(err)}`;
+          console.error(`  ${stack} client unavailable: ${err.message}`);
+        }
+      }),
+    );
+    // Priming: bring every client and server past JIT warm-up before the first measured round.
+    for (const stack of stacks.filter((s) => clients[s])) {
+      const job = { payloadSize: 1024, concurrency: 64, warmupMs: 0, durationMs: primeSeconds * 1000 };
+      await measure(clients[stack], job).catch((err) => problems.push(`${stack} priming: ${firstLine(err)}`));
+    }
+
+    for (const scenario of SCENARIOS) {
+      for (let round = 0; round < rounds; round++) {
+        // Interleave: every stack once per round, the order rotating between rounds.
+        const order = stacks.map((_, i) => stacks[(i + round) % stacks.length]);
+        for (const stack of order.filter((s) => clients[s])) {
+          const key = `${scenarioName(scenario)}|${stack}`;
+          const job = { ...scenario, warmupMs: warmupSeconds * 1000, durationMs: seconds * 1000 };
+          try {
+            const result = await measure(clients[stack], job);
+            samples[key] ??= [];
+            samples[key].push(result);
+            if (result.errors) {
+              problems.push(
+                `${key} round ${round + 1}: ${result.errors} errors, first: ${result.firstError}`,
+              );
+            }
+            console.error(
+              `  ${scenarioName(scenario).padEnd(10)} round ${round + 1}  ${stack.padEnd(16)}` +
+                `${Math.round(result.rps).toLocaleString("en-US").padStart(9)} req/s` +
+                `  p50 ${Math.round(result.p50)} µs  p99 ${Math.round(result.p99)} µs`,
+            );
+          } catch (err) {
+            problems.push(`${key} round ${round + 1}: ${firstLine(err)}`);
+            console.error(`  ${key} round ${round + 1} failed: ${err.message}`);
+          }
+        }
+      }
+    }
+  } finally {
+    await Promise.all(
+      [...Object.values(clients), ...Object.values(servers).map((s) => s.child)].map((c) => c?.stop()),
+    );
+  }
+
+  const notes = [
+    `node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${os.platform()} ${os.release()}; ` +
+      new Date().toISOString(),
+    `${rounds} round(s); each run ${warmupSeconds} s warm-up + ${seconds} s measured; median over rounds; ` +
+      `${primeSeconds} s priming per stack first. Each server and each load generator is its own node process on 127.0.0.1.`,
+    "raw and grpc echo bytes; tsmicro and moleculer echo a JSON body `{ data }` (tsmicro-msgpack: MessagePack). " +
+      "ratio = tsmicro (JSON) req/s ÷ the row's req/s; spread = (max − min) ÷ median of req/s over rounds.",
+    `load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${os.loadavg()[0].toFixed(2)}: ` +
+      "other work on the machine shows up as a large spread.",
+    ...Object.entries(unavailable).map(([stack, why]) => `${stack} unavailable: ${why}`),
+    ...problems.map((p) => `problem: ${p}`),
+  ];
+  const markdown = `# Unary echo benchmark\n\n${renderTable(samples, unavailable)}\n${notes.map((n) => `- ${n}`).join("\n")}\n`;
+  console.log(`\n${markdown}`);
+  mkdirSync(path.join(here, "results"), { recursive: true });
+  writeFileSync(path.join(here, "results", "unary-latest.md"), markdown);
+  console.error("written to bench/results/unary-latest.md");
+}
+
+function renderTable(samples, unavailable) {
+  const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "n/a");
+  const header = ["scenario", "stack", "req/s", "p50 µs", "p99 µs", "ratio", "spread"];
+  const rows = [];
+  for (const scenario of SCENARIOS) {
+    const name = scenarioName(scenario);
+    const rps = (stack) => median((samples[`${name}|${stack}`] ?? []).map((r) => r.rps));
+    const ours = rps("tsmicro");
+    for (const stack of stacks) {
+      const results = samples[`${name}|${stack}`] ?? [];
+      if (!results.length) {
+        rows.push([name, stack, "n/a", "n/a", "n/a", unavailable[stack] ? "unavailable" : "failed", ""]);
+        continue;
+      }
+      const theirs = rps(stack);
+      const all = results.map((r) => r.rps);
+      rows.push([
+        name,
+        results.some((r) => r.errors) ? `${stack} (errors)` : stack,
+        int(theirs),
+        int(median(results.map((r) => r.p50))),
+        int(median(results.map((r) => r.p99))),
+        Number.isFinite(ours) && theirs > 0 ? (ours / theirs).toFixed(2) : "–",
+        all.length > 1 ? `${Math.round((100 * (Math.max(...all) - Math.min(...all))) / theirs)} %` : "–",
+      ]);
+    }
+  }
+  // Aligned columns (text left, numbers right), as a markdown formatter would print them.
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) =>
+    `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
+  const rule = `| ${widths.map((w, i) => (i < 2 ? "-".repeat(w) : `${"-".repeat(w - 1)}:`)).join(" | ")} |`;
+  return [line(header), rule, ...rows.map(line)].join("\n") + "\n";
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

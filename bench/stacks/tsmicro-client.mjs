@@ -1,0 +1,17 @@
+// tsmicro load generator: one client (its multiplexed connection pool), calls straight to the
+// server's address; JSON body by default, MessagePack with contentType "application/msgpack".
+import { background, createMemoryRegistry, newClient, newRequest } from "tsmicro";
+import { payloadJson, runClient } from "../lib/stats.mjs";
+
+runClient(async ({ address, contentType }) => {
+  const client = newClient({ requestTimeoutMs: 10_000, contentType, registry: createMemoryRegistry() });
+  const makeCall = (size) => {
+    const body = payloadJson(size);
+    return async () => {
+      const rsp = await client.call(background(), newRequest("echo", "Echo.Echo", body), { address });
+      if (rsp.data.length !== size) throw new Error("tsmicro: wrong echo size");
+    };
+  };
+  await makeCall(1)(); // connect before reporting ready
+  return { makeCall, close: () => client.close() };
+});
