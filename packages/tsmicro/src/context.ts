@@ -109,3 +109,13 @@ function derive(parent: Context, changes: Partial<Context>): Context {
     chain: changes.chain ?? parent.chain,
   });
 }
+
+/** A context built from its parts, e.g. by a subscriber for each message. */
+export function createContext(init: {
+  signal: AbortSignal;
+  deadline: number | undefined;
+  metadata: Metadata;
+  chain: readonly string[];
+}): Context {
+  return Object.freeze({ ...init });
+}

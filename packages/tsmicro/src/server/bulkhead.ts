@@ -87,7 +87,7 @@ class Limiter {
   }
 
   acquire(ctx: Context, nested: boolean): Promise<Release> {
-    if (this.#fits(nested) && this.#queue.length === 0) {
+    if (this.#fits(nested) && (nested || this.#queue.length === 0)) {
       this.#active++;
       return Promise.resolve(this.#release());
     }
@@ -105,17 +105,22 @@ class Limiter {
     if (ctx.signal.aborted) return Promise.reject(MicroError.from(ctx.signal.reason, this.#id));
     const started = Date.now();
     return new Promise<Release>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const leave = () => {
+        clearTimeout(timer);
+        ctx.signal.removeEventListener("abort", onAbort);
+        const i = this.#queue.indexOf(waiter);
+        if (i >= 0) this.#queue.splice(i, 1);
+      };
       const waiter: Waiter = {
         nested,
         grant: (release) => {
-          ctx.signal.removeEventListener("abort", onAbort);
+          leave();
           resolve(release);
         },
       };
-      const onAbort = () => {
-        const i = this.#queue.indexOf(waiter);
-        if (i >= 0) this.#queue.splice(i, 1);
-        const reason = MicroError.from(ctx.signal.reason, this.#id);
+      const giveUp = (reason: MicroError) => {
+        leave();
         reject(
           reason.with({
             detail: `${reason.detail} (waited ${Date.now() - started} ms for a concurrency slot of ${this.#label}, maxConcurrent ${this.#max}, ${this.#active} active)`,
@@ -123,8 +128,20 @@ class Limiter {
           }),
         );
       };
+      const onAbort = () => giveUp(MicroError.from(ctx.signal.reason, this.#id));
       ctx.signal.addEventListener("abort", onAbort, { once: true });
+      if (ctx.deadline !== undefined) {
+        // Give up a little before the deadline, so that this explanation reaches the caller
+        // before the caller's own timer fires with a vaguer one.
+        const left = ctx.deadline - started;
+        const margin = Math.min(50, Math.max(1, left / 10));
+        timer = setTimeout(
+          () => giveUp(new MicroError({ id: this.#id, code: 408, detail: "deadline reached while queued" })),
+          Math.max(0, left - margin),
+        );
+      }
       this.#queue.push(waiter);
+      this.#pump();
     });
   }
 }

@@ -1,0 +1,42 @@
+/**
+ * The stall doctor's watchdog: reports each call that has sat in one phase longer than a
+ * threshold, once per call and phase, with its chain, so a stuck chain is seen while it is
+ * stuck rather than reconstructed after its timeout.
+ */
+import type { InflightSnapshot } from "./inflight.js";
+
+export interface WatchdogOptions {
+  /** A call in one phase longer than this is reported. */
+  thresholdMs: number;
+  /** How often the table is scanned. @default thresholdMs / 2 (at least 10 ms) */
+  intervalMs?: number;
+  /** Where reports go. @default console.warn */
+  log?: (message: string, call: InflightSnapshot) => void;
+}
+
+export function describeStuck(c: InflightSnapshot): string {
+  const chain = c.chain.length > 0 ? ` chain: ${c.chain.join(" -> ")} ->` : "";
+  const cycle = c.cycle ? " (re-enters a service already in its chain)" : "";
+  return `tsmicro stall doctor: ${c.side} call ${c.service}.${c.endpoint} has been ${c.phase} for ${c.phaseAgeMs} ms (age ${c.ageMs} ms, node ${c.node ?? "?"}, attempt ${c.attempt})${chain} ${c.service}.${c.endpoint}${cycle}`;
+}
+
+/** Starts scanning `list()`; returns the function that stops it. The timer never keeps the process alive. */
+export function startWatchdog(list: () => InflightSnapshot[], options: WatchdogOptions): () => void {
+  const log = options.log ?? ((m: string) => console.warn(m));
+  const reported = new Map<number, string>();
+  const timer = setInterval(
+    () => {
+      const seen = new Set<number>();
+      for (const c of list()) {
+        seen.add(c.id);
+        if (c.phaseAgeMs < options.thresholdMs || reported.get(c.id) === c.phase) continue;
+        reported.set(c.id, c.phase);
+        log(describeStuck(c), c);
+      }
+      for (const id of reported.keys()) if (!seen.has(id)) reported.delete(id);
+    },
+    Math.max(10, options.intervalMs ?? options.thresholdMs / 2),
+  );
+  timer.unref();
+  return () => clearInterval(timer);
+}
