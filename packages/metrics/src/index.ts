@@ -1,1 +1,10 @@
-export {};
+/** @tsmicro/metrics: Prometheus metrics for tsmicro clients and servers. */
+
+export {
+  DEFAULT_METRICS_ADDRESS,
+  type MetricsServer,
+  type MetricsServerOptions,
+  metricsHandler,
+  serveMetrics,
+} from "./http.js";
+export { createMetrics, DEFAULT_BUCKETS, type Metrics, type MetricsOptions } from "./metrics.js";

@@ -3,7 +3,7 @@
  * The public surface, curated: names follow go-micro (client.DefaultClient → defaultClient).
  */
 
-export type { Client } from "./client/client.js";
+export type { Client, ClientStats } from "./client/client.js";
 export { defaultClient, newClient } from "./client/client.js";
 export type { CallFn, CallOptions, CallWrapper, ClientOptions } from "./client/options.js";
 export {

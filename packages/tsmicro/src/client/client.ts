@@ -35,8 +35,18 @@ export interface Client {
   options(): Readonly<ClientOptions>;
   /** Calls in flight, with phase, age, node and chain (the stall doctor's view). */
   inflight(): InflightSnapshot[];
+  /** Open pooled connections and calls in flight, for metrics (`@tsmicro/metrics`). */
+  stats(): ClientStats;
   /** Drains the connection pool and stops the selector's watch. */
   close(): Promise<void>;
+}
+
+/** What `client.stats()` reports. */
+export interface ClientStats {
+  /** Open connections in the current pool, across all addresses. */
+  connections: number;
+  /** Calls in flight (tracked when `trackInflight` is on). */
+  inflight: number;
 }
 
 interface State extends Snapshot {
@@ -69,6 +79,10 @@ class ClientImpl implements Client {
 
   inflight(): InflightSnapshot[] {
     return this.#inflight.snapshot();
+  }
+
+  stats(): ClientStats {
+    return { connections: this.#state.pool.size, inflight: this.#inflight.size };
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,55 @@
+/** What every command gets: its arguments, the flags, the output, and lazily the registry and client. */
+import { type Client, newClient, type Registry } from "tsmicro";
+import type { Flags } from "./args.js";
+import type { Output } from "./output.js";
+import { selectRegistry } from "./registry.js";
+
+export interface CommandContext {
+  readonly args: readonly string[];
+  readonly flags: Flags;
+  readonly out: Output;
+  registry(): Promise<Registry>;
+  client(): Promise<Client>;
+}
+
+export interface Command {
+  readonly usage: string;
+  readonly summary: string;
+  readonly minArgs: number;
+  readonly maxArgs: number;
+  /** Resolves with the exit code. */
+  run(ctx: CommandContext): Promise<number>;
+}
+
+export interface Resources extends CommandContext {
+  /** Closes whatever was opened. */
+  close(): Promise<void>;
+}
+
+export function createContext(args: readonly string[], flags: Flags, out: Output): Resources {
+  let registry: Promise<Registry> | undefined;
+  let client: Promise<Client> | undefined;
+  const getRegistry = () => {
+    registry ??= selectRegistry();
+    return registry;
+  };
+  return {
+    args,
+    flags,
+    out,
+    registry: getRegistry,
+    client() {
+      client ??= getRegistry().then((r) =>
+        newClient({
+          registry: r,
+          ...(flags.timeoutMs === undefined ? {} : { requestTimeoutMs: flags.timeoutMs }),
+        }),
+      );
+      return client;
+    },
+    async close() {
+      if (client !== undefined) await (await client).close();
+      if (registry !== undefined) await (await registry).close();
+    },
+  };
+}

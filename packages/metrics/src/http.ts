@@ -1,0 +1,75 @@
+/** Serving the metrics: a request handler for any HTTP server, or a listener of its own. */
+import { createServer, type RequestListener } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Registry } from "prom-client";
+
+/** Answers a scrape with the registry's exposition text. */
+export function metricsHandler(register: Registry): RequestListener {
+  return (_req, res) => {
+    register.metrics().then(
+      (text) => {
+        res.writeHead(200, { "content-type": register.contentType, "cache-control": "no-store" });
+        res.end(text);
+      },
+      (err: Error) => {
+        res.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
+        res.end(`metrics collection failed: ${err.message}\n`);
+      },
+    );
+  };
+}
+
+export interface MetricsServerOptions {
+  /** `host:port`; port 0 picks a free one. @default "127.0.0.1:9464" */
+  address?: string;
+  /** Path of the metrics. @default "/metrics" */
+  path?: string;
+}
+
+export interface MetricsServer {
+  /** Bound `host:port`. */
+  readonly address: string;
+  /** `http://host:port/metrics`. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_METRICS_ADDRESS = "127.0.0.1:9464";
+
+/** Serves `register` on its own HTTP listener (only `path`; anything else is a 404). */
+export async function serveMetrics(
+  register: Registry,
+  options: MetricsServerOptions = {},
+): Promise<MetricsServer> {
+  const path = options.path ?? "/metrics";
+  const address = options.address ?? DEFAULT_METRICS_ADDRESS;
+  const i = address.lastIndexOf(":");
+  if (i <= 0) throw new TypeError(`metrics address must be host:port, got "${address}"`);
+  const handle = metricsHandler(register);
+  const server = createServer((req, res) => {
+    if (
+      new URL(req.url ?? "/", "http://x").pathname === path &&
+      (req.method === "GET" || req.method === "HEAD")
+    ) {
+      handle(req, res);
+      return;
+    }
+    res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
+    res.end(`not found: metrics are at ${path}\n`);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(Number(address.slice(i + 1)), address.slice(0, i).replace(/^\[|\]$/g, ""), () => resolve());
+  });
+  const a = server.address() as AddressInfo;
+  const bound = `${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
+  return {
+    address: bound,
+    url: `http://${bound}${path}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

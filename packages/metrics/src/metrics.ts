@@ -1,0 +1,171 @@
+/**
+ * Prometheus metrics for tsmicro (prom-client): a client CallWrapper and a server
+ * HandlerWrapper counting calls, errors by code, latency histograms and in-flight gauges per
+ * service and endpoint, plus connection-pool gauges read from clients at scrape time.
+ */
+import type { RequestListener } from "node:http";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { type CallWrapper, type Client, type HandlerWrapper, MicroError } from "tsmicro";
+import { type MetricsServer, type MetricsServerOptions, metricsHandler, serveMetrics } from "./http.js";
+
+/** Seconds; from half a millisecond (loopback calls) to ten seconds. */
+export const DEFAULT_BUCKETS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+export interface MetricsOptions {
+  /** Where the metrics are registered. @default a new prom-client Registry (not the global one) */
+  register?: Registry;
+  /** Prefix of every metric name. @default "tsmicro_" */
+  prefix?: string;
+  /** Latency histogram buckets, in seconds. @default DEFAULT_BUCKETS (0.5 ms … 10 s) */
+  buckets?: readonly number[];
+  /** Also collect Node's process metrics (CPU, memory, event loop lag) into the same registry. @default false */
+  processMetrics?: boolean;
+}
+
+interface Side {
+  calls: Counter<"service" | "endpoint">;
+  errors: Counter<"service" | "endpoint" | "code">;
+  duration: Histogram<"service" | "endpoint">;
+  inflight: Gauge<"service" | "endpoint">;
+}
+
+/** Label children resolved once per service/endpoint: the hot path does no label hashing. */
+interface Children {
+  calls: ReturnType<Side["calls"]["labels"]>;
+  duration: ReturnType<Side["duration"]["labels"]>;
+  inflight: ReturnType<Side["inflight"]["labels"]>;
+  errors: Map<number, ReturnType<Side["errors"]["labels"]>>;
+}
+
+export interface Metrics {
+  readonly register: Registry;
+  /** Put in `newClient({ wrappers })` or `client.init({ wrappers })`. */
+  readonly client: CallWrapper;
+  /** Put in `newService({ wrappers })`. */
+  readonly server: HandlerWrapper;
+  /** Reports `client`'s pooled connections and calls in flight as gauges labelled `client="<name>"`. */
+  observeClient(client: Client, name?: string): void;
+  /** The exposition text, as a scrape would get it. */
+  text(): Promise<string>;
+  /** Answers a scrape: mount it at `/metrics` of an HTTP server (the gateway's or a health server's `routes`). */
+  readonly handler: RequestListener;
+  /** Serves the metrics on a listener of their own. */
+  serve(options?: MetricsServerOptions): Promise<MetricsServer>;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const register = options.register ?? new Registry();
+  const prefix = options.prefix ?? "tsmicro_";
+  const buckets = [...(options.buckets ?? DEFAULT_BUCKETS)];
+  if (options.processMetrics) collectDefaultMetrics({ register, prefix });
+
+  const side = (name: "client" | "server", what: string): Side => ({
+    calls: new Counter({
+      name: `${prefix}${name}_calls_total`,
+      help: `${what}, finished (successes and errors)`,
+      labelNames: ["service", "endpoint"],
+      registers: [register],
+    }),
+    errors: new Counter({
+      name: `${prefix}${name}_errors_total`,
+      help: `${what} that failed, by MicroError code`,
+      labelNames: ["service", "endpoint", "code"],
+      registers: [register],
+    }),
+    duration: new Histogram({
+      name: `${prefix}${name}_duration_seconds`,
+      help: `${what}: time to the answer or error, in seconds`,
+      labelNames: ["service", "endpoint"],
+      buckets,
+      registers: [register],
+    }),
+    inflight: new Gauge({
+      name: `${prefix}${name}_inflight`,
+      help: `${what} in flight now`,
+      labelNames: ["service", "endpoint"],
+      registers: [register],
+    }),
+  });
+  const client = side("client", "Calls made by this process's clients (including retries' time)");
+  const server = side("server", "Requests handled by this process's services");
+
+  const observed = new Map<string, Client>();
+  new Gauge({
+    name: `${prefix}client_pool_connections`,
+    help: "Open pooled connections of an observed client (pool size bounds sockets per address, not calls)",
+    labelNames: ["client"],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [name, c] of observed) this.set({ client: name }, c.stats().connections);
+    },
+  });
+  new Gauge({
+    name: `${prefix}client_tracked_inflight`,
+    help: "Calls in flight in an observed client's in-flight table (the stall doctor's view)",
+    labelNames: ["client"],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [name, c] of observed) this.set({ client: name }, c.stats().inflight);
+    },
+  });
+
+  const instrument = <A extends unknown[], R>(
+    s: Side,
+    key: (...args: A) => [string, string],
+    next: (...args: A) => Promise<R>,
+  ) => {
+    const cache = new Map<string, Children>();
+    const childrenOf = (service: string, endpoint: string): Children => {
+      const k = `${service}\u0000${endpoint}`;
+      let c = cache.get(k);
+      if (c === undefined) {
+        c = {
+          calls: s.calls.labels(service, endpoint),
+          duration: s.duration.labels(service, endpoint),
+          inflight: s.inflight.labels(service, endpoint),
+          errors: new Map(),
+        };
+        cache.set(k, c);
+      }
+      return c;
+    };
+    return async (...args: A): Promise<R> => {
+      const [service, endpoint] = key(...args);
+      const c = childrenOf(service, endpoint);
+      c.inflight.inc();
+      const started = performance.now();
+      try {
+        return await next(...args);
+      } catch (err) {
+        const code = MicroError.from(err, service).code;
+        let e = c.errors.get(code);
+        if (e === undefined) {
+          e = s.errors.labels(service, endpoint, String(code));
+          c.errors.set(code, e);
+        }
+        e.inc();
+        throw err;
+      } finally {
+        c.duration.observe((performance.now() - started) / 1000);
+        c.calls.inc();
+        c.inflight.dec();
+      }
+    };
+  };
+
+  return {
+    register,
+    client: (next) => instrument(client, (_ctx, req) => [req.service, req.endpoint], next),
+    server: (next) => instrument(server, (_ctx, req) => [req.service, req.endpoint], next),
+    observeClient(c, name = "default") {
+      observed.set(name, c);
+    },
+    text: () => register.metrics(),
+    handler: metricsHandler(register),
+    serve: (opts) => serveMetrics(register, opts),
+  };
+}
