@@ -103,3 +103,35 @@ export type {
   TransportRequest,
   TransportResponse,
 } from "./transport/transport.js";
+// Streaming and typed contracts (issue 6).
+export type { Stream, StreamOptions } from "./client/stream.js";
+export {
+  bidiStream,
+  type Contract,
+  clientStream,
+  defineContract,
+  type EndpointKind,
+  type EndpointOptions,
+  type EndpointSpec,
+  type Endpoints,
+  endpointName,
+  type RequestOf,
+  type ResponseOf,
+  type Serde,
+  serverStream,
+  unary,
+  type WireFormat,
+} from "./contract/contract.js";
+export { type HandlerOf, type Implementation, implement } from "./contract/implement.js";
+export type { MethodOf, ProxyCallOptions, ResponseStream, ServiceProxy } from "./contract/proxy.js";
+export type { StandardSchemaV1 } from "./contract/standard-schema.js";
+export { formatPath, validate } from "./contract/validate.js";
+export {
+  type Mountable,
+  type StreamHandlerFn,
+  type StreamKind,
+  setResponseHeader,
+  setResponseTrailer,
+} from "./server/stream.js";
+export { STREAM_WINDOW_BYTES } from "./transport/stream.js";
+export type { InboundStream, StreamHandler, TransportStream } from "./transport/transport.js";

@@ -25,10 +25,24 @@ import {
   defaultBackoff,
 } from "./options.js";
 import type { Request } from "./request.js";
+import { openStream, type Stream } from "./stream.js";
+import type { Contract, Endpoints } from "../contract/contract.js";
+import { createServiceProxy, type ServiceProxy } from "../contract/proxy.js";
 
 export interface Client {
   /** Calls `request.service`'s endpoint and resolves with the decoded response. */
   call<R = any>(ctx: Context, request: Request, options?: CallOptions): Promise<R>;
+  /**
+   * Opens a bidirectional stream to `request.service`'s stream endpoint; `request.body`, when
+   * not undefined, is sent as the first message. See client/stream.ts.
+   */
+  stream<Req = any, Rsp = any>(
+    ctx: Context,
+    request: Request,
+    options?: CallOptions,
+  ): Promise<Stream<Req, Rsp>>;
+  /** A typed proxy for `contract` served as `service`: one method per endpoint (contract/proxy.ts). */
+  service<E extends Endpoints>(contract: Contract<E>, service: string, defaults?: CallOptions): ServiceProxy<E>;
   /** Replaces the options (merged over the current ones). Never waits; in-flight calls keep theirs. */
   init(options: Partial<ClientOptions>): void;
   /** The current frozen snapshot. */
@@ -63,6 +77,21 @@ class ClientImpl implements Client {
 
   call<R>(ctx: Context, request: Request, options: CallOptions = {}): Promise<R> {
     return this.#state.invoke(ctx, request, options) as Promise<R>;
+  }
+
+  stream<Req, Rsp>(ctx: Context, request: Request, options: CallOptions = {}): Promise<Stream<Req, Rsp>> {
+    const s = this.#state;
+    return openStream<Req, Rsp>(
+      s,
+      s.options.trackInflight ? this.#inflight : undefined,
+      ctx,
+      request,
+      options,
+    );
+  }
+
+  service<E extends Endpoints>(contract: Contract<E>, service: string, defaults?: CallOptions): ServiceProxy<E> {
+    return createServiceProxy(this, contract, service, defaults);
   }
 
   init(options: Partial<ClientOptions>): void {

@@ -12,6 +12,7 @@ import type { Registry, Service as RegistryService } from "../registry/registry.
 import { type BulkheadOptions, createBulkhead } from "../server/bulkhead.js";
 import type { HandleOptions } from "../server/router.js";
 import { type HandlerWrapper, Server } from "../server/server.js";
+import { isMountable, MOUNT, StreamServer } from "../server/stream.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import type { Listener, Transport } from "../transport/transport.js";
 
@@ -81,6 +82,7 @@ class ServiceImpl implements MicroService {
   readonly client: Client;
   readonly #opts: ServiceOptions;
   readonly #server: Server;
+  readonly #streams: StreamServer;
   readonly #transport: Transport;
   readonly #startedAt = Date.now();
   #listener: Listener | undefined;
@@ -105,6 +107,14 @@ class ServiceImpl implements MicroService {
       bulkhead: options.limits === undefined ? undefined : createBulkhead(this.name, options.limits),
       trackInflight: options.trackInflight ?? true,
     });
+    this.#streams = new StreamServer({
+      name: this.name,
+      nodeId: this.nodeId,
+      codecs: options.codecs ?? defaultCodecs(),
+      unary: this.#server.dispatch,
+      hasUnary: (endpoint) => this.#server.router.get(endpoint) !== undefined,
+      unaryNames: () => this.#server.router.names(),
+    });
     this.#server.router.add("Debug.Health", () => this.#health());
     this.#server.router.add("Debug.Inflight", () => ({
       node: this.nodeId,
@@ -119,6 +129,14 @@ class ServiceImpl implements MicroService {
   }
 
   handle(handler: object, options?: HandleOptions): this {
+    if (isMountable(handler)) {
+      // A contract implementation: unary endpoints on the router, stream endpoints beside them.
+      handler[MOUNT]({
+        unary: (name, fn) => this.#server.router.add(name, fn),
+        stream: (name, kind, fn) => this.#streams.add(name, kind, fn),
+      });
+      return this;
+    }
     this.#server.handle(handler, options);
     return this;
   }
@@ -133,7 +151,7 @@ class ServiceImpl implements MicroService {
       name: this.name,
       version: this.version,
       metadata,
-      endpoints: this.#server.router.endpoints(),
+      endpoints: [...this.#server.router.endpoints(), ...this.#streams.endpoints()],
       nodes: [
         {
           id: this.nodeId,
@@ -164,7 +182,11 @@ class ServiceImpl implements MicroService {
   async start(): Promise<void> {
     if (this.#state !== "new") throw new Error(`service ${this.name} was already started`);
     this.#state = "starting";
-    this.#listener = await this.#transport.listen(this.#opts.address ?? "127.0.0.1:0", this.#server.dispatch);
+    this.#listener = await this.#transport.listen(
+      this.#opts.address ?? "127.0.0.1:0",
+      this.#server.dispatch,
+      this.#streams.dispatch,
+    );
     const ttlMs = this.#opts.registerTtlMs ?? DEFAULT_REGISTER_TTL_MS;
     try {
       await this.registry.register(this.record(), { ttlMs });
@@ -204,7 +226,7 @@ class ServiceImpl implements MicroService {
     const drainMs = this.#opts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
-      this.#server.idle().then(() => true),
+      Promise.all([this.#server.idle(), this.#streams.idle()]).then(() => true),
       new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), drainMs);
       }),

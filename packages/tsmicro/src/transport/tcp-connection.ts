@@ -4,7 +4,14 @@ import { MicroError, payloadTooLarge, serviceUnavailable } from "../errors.js";
 import { markTransportFailure } from "./failure.js";
 import { encodeFrame, FrameDecoder, FrameType, PREFACE, ProtocolError } from "./frame.js";
 import { decodeResponseContentType, encodeRequestHeaders } from "./headers.js";
-import type { Connection, TransportRequest, TransportResponse } from "./transport.js";
+import { ClientStreams } from "./stream.js";
+import type {
+  Connection,
+  RequestHeaders,
+  TransportRequest,
+  TransportResponse,
+  TransportStream,
+} from "./transport.js";
 import { FrameWriter } from "./writer.js";
 
 interface Pending {
@@ -21,6 +28,7 @@ export class TcpConnection implements Connection {
   readonly #socket: Socket;
   readonly #writer: FrameWriter;
   readonly #pending = new Map<number, Pending>();
+  readonly #streams: ClientStreams;
   readonly #maxFrameBytes: number;
   #nextId = 1;
   #usable = true;
@@ -32,10 +40,17 @@ export class TcpConnection implements Connection {
     this.#socket = socket;
     this.#maxFrameBytes = maxFrameBytes;
     this.#writer = new FrameWriter(socket);
+    this.#streams = new ClientStreams(
+      (frame) => this.#writer.write(frame),
+      maxFrameBytes,
+      address,
+      () => this.#maybeCloseIdle(),
+    );
     socket.setNoDelay(true);
     const decoder = new FrameDecoder(maxFrameBytes, {
       frame: (f) => this.#onFrame(f.type, f.id, f.header, f.body),
-      oversized: (_type, id, length) =>
+      oversized: (type, id, length) =>
+        type === FrameType.StreamMessage ? this.#streams.oversized(id, length) :
         this.#settle(
           id,
           payloadTooLarge(
@@ -70,7 +85,7 @@ export class TcpConnection implements Connection {
   }
 
   get inflight(): number {
-    return this.#pending.size;
+    return this.#pending.size + this.#streams.size;
   }
 
   get usable(): boolean {
@@ -121,9 +136,16 @@ export class TcpConnection implements Connection {
     });
   }
 
+  stream(headers: RequestHeaders, signal: AbortSignal): TransportStream {
+    if (!this.#usable) {
+      throw markTransportFailure(serviceUnavailable(this.address, `connection to ${this.address} is closing`));
+    }
+    return this.#streams.open(this.#allocateId(), headers, signal);
+  }
+
   close(graceful = false): void {
     this.#usable = false;
-    if (graceful && this.#pending.size > 0) {
+    if (graceful && this.inflight > 0) {
       this.#closeWhenIdle = true;
       return;
     }
@@ -134,7 +156,7 @@ export class TcpConnection implements Connection {
 
   #allocateId(): number {
     let id = this.#nextId;
-    while (this.#pending.has(id)) id = id === MAX_ID ? 1 : id + 1;
+    while (this.#pending.has(id) || this.#streams.has(id)) id = id === MAX_ID ? 1 : id + 1;
     this.#nextId = id === MAX_ID ? 1 : id + 1;
     return id;
   }
@@ -166,6 +188,10 @@ export class TcpConnection implements Connection {
       case FrameType.Ping:
         this.#writer.write(encodeFrame(FrameType.Pong, id, "", EMPTY));
         break;
+      case FrameType.StreamMessage:
+      case FrameType.StreamEnd:
+        this.#streams.onFrame(type, id, header, body);
+        break;
       default:
         break;
     }
@@ -185,7 +211,7 @@ export class TcpConnection implements Connection {
   }
 
   #maybeCloseIdle(): void {
-    if (this.#closeWhenIdle && this.#pending.size === 0) this.close(false);
+    if (this.#closeWhenIdle && this.inflight === 0) this.close(false);
   }
 
   #fail(err: MicroError): void {
@@ -193,6 +219,7 @@ export class TcpConnection implements Connection {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) p.reject(err);
+    this.#streams.failAll(err);
     if (!this.#socket.destroyed) this.#socket.destroy();
   }
 }

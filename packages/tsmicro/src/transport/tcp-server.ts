@@ -20,7 +20,8 @@ import {
   type LimitLog,
 } from "./limits.js";
 import { describeTlsServerError, type TcpTlsOptions, tlsServerOptions } from "./tls.js";
-import type { InboundRequest, Listener, RequestHandler } from "./transport.js";
+import { ServerStreams } from "./stream.js";
+import type { InboundRequest, Listener, RequestHandler, StreamHandler } from "./transport.js";
 import { FrameWriter } from "./writer.js";
 
 export interface ServerConnectionOptions extends HeaderLimits, ConnectionLimits {
@@ -30,6 +31,8 @@ export interface ServerConnectionOptions extends HeaderLimits, ConnectionLimits 
   limitLog?: LimitLog;
   maxFrameBytes: number;
   log: (message: string) => void;
+  /** Serves streams (stream.ts); without it, stream opens are refused with 501. */
+  streamHandler?: StreamHandler;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -50,6 +53,7 @@ export function serveConnection(
   const inflight = new Map<number, AbortController>();
   let preface: Buffer | undefined = Buffer.alloc(0);
   socket.setNoDelay(true);
+  const streams = new ServerStreams((frame) => writer.write(frame), peer, options, options.streamHandler);
   const limitLog = options.limitLog ?? createLimitLog(options.log);
   const guard = guardConnection(socket, options, {
     refuse: (kind, detail) => refuse(detail, kind),
@@ -70,6 +74,7 @@ export function serveConnection(
 
   const decoder = new FrameDecoder(options.maxFrameBytes, {
     oversized: (type, id, length) => {
+      if (type === FrameType.StreamMessage) streams.oversized(id, length);
       if (type !== FrameType.Request) return;
       writer.write(
         errorFrame(
@@ -95,6 +100,10 @@ export function serveConnection(
           break;
         case FrameType.Ping:
           writer.write(encodeFrame(FrameType.Pong, f.id, "", EMPTY));
+          break;
+        case FrameType.StreamMessage:
+        case FrameType.StreamEnd:
+          streams.onFrame(f.type, f.id, f.header, f.body);
           break;
         default:
           break;
@@ -187,6 +196,7 @@ export function serveConnection(
     onGoAway.delete(goAway);
     for (const c of inflight.values()) c.abort(cancelled("tsmicro", `the caller ${peer} disconnected`));
     inflight.clear();
+    streams.closeAll(cancelled("tsmicro", `the caller ${peer} disconnected`));
   });
 }
 

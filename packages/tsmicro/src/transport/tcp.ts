@@ -57,7 +57,7 @@ export function createTcpTransport(options: TcpTransportOptions = {}): Transport
   return {
     name: "tcp",
     dial: (address, dialOptions) => dialTcp(address, dialOptions, opts.maxFrameBytes, opts.tls),
-    listen: (address, handler) => listenTcp(address, handler, opts),
+    listen: (address, handler, streamHandler) => listenTcp(address, handler, { ...opts, streamHandler }),
   };
 }
 

@@ -45,7 +45,47 @@ export interface Connection {
   readonly closed: Promise<void>;
   /** Closes after the in-flight requests finish (`graceful`) or at once. */
   close(graceful?: boolean): void;
+  /**
+   * Opens a message stream (see stream.ts); aborting `signal` cancels it on both sides.
+   * Optional: a transport without streams leaves it out and `client.stream` says so.
+   */
+  stream?(headers: RequestHeaders, signal: AbortSignal): TransportStream;
 }
+
+/**
+ * One side of a message stream: ordered, flow-controlled messages of opaque bytes. Iterating
+ * yields the peer's messages; it ends when the peer closes its side, and throws the
+ * MicroError the stream ended with.
+ */
+export interface TransportStream extends AsyncIterable<Uint8Array> {
+  /** Resolves once the peer has window for the message: a slow reader slows the writer. */
+  send(body: Uint8Array): Promise<void>;
+  /** This side sends no more. The client's is a half-close; the server's ends the call. */
+  closeSend(): void;
+  /** Ends the stream both ways with `error`; the peer sees it as the stream's status. */
+  abort(error: MicroError): void;
+  /** Aborts when the stream ends with an error, from either side. */
+  readonly signal: AbortSignal;
+  /** Settles when the stream is over both ways, with its error if it failed. */
+  readonly finished: Promise<MicroError | undefined>;
+  /** Response header metadata received (client side); filled before the first message is yielded. */
+  readonly header: Readonly<Record<string, string>>;
+  /** Trailer metadata received with the server's end (client side). */
+  readonly trailer: Readonly<Record<string, string>>;
+}
+
+/** A stream as the server's stream handler receives it. */
+export interface InboundStream extends TransportStream {
+  readonly headers: RequestHeaders;
+  /** Remote address of the caller, for logs. */
+  readonly peer: string;
+  /** Response header metadata, sent before the first message (merged until then). */
+  setHeader(metadata: Record<string, string>): void;
+  /** Trailer metadata, sent with the end. */
+  setTrailer(metadata: Record<string, string>): void;
+}
+
+export type StreamHandler = (stream: InboundStream) => void;
 
 /** A request as the server's handler receives it. Exactly one of respond/fail takes effect. */
 export interface InboundRequest {
@@ -80,5 +120,6 @@ export interface DialOptions {
 export interface Transport {
   readonly name: string;
   dial(address: string, options: DialOptions): Promise<Connection>;
-  listen(address: string, handler: RequestHandler): Promise<Listener>;
+  /** `streamHandler` serves streams (and, on transports where every call is a stream, such as gRPC, all calls). */
+  listen(address: string, handler: RequestHandler, streamHandler?: StreamHandler): Promise<Listener>;
 }

@@ -1,0 +1,119 @@
+/**
+ * The server side of a contract: `service.handle(implement(Greeter, { hello, watch }))`.
+ * The object literal is checked against the contract (a missing, extra or mistyped handler
+ * is a compile error); at run time each request is validated by the endpoint's schema.
+ */
+import type { Context } from "../context.js";
+import { MicroError } from "../errors.js";
+import { MOUNT, type Mountable, type MountTargets, type StreamHandlerFn } from "../server/stream.js";
+import { type Contract, type EndpointSpec, type Endpoints, endpointName } from "./contract.js";
+import { validate } from "./validate.js";
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** The handler an endpoint of kind K needs. */
+export type HandlerOf<S> =
+  S extends EndpointSpec<infer Req, infer Rsp, infer K>
+    ? K extends "unary"
+      ? (ctx: Context, request: Req) => MaybePromise<Rsp>
+      : K extends "server"
+        ? (ctx: Context, request: Req) => AsyncIterable<Rsp>
+        : K extends "client"
+          ? (ctx: Context, requests: AsyncIterable<Req>) => MaybePromise<Rsp>
+          : (ctx: Context, requests: AsyncIterable<Req>) => AsyncIterable<Rsp>
+    : never;
+
+/** One handler per endpoint of the contract, no more, no fewer. */
+export type Implementation<E extends Endpoints> = { [K in keyof E]: HandlerOf<E[K]> };
+
+export function implement<E extends Endpoints>(
+  contract: Contract<E>,
+  handlers: Implementation<E>,
+): Mountable {
+  for (const key of Object.keys(handlers)) {
+    if (!(key in contract.endpoints)) {
+      throw new TypeError(`implement(${contract.name}): "${key}" is not an endpoint of the contract`);
+    }
+  }
+  for (const key of Object.keys(contract.endpoints)) {
+    if (typeof (handlers as Record<string, unknown>)[key] !== "function") {
+      throw new TypeError(`implement(${contract.name}): no handler for endpoint "${key}"`);
+    }
+  }
+  return {
+    [MOUNT](targets: MountTargets): string[] {
+      const names: string[] = [];
+      for (const [key, spec] of Object.entries(contract.endpoints)) {
+        const name = endpointName(contract, key);
+        const fn = (handlers as Record<string, (...a: any[]) => any>)[key]!.bind(handlers);
+        mountOne(targets, name, spec, fn);
+        names.push(name);
+      }
+      return names;
+    },
+  };
+}
+
+function mountOne(
+  targets: MountTargets,
+  hop: string,
+  spec: EndpointSpec<any, any>,
+  fn: (ctx: Context, input: any) => any,
+): void {
+  const id = hop.slice(0, hop.lastIndexOf("."));
+  // Binary wire (protobuf): bytes in and out; plain values when a JSON client calls the same endpoint.
+  const decodeRequest = async (ctx: Context, body: unknown): Promise<unknown> => {
+    let value = body;
+    if (spec.wire !== undefined && body instanceof Uint8Array) {
+      try {
+        value = spec.wire.request.decode(body);
+      } catch (err) {
+        throw new MicroError({
+          id,
+          code: 400,
+          detail: `cannot decode the request of ${hop} as ${spec.wire.contentType}: ${(err as Error).message}`,
+          chain: ctx.chain,
+          retryable: false,
+        });
+      }
+    }
+    if (spec.request === undefined) return value;
+    return validate(spec.request, value, { id, hop, part: "request", code: 400 });
+  };
+  const encodeResponse = async (value: unknown, binary: boolean): Promise<unknown> => {
+    const checked =
+      spec.response === undefined
+        ? value
+        : await validate(spec.response, value, { id, hop, part: "response", code: 500 });
+    return binary && spec.wire !== undefined ? spec.wire.response.encode(checked) : checked;
+  };
+
+  if (spec.kind === "unary") {
+    targets.unary(hop, async (ctx, body) =>
+      encodeResponse(await fn(ctx, await decodeRequest(ctx, body)), body instanceof Uint8Array),
+    );
+    return;
+  }
+  // Streams: the codec on a binary endpoint is pass-through, so every message is bytes.
+  const binary = spec.wire !== undefined;
+  const inputs = async function* (ctx: Context, source: AsyncIterable<unknown>) {
+    for await (const m of source) yield await decodeRequest(ctx, m);
+  };
+  const outputs = async function* (source: AsyncIterable<unknown>) {
+    for await (const m of source) yield await encodeResponse(m, binary);
+  };
+  let handler: StreamHandlerFn;
+  switch (spec.kind) {
+    case "server":
+      handler = async function* (ctx, request) {
+        yield* outputs(fn(ctx, await decodeRequest(ctx, request)));
+      };
+      break;
+    case "client":
+      handler = async (ctx, requests) => encodeResponse(await fn(ctx, inputs(ctx, requests)), binary);
+      break;
+    default:
+      handler = (ctx, requests) => outputs(fn(ctx, inputs(ctx, requests)));
+  }
+  targets.stream(hop, spec.kind, handler);
+}

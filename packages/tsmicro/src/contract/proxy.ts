@@ -1,0 +1,184 @@
+/**
+ * The client side of a contract: `const greeter = client.service(Greeter, "greeter")` gives one
+ * typed method per endpoint — `await greeter.hello(ctx, { name })` — so that a wrong name or
+ * shape is a compile error. Unary methods go through `client.call` (wrappers, retries); stream
+ * methods through `client.stream`.
+ */
+import type { Client } from "../client/client.js";
+import type { CallOptions } from "../client/options.js";
+import { newRequest } from "../client/request.js";
+import type { Stream } from "../client/stream.js";
+import type { Context } from "../context.js";
+import { MicroError } from "../errors.js";
+import { type Contract, type EndpointSpec, type Endpoints, endpointName } from "./contract.js";
+
+/** Call options, plus an object to receive the response's header and trailer metadata. */
+export interface ProxyCallOptions extends CallOptions {
+  /**
+   * Filled with the response metadata when the call ends. A unary call that asks for it is
+   * made as a one-message stream (unary TCP answers carry no metadata).
+   */
+  responseMetadata?: { header: Record<string, string>; trailer: Record<string, string> };
+}
+
+/** A server-streaming call's responses; the call opens on the first `next()`. */
+export interface ResponseStream<Rsp> extends AsyncIterable<Rsp> {}
+
+export type MethodOf<S> =
+  S extends EndpointSpec<infer Req, infer Rsp, infer K>
+    ? K extends "unary"
+      ? (ctx: Context, request: Req, options?: ProxyCallOptions) => Promise<Rsp>
+      : K extends "server"
+        ? (ctx: Context, request: Req, options?: ProxyCallOptions) => ResponseStream<Rsp>
+        : K extends "client"
+          ? (
+              ctx: Context,
+              requests: AsyncIterable<Req> | Iterable<Req>,
+              options?: ProxyCallOptions,
+            ) => Promise<Rsp>
+          : (ctx: Context, options?: ProxyCallOptions) => Promise<Stream<Req, Rsp>>
+    : never;
+
+export type ServiceProxy<E extends Endpoints> = { readonly [K in keyof E]: MethodOf<E[K]> };
+
+export function createServiceProxy<E extends Endpoints>(
+  client: Client,
+  contract: Contract<E>,
+  service: string,
+  defaults: CallOptions = {},
+): ServiceProxy<E> {
+  const proxy: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(contract.endpoints)) {
+    proxy[key] = method(client, service, endpointName(contract, key), spec, defaults);
+  }
+  return Object.freeze(proxy) as ServiceProxy<E>;
+}
+
+function method(
+  client: Client,
+  service: string,
+  endpoint: string,
+  spec: EndpointSpec<any, any>,
+  defaults: CallOptions,
+): (...args: any[]) => unknown {
+  const wire = spec.wire;
+  const contentType = wire?.contentType;
+  const encode = (v: unknown) => (wire === undefined ? v : wire.request.encode(v));
+  const decode = (v: unknown): unknown => {
+    if (wire === undefined) return v;
+    if (!(v instanceof Uint8Array)) {
+      throw new MicroError({
+        id: service,
+        code: 502,
+        detail: `${endpoint}: expected ${wire.contentType} bytes, got ${typeof v}`,
+        retryable: false,
+      });
+    }
+    return wire.response.decode(v);
+  };
+  const open = (ctx: Context, first: unknown, options: ProxyCallOptions | undefined) => {
+    const { responseMetadata, ...rest } = { ...defaults, ...options };
+    const body = first === undefined ? undefined : encode(first);
+    return client
+      .stream(ctx, newRequest(service, endpoint, body, { contentType }), rest)
+      .then((s) => ({ s, responseMetadata }));
+  };
+  const fill = (s: Stream, target: ProxyCallOptions["responseMetadata"]) => {
+    if (target === undefined) return;
+    Object.assign(target.header, s.header);
+    Object.assign(target.trailer, s.trailer);
+  };
+
+  switch (spec.kind) {
+    case "unary":
+      return async (ctx: Context, request: unknown, options?: ProxyCallOptions) => {
+        if (options?.responseMetadata === undefined) {
+          const { responseMetadata: _, ...rest } = { ...defaults, ...options };
+          return decode(
+            await client.call(ctx, newRequest(service, endpoint, encode(request), { contentType }), rest),
+          );
+        }
+        const { s, responseMetadata } = await open(ctx, request, options);
+        s.closeSend();
+        try {
+          const rsp = await s.recv();
+          await s.finished;
+          if (rsp === undefined) {
+            throw new MicroError({ id: service, code: 502, detail: `${endpoint} ended without a response` });
+          }
+          return decode(rsp);
+        } finally {
+          fill(s, responseMetadata);
+        }
+      };
+    case "server":
+      return (ctx: Context, request: unknown, options?: ProxyCallOptions): ResponseStream<unknown> => ({
+        async *[Symbol.asyncIterator]() {
+          const { s, responseMetadata } = await open(ctx, request, options);
+          s.closeSend();
+          try {
+            for await (const m of s) yield decode(m);
+          } finally {
+            fill(s, responseMetadata);
+          }
+        },
+      });
+    case "client":
+      return async (
+        ctx: Context,
+        requests: AsyncIterable<unknown> | Iterable<unknown>,
+        options?: ProxyCallOptions,
+      ) => {
+        const { s, responseMetadata } = await open(ctx, undefined, options);
+        try {
+          for await (const r of requests) await s.send(encode(r));
+          s.closeSend();
+          const rsp = await s.recv();
+          if (rsp === undefined) {
+            throw new MicroError({ id: service, code: 502, detail: `${endpoint} ended without a response` });
+          }
+          return decode(rsp);
+        } catch (err) {
+          // The server's status explains a failed send better than the send does.
+          s.close("the client's request stream failed");
+          const ended = await s.finished;
+          throw ended !== undefined && ended.code !== 499 ? ended : err;
+        } finally {
+          fill(s, responseMetadata);
+        }
+      };
+    default:
+      return async (ctx: Context, options?: ProxyCallOptions) => {
+        const { s } = await open(ctx, undefined, options);
+        return wire === undefined ? s : mapStream(s, encode, decode);
+      };
+  }
+}
+
+/** A bidi stream whose messages go through the endpoint's wire format. */
+function mapStream(s: Stream, encode: (v: unknown) => unknown, decode: (v: unknown) => unknown): Stream {
+  return {
+    send: (m) => s.send(encode(m)),
+    closeSend: () => s.closeSend(),
+    close: (reason) => s.close(reason),
+    recv: async () => {
+      const m = await s.recv();
+      return m === undefined ? undefined : decode(m);
+    },
+    get signal() {
+      return s.signal;
+    },
+    get finished() {
+      return s.finished;
+    },
+    get header() {
+      return s.header;
+    },
+    get trailer() {
+      return s.trailer;
+    },
+    async *[Symbol.asyncIterator]() {
+      for await (const m of s) yield decode(m);
+    },
+  };
+}

@@ -1,0 +1,283 @@
+/**
+ * The server side of streams: find the stream endpoint, decode each message, build the
+ * handler's context, feed the handler an async iterable and send what it yields, one
+ * message at a time as the client grants window (so a slow client pauses the generator).
+ *
+ * On transports where every call is a stream (gRPC), calls to unary endpoints arrive here
+ * too: the first message goes through the server's ordinary unary path (wrappers, bulkhead,
+ * in-flight table) and its answer goes back as the one message of the stream.
+ */
+import type { CodecRegistry } from "../codec/codec.js";
+import { type Context, linkSignal, type Metadata } from "../context.js";
+import { badRequest, MicroError, notFound, timeout } from "../errors.js";
+import type { Endpoint } from "../registry/registry.js";
+import type { InboundStream, RequestHandler } from "../transport/transport.js";
+
+/** Server-streaming: one request in, many out. Client-streaming: many in, one out. Bidi: many both ways. */
+export type StreamKind = "server" | "client" | "bidi";
+
+/**
+ * A stream handler. `input` is the request (server-streaming) or an async iterable of requests
+ * (client-streaming, bidi); it returns an async iterable of responses (server-streaming, bidi)
+ * or the one response (client-streaming).
+ */
+export type StreamHandlerFn = (
+  ctx: Context,
+  input: any,
+) => AsyncIterable<unknown> | Promise<unknown> | unknown;
+
+export interface StreamServerOptions {
+  name: string;
+  nodeId: string;
+  codecs: CodecRegistry;
+  /** The server's unary dispatch, for calls to unary endpoints that arrive as streams. */
+  unary: RequestHandler;
+  /** Whether `endpoint` is a unary endpoint of this server. */
+  hasUnary(endpoint: string): boolean;
+  /** Unary endpoint names, for "not found" details. */
+  unaryNames(): string[];
+}
+
+interface StreamRoute {
+  readonly kind: StreamKind;
+  readonly handler: StreamHandlerFn;
+}
+
+/** Where a handler's response metadata goes, found by its context's metadata object. */
+const sinks = new WeakMap<object, InboundStream>();
+
+/**
+ * Sets response header metadata of the call `ctx` belongs to (sent before the first message).
+ * Returns false when the call's transport carries none (a unary call over TCP).
+ */
+export function setResponseHeader(ctx: Context, metadata: Record<string, string>): boolean {
+  const s = sinks.get(ctx.metadata);
+  s?.setHeader(metadata);
+  return s !== undefined;
+}
+
+/** Sets trailer metadata of the call `ctx` belongs to; false when its transport carries none. */
+export function setResponseTrailer(ctx: Context, metadata: Record<string, string>): boolean {
+  const s = sinks.get(ctx.metadata);
+  s?.setTrailer(metadata);
+  return s !== undefined;
+}
+
+export class StreamServer {
+  readonly #routes = new Map<string, StreamRoute>();
+  readonly #opts: StreamServerOptions;
+  #active = 0;
+  #idle: (() => void)[] = [];
+
+  constructor(options: StreamServerOptions) {
+    this.#opts = options;
+  }
+
+  add(name: string, kind: StreamKind, handler: StreamHandlerFn): void {
+    if (this.#routes.has(name) || this.#opts.hasUnary(name)) {
+      throw new TypeError(`endpoint ${name} is already registered`);
+    }
+    this.#routes.set(name, { kind, handler });
+  }
+
+  has(name: string): boolean {
+    return this.#routes.has(name);
+  }
+
+  /** Stream endpoints for the registry, marked with their kind. */
+  endpoints(): Endpoint[] {
+    return [...this.#routes].map(([name, r]) => ({ name, metadata: { stream: r.kind } }));
+  }
+
+  /** Streams being handled. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** Resolves once no stream is being handled. */
+  idle(): Promise<void> {
+    if (this.#active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** The transport's stream handler. */
+  readonly dispatch = (s: InboundStream): void => {
+    const { name, nodeId, codecs } = this.#opts;
+    const h = s.headers;
+    // A gRPC caller names only the endpoint: an empty service means "whoever serves it here".
+    if (h.service !== name && h.service !== "") {
+      s.abort(
+        notFound(
+          name,
+          `service "${h.service}" is not served at this address (node ${nodeId} serves "${name}")`,
+        ),
+      );
+      return;
+    }
+    const route = this.#routes.get(h.endpoint);
+    if (route === undefined) {
+      if (this.#opts.hasUnary(h.endpoint)) this.#unary(s);
+      else s.abort(this.#notFound(h.endpoint));
+      return;
+    }
+    let codec: ReturnType<CodecRegistry["get"]>;
+    try {
+      codec = codecs.get(h.contentType, name);
+    } catch (err) {
+      s.abort(MicroError.from(err, name));
+      return;
+    }
+    const hop = `${name}.${h.endpoint}`;
+    const chain = [...(h.chain ?? []), `${hop}@${nodeId}`];
+    const started = Date.now();
+    const deadline = h.timeoutMs === undefined ? undefined : started + h.timeoutMs;
+    const controller = new AbortController();
+    const unlink = linkSignal(s.signal, controller);
+    const timer =
+      deadline === undefined
+        ? undefined
+        : setTimeout(() => {
+            const e = timeout(name, `deadline of ${hop} passed after ${Date.now() - started} ms`, { chain });
+            s.abort(e);
+            controller.abort(e);
+          }, deadline - started);
+    const metadata = this.#metadataFor(s);
+    const ctx: Context = Object.freeze({ signal: controller.signal, deadline, metadata, chain });
+    this.#active++;
+
+    const decode = (bytes: Uint8Array): unknown => {
+      try {
+        return codec.decode(bytes);
+      } catch (err) {
+        throw badRequest(
+          name,
+          `cannot decode a message for ${hop} as ${h.contentType}: ${(err as Error).message}`,
+          { chain },
+        );
+      }
+    };
+    const send = (value: unknown): Promise<void> => {
+      let bytes: Uint8Array;
+      try {
+        bytes = codec.encode(value);
+      } catch (err) {
+        throw new MicroError({
+          id: name,
+          code: 500,
+          detail: `cannot encode a message of ${hop}: ${(err as Error).message}`,
+          chain,
+        });
+      }
+      return s.send(bytes);
+    };
+
+    const run = async () => {
+      if (route.kind === "server") {
+        const it = s[Symbol.asyncIterator]();
+        const first = await it.next();
+        if (first.done) throw badRequest(name, `${hop} expects a request message, got none`, { chain });
+        void it.return?.();
+        const out = route.handler(ctx, decode(first.value));
+        for await (const m of out as AsyncIterable<unknown>) await send(m);
+        return;
+      }
+      const input = mapIterable(s, decode);
+      const out = route.handler(ctx, input);
+      if (route.kind === "client") await send(await out);
+      else for await (const m of out as AsyncIterable<unknown>) await send(m);
+    };
+    run().then(
+      () => s.closeSend(),
+      (err: unknown) => s.abort(toWireError(err, name, hop, chain)),
+    );
+    void s.finished.then(() => {
+      clearTimeout(timer);
+      unlink();
+      if (--this.#active === 0) {
+        const waiters = this.#idle;
+        this.#idle = [];
+        for (const w of waiters) w();
+      }
+    });
+  };
+
+  /** A unary endpoint called as a stream: one message in, through the unary path, one out. */
+  #unary(s: InboundStream): void {
+    const it = s[Symbol.asyncIterator]();
+    const h = s.headers;
+    const name = this.#opts.name;
+    it.next().then(
+      (first) => {
+        if (first.done) {
+          s.abort(badRequest(name, `${name}.${h.endpoint} expects a request message, got none`));
+          return;
+        }
+        void it.return?.();
+        this.#opts.unary({
+          headers: { ...h, service: name, metadata: this.#metadataFor(s) },
+          body: first.value,
+          signal: s.signal,
+          peer: s.peer,
+          respond: (response) => {
+            s.send(response.body).then(
+              () => s.closeSend(),
+              () => {},
+            );
+          },
+          fail: (error) => s.abort(error),
+        });
+      },
+      () => {
+        /* the stream ended with an error before a request came: there is no one to answer */
+      },
+    );
+  }
+
+  /** A fresh metadata object per call: the key by which the handler's context finds the stream. */
+  #metadataFor(s: InboundStream): Metadata {
+    const md = Object.freeze({ ...(s.headers.metadata ?? {}) });
+    sinks.set(md, s);
+    return md;
+  }
+
+  #notFound(endpoint: string): MicroError {
+    const { name } = this.#opts;
+    const names = [...this.#opts.unaryNames(), ...this.#routes.keys()].filter((n) => !n.startsWith("Debug."));
+    return notFound(
+      name,
+      `endpoint "${endpoint}" not found on service "${name}"; it has: ${names.join(", ") || "no endpoints"}`,
+    );
+  }
+}
+
+async function* mapIterable<T>(
+  source: AsyncIterable<Uint8Array>,
+  f: (b: Uint8Array) => T,
+): AsyncGenerator<T> {
+  for await (const b of source) yield f(b);
+}
+
+function toWireError(err: unknown, id: string, hop: string, chain: readonly string[]): MicroError {
+  if (err instanceof MicroError) return err.chain.length > 0 ? err : err.with({ chain });
+  const message = err instanceof Error ? err.message || err.name : String(err);
+  return new MicroError({ id, code: 500, detail: `${hop} failed: ${message}`, chain, cause: err });
+}
+
+/** What `service.handle(x)` hands to an object that mounts itself (a contract implementation). */
+export interface MountTargets {
+  /** Adds a unary endpoint. */
+  unary(name: string, handler: (ctx: Context, request: any) => unknown): void;
+  /** Adds a stream endpoint. */
+  stream(name: string, kind: StreamKind, handler: StreamHandlerFn): void;
+}
+
+/** Key of the method by which an object mounts its endpoints on a service (see contract/implement.ts). */
+export const MOUNT: unique symbol = Symbol.for("tsmicro.mount");
+
+export interface Mountable {
+  [MOUNT](targets: MountTargets): string[];
+}
+
+export function isMountable(x: object): x is Mountable {
+  return typeof (x as Partial<Mountable>)[MOUNT] === "function";
+}
