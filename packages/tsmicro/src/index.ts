@@ -135,3 +135,44 @@ export {
 } from "./server/stream.js";
 export { STREAM_WINDOW_BYTES } from "./transport/stream.js";
 export type { InboundStream, StreamHandler, TransportStream } from "./transport/transport.js";
+// Messaging (issue 5): brokers, client publish, service subscribers.
+export {
+  type Broker,
+  type BrokerHandler,
+  type BrokerOptions,
+  DEFAULT_MAX_DELIVER,
+  DEFAULT_PUBLISH_TIMEOUT_MS,
+  DEFAULT_RETRY_DELAY_MS,
+  defaultDeadLetterTopic,
+  type Event,
+  HEADER,
+  type Headers as MessageHeaders,
+  type Message as BrokerMessage,
+  type PublishOptions,
+  type Subscriber,
+  type SubscribeOptions,
+} from "./broker/broker.js";
+export { type DeliverContext, type Delivery, deliver, type Settle } from "./broker/deliver.js";
+export {
+  BROKER_KINDS,
+  BROKER_PACKAGES,
+  type BrokerFromAddress,
+  type BrokerFromEnvOptions,
+  brokerFromEnv,
+  defaultBroker,
+} from "./broker/env.js";
+export { createHttpBroker, DEFAULT_HTTP_BROKER_OPTIONS, type HttpBrokerOptions } from "./broker/http.js";
+export { createMemoryBroker, type MemoryBrokerOptions } from "./broker/memory.js";
+export {
+  checkMessage,
+  checkTopic,
+  errorSink,
+  normalizeHeaders,
+  notConnected,
+  publishDeadline,
+  type ResolvedSubscribeOptions,
+  resolveSubscribeOptions,
+} from "./broker/options.js";
+export { SerialSubscription } from "./broker/serial.js";
+export { type Message, newMessage, type PublishCallOptions } from "./client/publish.js";
+export type { ServiceSubscribeOptions, SubscriberFn } from "./service/subscribe.js";

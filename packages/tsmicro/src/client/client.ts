@@ -4,6 +4,8 @@
  * end, so `init()` never waits for calls and calls never wait for `init()` — the go-micro
  * #2708 stall has no lock to happen on.
  */
+import type { Broker } from "../broker/broker.js";
+import { brokerFromEnv, defaultBroker } from "../broker/env.js";
 import { defaultCodecs } from "../codec/index.js";
 import type { Context } from "../context.js";
 import { type InflightSnapshot, InflightTable } from "../inflight.js";
@@ -24,6 +26,7 @@ import {
   DEFAULT_RETRIES,
   defaultBackoff,
 } from "./options.js";
+import { type Message, type PublishCallOptions, publishMessage } from "./publish.js";
 import type { Request } from "./request.js";
 import { openStream, type Stream } from "./stream.js";
 import type { Contract, Endpoints } from "../contract/contract.js";
@@ -43,6 +46,8 @@ export interface Client {
   ): Promise<Stream<Req, Rsp>>;
   /** A typed proxy for `contract` served as `service`: one method per endpoint (contract/proxy.ts). */
   service<E extends Endpoints>(contract: Contract<E>, service: string, defaults?: CallOptions): ServiceProxy<E>;
+  /** Encodes `message.payload` with the client's codec and publishes it on the broker, with the context's metadata as headers. */
+  publish(ctx: Context, message: Message, options?: PublishCallOptions): Promise<void>;
   /** Replaces the options (merged over the current ones). Never waits; in-flight calls keep theirs. */
   init(options: Partial<ClientOptions>): void;
   /** The current frozen snapshot. */
@@ -70,6 +75,7 @@ interface State extends Snapshot {
 class ClientImpl implements Client {
   #state: State;
   readonly #inflight = new InflightTable();
+  #ownBroker: Broker | undefined;
 
   constructor(options: Partial<ClientOptions>) {
     this.#state = this.#build(undefined, options);
@@ -92,6 +98,10 @@ class ClientImpl implements Client {
 
   service<E extends Endpoints>(contract: Contract<E>, service: string, defaults?: CallOptions): ServiceProxy<E> {
     return createServiceProxy(this, contract, service, defaults);
+  }
+
+  publish(ctx: Context, message: Message, options?: PublishCallOptions): Promise<void> {
+    return publishMessage(this.#state.options, ctx, message, options);
   }
 
   init(options: Partial<ClientOptions>): void {
@@ -118,6 +128,14 @@ class ClientImpl implements Client {
     const s = this.#state;
     if (s.options.selector === undefined) s.selector.close();
     await s.pool.drain();
+    await this.#ownBroker?.disconnect();
+  }
+
+  /** With its own registry, the client publishes through a broker on it (http finds subscribers there). */
+  #brokerFor(registry: ClientOptions["registry"] | undefined): Broker {
+    if (registry === undefined) return defaultBroker();
+    this.#ownBroker = brokerFromEnv({ registry });
+    return this.#ownBroker;
   }
 
   #build(prev: State | undefined, changes: Partial<ClientOptions>): State {
@@ -136,6 +154,7 @@ class ClientImpl implements Client {
       maxCallDepth: DEFAULT_MAX_CALL_DEPTH,
       backoff: defaultBackoff,
       trackInflight: true,
+      broker: changes.broker ?? this.#brokerFor(changes.registry),
     };
     const options: ClientOptions = Object.freeze({ ...base, ...stripUndefined(changes) });
     validate(options);

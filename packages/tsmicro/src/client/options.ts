@@ -1,4 +1,5 @@
 /** Client options: an immutable snapshot, replaced as a whole by `init()` (copy-on-write). */
+import type { Broker } from "../broker/broker.js";
 import type { CodecRegistry } from "../codec/index.js";
 import type { Context } from "../context.js";
 import type { Registry } from "../registry/registry.js";
@@ -55,6 +56,8 @@ export interface ClientOptions {
   backoff: (attempt: number) => number;
   /** Keep the in-flight call table that `inflight()` and the stall doctor read. @default true */
   trackInflight: boolean;
+  /** Where `publish` sends messages. @default the process default broker (MICRO_BROKER, else http) */
+  broker: Broker;
 }
 
 export const DEFAULT_RETRIES = 1;

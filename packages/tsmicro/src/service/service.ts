@@ -4,6 +4,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Client } from "../client/client.js";
+import type { Broker } from "../broker/broker.js";
+import { brokerFromEnv } from "../broker/env.js";
 import { newClient } from "../client/client.js";
 import { type CodecRegistry, defaultCodecs } from "../codec/index.js";
 import type { InflightSnapshot } from "../inflight.js";
@@ -15,6 +17,7 @@ import { type HandlerWrapper, Server } from "../server/server.js";
 import { isMountable, MOUNT, StreamServer } from "../server/stream.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import type { Listener, Transport } from "../transport/transport.js";
+import { type ServiceSubscribeOptions, type SubscriberFn, Subscriptions } from "./subscribe.js";
 
 export interface ServiceOptions {
   name: string;
@@ -46,6 +49,12 @@ export interface ServiceOptions {
   trackInflight?: boolean;
   /** Lifecycle messages. @default silent */
   log?: (message: string) => void;
+  /**
+   * For `subscribe` and the service's own client's `publish`; connected on start when the
+   * service has subscribers, disconnected on stop unless it was given here.
+   * @default a broker chosen by MICRO_BROKER (http, on `registry`, when unset)
+   */
+  broker?: Broker;
 }
 
 export const DEFAULT_REGISTER_TTL_MS = 30_000;
@@ -61,8 +70,14 @@ export interface MicroService {
   readonly address: string;
   readonly registry: Registry;
   readonly client: Client;
+  readonly broker: Broker;
   /** Serves every method of `handler` as `Class.method`. */
   handle(handler: object, options?: HandleOptions): this;
+  /**
+   * Calls `handler` with each message published to `topic`, decoded by its content type;
+   * `{ queue }` shares the messages among the service's instances. Call before `start()`.
+   */
+  subscribe<T = any>(topic: string, handler: SubscriberFn<T>, options?: ServiceSubscribeOptions): this;
   start(): Promise<void>;
   /** Deregisters, stops accepting, drains in-flight requests (bounded), closes. */
   stop(): Promise<void>;
@@ -80,6 +95,8 @@ class ServiceImpl implements MicroService {
   readonly nodeId: string;
   readonly registry: Registry;
   readonly client: Client;
+  readonly broker: Broker;
+  readonly #subs: Subscriptions;
   readonly #opts: ServiceOptions;
   readonly #server: Server;
   readonly #streams: StreamServer;
@@ -97,7 +114,9 @@ class ServiceImpl implements MicroService {
     this.version = options.version ?? "latest";
     this.nodeId = `${options.name}-${randomUUID()}`;
     this.registry = options.registry ?? defaultRegistry();
-    this.client = options.client ?? newClient({ registry: this.registry });
+    this.broker = options.broker ?? brokerFromEnv({ registry: this.registry });
+    this.#subs = new Subscriptions(this.name, options.codecs ?? defaultCodecs());
+    this.client = options.client ?? newClient({ registry: this.registry, broker: this.broker });
     this.#transport = options.transport ?? createTcpTransport();
     this.#server = new Server({
       name: this.name,
@@ -126,6 +145,12 @@ class ServiceImpl implements MicroService {
   get address(): string {
     if (this.#listener === undefined) throw new Error(`service ${this.name} is not started`);
     return this.#listener.address;
+  }
+
+  subscribe<T = any>(topic: string, handler: SubscriberFn<T>, options?: ServiceSubscribeOptions): this {
+    if (this.#state !== "new") throw new Error(`service ${this.name}: subscribe to "${topic}" before start()`);
+    this.#subs.add(topic, handler, options);
+    return this;
   }
 
   handle(handler: object, options?: HandleOptions): this {
@@ -187,6 +212,16 @@ class ServiceImpl implements MicroService {
       this.#server.dispatch,
       this.#streams.dispatch,
     );
+    if (this.#subs.size > 0) {
+      try {
+        await this.broker.connect();
+        await this.#subs.start(this.broker);
+      } catch (err) {
+        await this.#listener.close();
+        this.#state = "stopped";
+        throw err;
+      }
+    }
     const ttlMs = this.#opts.registerTtlMs ?? DEFAULT_REGISTER_TTL_MS;
     try {
       await this.registry.register(this.record(), { ttlMs });
@@ -222,6 +257,8 @@ class ServiceImpl implements MicroService {
     await this.registry.deregister(this.record()).catch((err: Error) => {
       this.#opts.log?.(`tsmicro: ${this.name} could not deregister: ${err.message}`);
     });
+    // No new messages; each subscriber's running handler finishes first.
+    await this.#subs.stop();
     await this.#listener.stopAccepting();
     const drainMs = this.#opts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
@@ -239,6 +276,11 @@ class ServiceImpl implements MicroService {
     }
     await this.#listener.close();
     if (this.#opts.client === undefined) await this.client.close();
+    if (this.#opts.broker === undefined) {
+      await this.broker.disconnect().catch((err: Error) => {
+        this.#opts.log?.(`tsmicro: ${this.name} could not disconnect its broker: ${err.message}`);
+      });
+    }
     this.#state = "stopped";
   }
 

@@ -1,2 +1,3 @@
 /** Test helpers for tsmicro implementations: conformance suites every backend runs. */
 export { type RegistryConformanceOptions, registryConformance } from "./registry-conformance.js";
+export { type BrokerConformanceOptions, brokerConformance } from "./broker-conformance.js";

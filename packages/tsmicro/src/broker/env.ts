@@ -1,0 +1,148 @@
+/**
+ * Choosing a broker by name, as go-micro's MICRO_BROKER / MICRO_BROKER_ADDRESS: `http` (the
+ * default) and `memory` are built in; `nats`, `jetstream`, `redis` and `rabbitmq` live in their
+ * own packages, imported on first use, so the core installs no driver. A missing package is
+ * an error that says which one to install.
+ */
+import { MicroError } from "../errors.js";
+import type { Registry } from "../registry/registry.js";
+import type { Broker, BrokerOptions } from "./broker.js";
+import { createHttpBroker } from "./http.js";
+import { createMemoryBroker } from "./memory.js";
+
+/** The package that provides each backend, and must export `brokerFromAddress(kind, options)`. */
+export const BROKER_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
+  nats: "@tsmicro/nats",
+  jetstream: "@tsmicro/nats",
+  redis: "@tsmicro/redis",
+  "redis-pubsub": "@tsmicro/redis",
+  rabbitmq: "@tsmicro/rabbitmq",
+});
+
+export const BROKER_KINDS = ["http", "memory", ...Object.keys(BROKER_PACKAGES)] as const;
+
+/** What a backend package exports for `brokerFromEnv`. */
+export type BrokerFromAddress = (
+  kind: string,
+  options: BrokerOptions & { address?: string | undefined },
+) => Broker;
+
+export interface BrokerFromEnvOptions extends BrokerOptions {
+  /** Which broker. @default $MICRO_BROKER, else "http" */
+  kind?: string;
+  /** Where its server is (URL or host:port, as the backend takes it). @default $MICRO_BROKER_ADDRESS, else the backend's default */
+  address?: string;
+  /** The registry the http broker uses. @default the process default registry */
+  registry?: Registry;
+  /** Imports a backend package; replace it to test or to bundle. @default dynamic `import()` */
+  load?: (specifier: string) => Promise<unknown>;
+}
+
+export function brokerFromEnv(options: BrokerFromEnvOptions = {}): Broker {
+  const kind = (options.kind ?? process.env.MICRO_BROKER ?? "http").toLowerCase() || "http";
+  const address = options.address ?? (process.env.MICRO_BROKER_ADDRESS || undefined);
+  const common: BrokerOptions = options.onError === undefined ? {} : { onError: options.onError };
+  if (kind === "http") {
+    return createHttpBroker({
+      ...common,
+      ...(options.registry === undefined ? {} : { registry: options.registry }),
+      ...(address === undefined ? {} : { address }),
+    });
+  }
+  if (kind === "memory") return createMemoryBroker(common);
+  const specifier = BROKER_PACKAGES[kind];
+  if (specifier === undefined) {
+    return failingBroker(
+      kind,
+      new MicroError({
+        id: "tsmicro",
+        code: 400,
+        detail: `unknown broker "${kind}" (MICRO_BROKER); choose one of: ${BROKER_KINDS.join(", ")}`,
+        retryable: false,
+      }),
+    );
+  }
+  return lazyBroker(kind, specifier, options.load ?? ((s) => import(s)), { ...common, address });
+}
+
+let shared: Broker | undefined;
+
+/** One broker per process for everything that did not ask for its own (go-micro's broker.DefaultBroker). */
+export function defaultBroker(): Broker {
+  shared ??= brokerFromEnv();
+  return shared;
+}
+
+function lazyBroker(
+  kind: string,
+  specifier: string,
+  load: (specifier: string) => Promise<unknown>,
+  options: BrokerOptions & { address: string | undefined },
+): Broker {
+  let inner: Promise<Broker> | undefined;
+  let loaded: Broker | undefined;
+  const resolve = (): Promise<Broker> => {
+    inner ??= load(specifier).then(
+      (mod) => {
+        const make = (mod as { brokerFromAddress?: BrokerFromAddress }).brokerFromAddress;
+        if (typeof make !== "function") {
+          throw new MicroError({
+            id: "tsmicro",
+            code: 500,
+            detail: `${specifier} does not export brokerFromAddress(); install a version of it that matches tsmicro`,
+            retryable: false,
+          });
+        }
+        loaded = make(kind, options);
+        return loaded;
+      },
+      (err: NodeJS.ErrnoException) => {
+        inner = undefined; // installed later? the next use tries again
+        const missing = err?.code === "ERR_MODULE_NOT_FOUND" && String(err.message).includes(specifier);
+        throw new MicroError({
+          id: "tsmicro",
+          code: 500,
+          detail: missing
+            ? `MICRO_BROKER=${kind} needs the package ${specifier}, which is not installed: run npm install ${specifier}`
+            : `could not load ${specifier} for MICRO_BROKER=${kind}: ${err?.message ?? err}`,
+          retryable: false,
+          cause: err,
+        });
+      },
+    );
+    return inner;
+  };
+  return {
+    get name() {
+      return loaded?.name ?? `${kind} (${specifier}, not loaded yet)`;
+    },
+    async connect() {
+      await (await resolve()).connect();
+    },
+    async disconnect() {
+      // Nothing loaded means nothing to close.
+      if (inner !== undefined)
+        await inner.then(
+          (b) => b.disconnect(),
+          () => {},
+        );
+    },
+    async publish(topic, message, opts) {
+      return (await resolve()).publish(topic, message, opts);
+    },
+    async subscribe(topic, handler, opts) {
+      return (await resolve()).subscribe(topic, handler, opts);
+    },
+  };
+}
+
+function failingBroker(kind: string, error: MicroError): Broker {
+  const fail = () => Promise.reject(error);
+  return {
+    name: `unavailable (MICRO_BROKER=${kind})`,
+    connect: fail,
+    disconnect: () => Promise.resolve(),
+    publish: fail,
+    subscribe: fail,
+  };
+}

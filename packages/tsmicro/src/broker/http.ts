@@ -1,0 +1,308 @@
+/**
+ * The embedded default broker (go-micro's http broker): no server to run. Each subscription
+ * is an HTTP endpoint of this process, registered in the registry; a publisher looks the
+ * topic up there and POSTs the message to every broadcast subscriber and to one member of
+ * each queue group. Works with the local registry, so processes on one host need nothing else.
+ * Fire-and-forget: a message accepted by a subscriber lives in that process's memory.
+ */
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { MicroError } from "../errors.js";
+import { defaultRegistry } from "../registry/default.js";
+import type { Node, Registry } from "../registry/registry.js";
+import type {
+  Broker,
+  BrokerHandler,
+  BrokerOptions,
+  Message,
+  PublishOptions,
+  SubscribeOptions,
+  Subscriber,
+} from "./broker.js";
+import { brokerServiceName, groupVersion, SubscriberDirectory } from "./http-directory.js";
+import { serveSubscriptions } from "./http-server.js";
+import { encodeHttpMessage, HTTP_BROKER_CONTENT_TYPE } from "./http-wire.js";
+import {
+  checkMessage,
+  checkTopic,
+  errorSink,
+  notConnected,
+  publishDeadline,
+  resolveSubscribeOptions,
+} from "./options.js";
+import { SerialSubscription } from "./serial.js";
+
+export interface HttpBrokerOptions extends BrokerOptions {
+  /** Where subscribers register and publishers look them up. @default the process default registry */
+  registry?: Registry;
+  /** `host:port` the subscription endpoint listens on; port 0 picks a free one. @default "127.0.0.1:0" */
+  address?: string;
+  /** `host:port` other processes dial, when it differs from the bound address (NAT, 0.0.0.0). @default the bound address */
+  advertise?: string;
+  /** Subscription registration lifetime. @default 30000 */
+  registerTtlMs?: number;
+  /** How often subscriptions refresh their registration. @default 10000 */
+  registerIntervalMs?: number;
+  /** Largest message a subscriber accepts (headers + body), in bytes. @default 4194304 (4 MiB) */
+  maxMessageBytes?: number;
+  /** Messages a subscription holds before its endpoint answers more slowly (backpressure). @default 1000 */
+  maxPending?: number;
+  /** How long a publisher trusts its cached view of a topic's subscribers, in ms (a registry watch also refreshes it). @default 10000 */
+  cacheTtlMs?: number;
+  /** Sockets per subscriber address the publisher keeps. @default 16 */
+  maxSockets?: number;
+}
+
+export const DEFAULT_HTTP_BROKER_OPTIONS = {
+  address: "127.0.0.1:0",
+  registerTtlMs: 30_000,
+  registerIntervalMs: 10_000,
+  maxMessageBytes: 4 * 1024 * 1024,
+  maxPending: 1000,
+  cacheTtlMs: 10_000,
+  maxSockets: 16,
+} as const satisfies Partial<HttpBrokerOptions>;
+
+interface Subscription {
+  id: string;
+  topic: string;
+  queue: string | undefined;
+  sub: SerialSubscription;
+}
+
+export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
+  const o = { ...DEFAULT_HTTP_BROKER_OPTIONS, ...options };
+  const registry = options.registry ?? defaultRegistry();
+  const onError = errorSink(options);
+  const name = `http (registry ${registry.name})`;
+  const subs = new Map<string, Subscription>();
+  const directory = new SubscriberDirectory(registry, {
+    cacheTtlMs: o.cacheTtlMs,
+    emptyCacheTtlMs: 250,
+    goneMs: o.registerTtlMs * 2,
+  });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: o.maxSockets });
+  const turns = new Map<string, number>();
+  let state: "new" | "connected" | "disconnected" = "new";
+  let server: http.Server | undefined;
+  let starting: Promise<http.Server> | undefined;
+  let refresh: NodeJS.Timeout | undefined;
+
+  const address = (): string => {
+    if (o.advertise !== undefined) return o.advertise;
+    const a = server?.address() as AddressInfo;
+    return `${a.address}:${a.port}`;
+  };
+
+  const record = (s: Subscription) => ({
+    name: brokerServiceName(s.topic),
+    version: groupVersion(s.queue),
+    metadata: {},
+    endpoints: [],
+    nodes: [
+      {
+        id: s.id,
+        address: address(),
+        metadata: { broker: "http", topic: s.topic, queue: s.queue ?? "", path: `/broker/${s.id}` },
+      },
+    ],
+  });
+
+  const listen = (): Promise<http.Server> => {
+    starting ??= (async () => {
+      const srv = serveSubscriptions({
+        lookup: (id) => subs.get(id)?.sub,
+        maxMessageBytes: o.maxMessageBytes,
+        maxPending: o.maxPending,
+      });
+      const [host, port] = splitHostPort(o.address);
+      await new Promise<void>((resolve, reject) => {
+        srv.once("error", reject);
+        srv.listen(port, host, () => {
+          srv.off("error", reject);
+          resolve();
+        });
+      });
+      server = srv;
+      refresh = setInterval(() => {
+        for (const s of subs.values()) {
+          registry.register(record(s), { ttlMs: o.registerTtlMs }).catch((err: Error) => {
+            onError(new Error(`http broker: could not refresh subscription to "${s.topic}": ${err.message}`));
+          });
+        }
+      }, o.registerIntervalMs);
+      refresh.unref();
+      return srv;
+    })();
+    return starting;
+  };
+
+  const post = (node: Node, body: Buffer, signal: AbortSignal, again = true): Promise<"ok" | "gone"> =>
+    new Promise((resolve, reject) => {
+      const [host, port] = splitHostPort(node.address);
+      const req = http.request(
+        {
+          host,
+          port,
+          method: "POST",
+          path: node.metadata.path ?? `/broker/${node.id}`,
+          agent,
+          signal,
+          headers: { "content-type": HTTP_BROKER_CONTENT_TYPE, "content-length": body.length },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("error", reject);
+          res.on("end", () => {
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) resolve("ok");
+            else if (status === 404) resolve("gone");
+            else reject(MicroError.parse(Buffer.concat(chunks).toString("utf8") || `{"code":${status}}`));
+          });
+        },
+      );
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        if (err.code === "ECONNREFUSED") resolve("gone");
+        // A kept-alive socket the subscriber closed as we reused it: nothing was read, send again.
+        else if (err.code === "ECONNRESET" && req.reusedSocket && again)
+          post(node, body, signal, false).then(resolve, reject);
+        else reject(err);
+      });
+      req.end(body);
+    });
+
+  const publish = async (topic: string, message: Message, opts?: PublishOptions): Promise<void> => {
+    checkTopic(topic, name);
+    checkMessage(message, name, topic);
+    if (state === "disconnected") throw notConnected(name, `publish to "${topic}"`);
+    const deadline = publishDeadline(opts, name, topic);
+    try {
+      if (deadline.signal.aborted) throw deadline.signal.reason;
+      deadline.setPhase("looking up subscribers");
+      const targets = await directory.lookup(topic);
+      const body = encodeHttpMessage(topic, message);
+      deadline.setPhase("delivering to subscribers");
+      const sends: Promise<void>[] = [];
+      for (const node of targets.broadcast) {
+        sends.push(
+          post(node, body, deadline.signal).then((r) => {
+            if (r === "gone") directory.gone(node);
+          }),
+        );
+      }
+      for (const [version, members] of targets.groups) {
+        sends.push(toOneMember(topic, version, members, body, deadline.signal));
+      }
+      const results = await Promise.allSettled(sends);
+      const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed.length > 0) {
+        const first = failed[0]!.reason as Error;
+        throw new MicroError({
+          id: "tsmicro",
+          code: first instanceof MicroError ? first.code : 503,
+          detail: `publish to "${topic}" on broker ${name}: ${failed.length} of ${results.length} subscriber(s) did not take the message: ${first.message}`,
+          retryable: true,
+          cause: first,
+        });
+      }
+    } catch (err) {
+      throw deadline.signal.aborted ? deadline.signal.reason : err;
+    } finally {
+      deadline.done();
+    }
+  };
+
+  // One member of the group takes it; members that are gone are skipped, in round-robin order.
+  const toOneMember = async (
+    topic: string,
+    version: string,
+    members: Node[],
+    body: Buffer,
+    signal: AbortSignal,
+  ) => {
+    const key = `${topic}\u0000${version}`;
+    const start = turns.get(key) ?? 0;
+    turns.set(key, start + 1);
+    for (let i = 0; i < members.length; i++) {
+      const node = members[(start + i) % members.length]!;
+      if ((await post(node, body, signal)) === "ok") return;
+      directory.gone(node);
+    }
+    throw new MicroError({
+      id: "tsmicro",
+      code: 503,
+      detail: `no member of queue group "${version.slice("queue:".length)}" on "${topic}" is reachable (tried ${members.length})`,
+      retryable: true,
+    });
+  };
+
+  const connect = async () => {
+    state = "connected";
+    await listen();
+  };
+
+  return {
+    name,
+    connect,
+    async disconnect() {
+      if (state === "disconnected") return;
+      state = "disconnected";
+      const all = [...subs.values()];
+      subs.clear();
+      await Promise.all(all.map((s) => registry.deregister(record(s)).catch(() => {})));
+      await Promise.all(all.map((s) => s.sub.close()));
+      clearInterval(refresh);
+      directory.close();
+      agent.destroy();
+      const srv = server;
+      server = undefined;
+      starting = undefined;
+      if (srv !== undefined) {
+        srv.closeAllConnections();
+        await new Promise<void>((r) => srv.close(() => r()));
+      }
+    },
+    publish,
+    async subscribe(topic: string, handler: BrokerHandler, opts?: SubscribeOptions): Promise<Subscriber> {
+      const resolved = resolveSubscribeOptions(topic, opts, name);
+      if (state === "disconnected") throw notConnected(name, `subscribe to "${topic}"`);
+      await connect();
+      const s: Subscription = {
+        id: randomUUID(),
+        topic,
+        queue: resolved.queue,
+        sub: new SerialSubscription(topic, { options: resolved, handler, publish, onError, broker: name }),
+      };
+      subs.set(s.id, s);
+      try {
+        await registry.register(record(s), { ttlMs: o.registerTtlMs });
+      } catch (err) {
+        subs.delete(s.id);
+        throw MicroError.from(err).with({
+          detail: `broker ${name}: could not register the subscription to "${topic}": ${(err as Error).message}`,
+        });
+      }
+      return {
+        topic,
+        queue: resolved.queue,
+        async unsubscribe() {
+          if (!subs.delete(s.id)) return;
+          await registry.deregister(record(s)).catch(() => {});
+          await s.sub.close();
+        },
+      };
+    },
+  };
+}
+
+function splitHostPort(address: string): [string, number] {
+  const i = address.lastIndexOf(":");
+  if (i < 0) throw new TypeError(`address "${address}" is not host:port`);
+  const host = address.slice(0, i).replace(/^\[|\]$/g, "");
+  const port = Number(address.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new TypeError(`address "${address}" has no valid port`);
+  return [host, port];
+}
