@@ -9,7 +9,7 @@ import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/pro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RegisterOptions, Registry, Service } from "./registry.js";
-import { diff, isLive, type Row, rowKey, rowsOf, servicesOf, type Table } from "./table.js";
+import { diff, isLive, parseRow, type Row, rowKey, rowsOf, servicesOf, type Table } from "./table.js";
 import { WatcherSet } from "./watchers.js";
 
 export interface LocalRegistryOptions {
@@ -153,16 +153,6 @@ async function readRow(path: string): Promise<Row | undefined> {
     return parseRow(await readFile(path, "utf8"));
   } catch {
     // Deleted between readdir and read: not a lease any more.
-    return undefined;
-  }
-}
-
-function parseRow(text: string): Row | undefined {
-  try {
-    const row = JSON.parse(text) as Row;
-    if (typeof row?.name !== "string" || typeof row.node?.id !== "string") return undefined;
-    return row;
-  } catch {
     return undefined;
   }
 }

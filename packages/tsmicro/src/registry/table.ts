@@ -79,6 +79,27 @@ export function servicesOf(rows: Iterable<Row>): Service[] {
   return [...byKey.values()];
 }
 
+/**
+ * A row read back from storage (JSON text), or undefined for text that is not one: foreign
+ * or corrupt values are skipped, never thrown. Missing optional parts get their empty value.
+ */
+export function parseRow(text: string, expiresAt?: number): Row | undefined {
+  try {
+    const r = JSON.parse(text) as Partial<Row> | null;
+    if (typeof r?.name !== "string" || typeof r.node?.id !== "string") return undefined;
+    return {
+      name: r.name,
+      version: typeof r.version === "string" ? r.version : "",
+      metadata: r.metadata ?? {},
+      endpoints: Array.isArray(r.endpoints) ? r.endpoints : [],
+      node: { id: r.node.id, address: String(r.node.address ?? ""), metadata: r.node.metadata ?? {} },
+      expiresAt: expiresAt ?? (typeof r.expiresAt === "number" ? r.expiresAt : 0),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 export function isLive(row: Row, now: number): boolean {
   return row.expiresAt === 0 || row.expiresAt > now;
 }

@@ -1,4 +1,7 @@
-/** Fan-out of registry events to watchers, with per-watcher service filter and signal. */
+/**
+ * Fan-out of registry events to watchers, with per-watcher service filter and signal.
+ * Registry implementations outside the core build their `watch()` on `createWatcherSet`.
+ */
 import { AsyncQueue } from "../util/queue.js";
 import type { RegistryEvent, Watcher, WatchOptions } from "./registry.js";
 
@@ -44,4 +47,9 @@ export class WatcherSet {
   stopAll(): void {
     for (const w of [...this.#watchers]) w.queue.end();
   }
+}
+
+/** A fan-out for a registry's `watch()`; `onEmpty` runs when the last watcher stops. */
+export function createWatcherSet(onEmpty?: () => void): WatcherSet {
+  return new WatcherSet(onEmpty);
 }

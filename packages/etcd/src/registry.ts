@@ -1,0 +1,142 @@
+/**
+ * The etcd registry: one key per node under a prefix (`<prefix><service>/<version>/<node id>`,
+ * each part URI-encoded, the value the node's JSON row), one lease per node with the node's
+ * TTL. A re-registration refreshes the lease (keepalive); a node that stops re-registering
+ * disappears when its lease runs out, and watchers see a delete. Reads fall back to the
+ * last answer while etcd is unreachable, and nodes this registry holds are registered
+ * again as soon as etcd answers again.
+ */
+import { ConsecutiveBreaker, circuitBreaker, ExponentialBackoff, handleWhen, retry } from "cockatiel";
+import { Etcd3, type IOptions, isRecoverableError, type Namespace } from "etcd3";
+import {
+  parseRegistryRow,
+  type RegisterOptions,
+  type Registry,
+  type RegistryRow,
+  registryRowsOf,
+  type Service,
+  servicesOfRows,
+  type Watcher,
+  type WatchOptions,
+} from "tsmicro";
+import { unavailable } from "./errors.js";
+import { nodeKey, serviceKey } from "./keys.js";
+import { createLeaseKeeper } from "./lease-keeper.js";
+import { watchEtcd } from "./watch.js";
+
+export interface EtcdRegistryOptions {
+  /** etcd client endpoints, `host:port` or URLs. @default "127.0.0.1:2379" */
+  endpoints?: string | string[];
+  /** Key prefix under which every node is stored. @default "/micro/registry/" */
+  prefix?: string;
+  /** Deadline of each etcd request (not of watch streams), ms. @default 3000 */
+  timeoutMs?: number;
+  /** First delay before registering held nodes again after etcd failed; doubles up to 5 s. @default 250 */
+  reconnectMs?: number;
+  /** An etcd3 client to use instead of opening one; `close()` leaves it open. @default none */
+  client?: Etcd3;
+  /** More options for the etcd3 client this registry opens (auth, TLS). @default {} */
+  etcdOptions?: Omit<IOptions, "hosts">;
+}
+
+export const DEFAULT_ETCD_ENDPOINT = "127.0.0.1:2379";
+export const DEFAULT_ETCD_PREFIX = "/micro/registry/";
+export const DEFAULT_ETCD_TIMEOUT_MS = 3000;
+export const DEFAULT_ETCD_RECONNECT_MS = 250;
+
+export function createEtcdRegistry(options: EtcdRegistryOptions = {}): Registry {
+  const endpoints = [options.endpoints ?? DEFAULT_ETCD_ENDPOINT].flat().map(toUrl);
+  const prefix = options.prefix ?? DEFAULT_ETCD_PREFIX;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_ETCD_TIMEOUT_MS;
+  const name = `etcd (${endpoints.join(",")}${prefix})`;
+  const client =
+    options.client ??
+    new Etcd3({
+      ...options.etcdOptions,
+      // etcd3's defaults back off for up to 30 s; a registry wants etcd back within a second.
+      faultHandling: {
+        host: () =>
+          circuitBreaker(handleWhen(isRecoverableError), {
+            halfOpenAfter: 500,
+            breaker: new ConsecutiveBreaker(3),
+          }),
+        global: retry(handleWhen(isRecoverableError), { maxAttempts: 1 }),
+        // etcd3 types this as a backoff but calls `.next()` on it as on a factory.
+        watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }) as never,
+        ...options.etcdOptions?.faultHandling,
+      },
+      // gRPC's own reconnect back-off grows to 2 minutes; keep it near the watch back-off.
+      grpcOptions: {
+        "grpc.initial_reconnect_backoff_ms": 100,
+        "grpc.max_reconnect_backoff_ms": 1000,
+        ...options.etcdOptions?.grpcOptions,
+      },
+      hosts: endpoints,
+      dialTimeout: timeoutMs,
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
+    });
+  const ns: Namespace = client.namespace(prefix);
+  const keeper = createLeaseKeeper(ns, {
+    reconnectMs: options.reconnectMs ?? DEFAULT_ETCD_RECONNECT_MS,
+    describe: name,
+  });
+  // The last answer per read, served while etcd is unreachable.
+  const lastRead = new Map<string, Service[]>();
+  const watchers = new Set<Watcher>();
+  let closed = false;
+
+  const read = async (cacheKey: string, keyPrefix: string): Promise<Service[]> => {
+    try {
+      const kvs = await ns.getAll().prefix(keyPrefix).strings();
+      const rows: RegistryRow[] = [];
+      for (const value of Object.values(kvs)) {
+        const row = parseRegistryRow(value, 0);
+        if (row !== undefined) rows.push(row);
+      }
+      const services = servicesOfRows(rows);
+      lastRead.set(cacheKey, services);
+      return services;
+    } catch (err) {
+      const cached = lastRead.get(cacheKey);
+      if (cached !== undefined) return cached;
+      throw unavailable(`${name} could not be read`, err);
+    }
+  };
+
+  return {
+    name,
+    async register(service: Service, opts: RegisterOptions = {}) {
+      if (closed) throw unavailable(`${name} is closed`);
+      const ttlMs = opts.ttlMs ?? 0;
+      await Promise.all(
+        registryRowsOf(service, 0).map(({ expiresAt: _, ...row }) =>
+          keeper.hold(nodeKey(row.name, row.version, row.node.id), JSON.stringify(row), ttlMs),
+        ),
+      );
+    },
+    async deregister(service: Service) {
+      if (closed) throw unavailable(`${name} is closed`);
+      await Promise.all(
+        service.nodes.map((n) => keeper.release(nodeKey(service.name, service.version, n.id))),
+      );
+    },
+    getService: (serviceName) => read(`s:${serviceName}`, serviceKey(serviceName)),
+    listServices: () => read("*", ""),
+    watch(watchOptions: WatchOptions = {}) {
+      const w = watchEtcd(ns, watchOptions, () => watchers.delete(w));
+      watchers.add(w);
+      return w;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const w of [...watchers]) w.stop();
+      keeper.close();
+      if (options.client === undefined) client.close();
+    },
+  };
+}
+
+function toUrl(endpoint: string): string {
+  return /^[a-z]+:\/\//i.test(endpoint) ? endpoint : `http://${endpoint}`;
+}
