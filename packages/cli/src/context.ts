@@ -1,5 +1,5 @@
 /** What every command gets: its arguments, the flags, the output, and lazily the registry and client. */
-import { type Client, newClient, type Registry } from "tsmicro";
+import { type Broker, brokerFromEnv, type Client, newClient, type Registry } from "tsmicro";
 import type { Flags } from "./args.js";
 import type { Output } from "./output.js";
 import { selectRegistry } from "./registry.js";
@@ -29,8 +29,9 @@ export interface Resources extends CommandContext {
 export function createContext(args: readonly string[], flags: Flags, out: Output): Resources {
   let registry: Promise<Registry> | undefined;
   let client: Promise<Client> | undefined;
+  let broker: Broker | undefined;
   const getRegistry = () => {
-    registry ??= selectRegistry();
+    registry ??= selectRegistry({ kind: flags.registry, address: flags.registryAddress });
     return registry;
   };
   return {
@@ -42,6 +43,8 @@ export function createContext(args: readonly string[], flags: Flags, out: Output
       client ??= getRegistry().then((r) =>
         newClient({
           registry: r,
+          // The http broker finds subscribers in the registry: the one chosen here.
+          broker: (broker = brokerFromEnv({ registry: r })),
           ...(flags.timeoutMs === undefined ? {} : { requestTimeoutMs: flags.timeoutMs }),
         }),
       );
@@ -49,6 +52,7 @@ export function createContext(args: readonly string[], flags: Flags, out: Output
     },
     async close() {
       if (client !== undefined) await (await client).close();
+      await broker?.disconnect();
       if (registry !== undefined) await (await registry).close();
     },
   };
