@@ -40,14 +40,15 @@ export function createContext(args: readonly string[], flags: Flags, out: Output
     out,
     registry: getRegistry,
     client() {
-      client ??= getRegistry().then((r) =>
-        newClient({
+      client ??= getRegistry().then((r) => {
+        // The http broker finds subscribers in the registry: the one chosen here.
+        broker = brokerFromEnv({ registry: r });
+        return newClient({
           registry: r,
-          // The http broker finds subscribers in the registry: the one chosen here.
-          broker: (broker = brokerFromEnv({ registry: r })),
+          broker,
           ...(flags.timeoutMs === undefined ? {} : { requestTimeoutMs: flags.timeoutMs }),
-        }),
-      );
+        });
+      });
       return client;
     },
     async close() {
