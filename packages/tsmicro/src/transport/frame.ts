@@ -118,7 +118,8 @@ export class FrameDecoder {
       this.#partsLength = 0;
     }
     let offset = 0;
-    let need = 4 + FIXED;
+    // Wait for the length first, so a bad length is refused however the bytes were split.
+    let need = 4;
     while (buf.length - offset >= 4) {
       const length = buf.readUInt32BE(offset);
       if (length < FIXED) throw new ProtocolError(`frame length ${length} is shorter than a frame header`);
