@@ -19,10 +19,14 @@ console.log(`fuzz: ${runs} cases, seed ${seed} (replay with --seed ${seed})`);
 const t0 = performance.now();
 const results = runFuzz(runs, seed, (r) => {
   const status = r.failure === undefined ? "ok" : `FAILED: ${r.failure}`;
-  console.log(`  ${String(r.runs).padStart(8)} cases ${(r.ms / 1000).toFixed(1).padStart(7)} s  ${r.name}: ${status}`);
+  console.log(
+    `  ${String(r.runs).padStart(8)} cases ${(r.ms / 1000).toFixed(1).padStart(7)} s  ${r.name}: ${status}`,
+  );
 });
 const total = results.reduce((n, r) => n + r.runs, 0);
 const failures = results.filter((r) => r.failure !== undefined).length;
 const secs = ((performance.now() - t0) / 1000).toFixed(1);
-console.log(`fuzz: ${total} cases in ${secs} s, ${failures} failing properties, 0 uncaught crashes (seed ${seed})`);
+console.log(
+  `fuzz: ${total} cases in ${secs} s, ${failures} failing properties, 0 uncaught crashes (seed ${seed})`,
+);
 process.exit(failures === 0 ? 0 : 1);
