@@ -1,5 +1,5 @@
 /** @tsmicro/etcd: the etcd registry for tsmicro. */
-import type { Registry } from "tsmicro";
+import type { Registry, RegistryFromAddress } from "tsmicro";
 import { createEtcdRegistry } from "./registry.js";
 
 export {
@@ -13,12 +13,13 @@ export {
 
 /**
  * The registry for `MICRO_REGISTRY=etcd`: `address` is MICRO_REGISTRY_ADDRESS, a comma-
- * separated list of endpoints (default 127.0.0.1:2379). The core calls this on first use.
+ * separated list of endpoints (default 127.0.0.1:2379). tsmicro's registryFromEnv calls this.
  */
-export function createRegistryFromAddress(address?: string): Registry {
-  const endpoints = address
+export const registryFromAddress: RegistryFromAddress = (kind, options): Registry => {
+  if (kind !== "etcd") throw new TypeError(`@tsmicro/etcd provides the registry "etcd", not "${kind}"`);
+  const endpoints = options.address
     ?.split(",")
     .map((a) => a.trim())
     .filter(Boolean);
   return createEtcdRegistry(endpoints && endpoints.length > 0 ? { endpoints } : {});
-}
+};

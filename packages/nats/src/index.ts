@@ -9,3 +9,12 @@ export {
   type NatsConnectionOptions,
   natsConnectionHandle,
 } from "./connection.js";
+// Registry (issue 4): nodes in a JetStream KV bucket, watch-driven.
+export {
+  createNatsRegistry,
+  DEFAULT_NATS_REGISTRY_BUCKET,
+  DEFAULT_NATS_REGISTRY_RECONNECT_MS,
+  DEFAULT_NATS_REGISTRY_TIMEOUT_MS,
+  type NatsRegistryOptions,
+} from "./registry.js";
+export { registryFromAddress } from "./registry-env.js";

@@ -51,7 +51,14 @@ export {
   unauthorized,
 } from "./errors.js";
 export type { CallPhase, InflightSnapshot } from "./inflight.js";
-export { defaultRegistry } from "./registry/default.js";
+export {
+  defaultRegistry,
+  REGISTRY_KINDS,
+  REGISTRY_PACKAGES,
+  type RegistryFromAddress,
+  type RegistryFromEnvOptions,
+  registryFromEnv,
+} from "./registry/default.js";
 export { createLocalRegistry, DEFAULT_LOCAL_POLL_MS, type LocalRegistryOptions } from "./registry/local.js";
 export { createMemoryRegistry } from "./registry/memory.js";
 // For registry implementations outside the core (etcd, NATS): one row per node, and watch fan-out.

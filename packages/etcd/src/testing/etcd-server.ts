@@ -6,9 +6,9 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "tsmicro/testing";
 
 export interface EtcdServer {
   /** Client endpoint, `127.0.0.1:<port>` (or TSMICRO_TEST_ETCD). */
@@ -120,18 +120,6 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitHealthy(endpoint: string, ms: number, output: () => string): Promise<void> {

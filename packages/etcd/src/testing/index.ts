@@ -1,2 +1,2 @@
 /** Test helpers: a throw-away etcd server on free loopback ports. */
-export { type EtcdServer, freePort, type StartEtcdOptions, startEtcd } from "./etcd-server.js";
+export { type EtcdServer, type StartEtcdOptions, startEtcd } from "./etcd-server.js";

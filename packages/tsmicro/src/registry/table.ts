@@ -80,12 +80,13 @@ export function servicesOf(rows: Iterable<Row>): Service[] {
 }
 
 /**
- * A row read back from storage (JSON text), or undefined for text that is not one: foreign
- * or corrupt values are skipped, never thrown. Missing optional parts get their empty value.
+ * A row read back from storage (JSON text, or already parsed), or undefined for a value that
+ * is not one: foreign or corrupt values are skipped, never thrown. Missing optional parts get
+ * their empty value; `expiresAt`, when given, replaces the stored one.
  */
-export function parseRow(text: string, expiresAt?: number): Row | undefined {
+export function parseRow(value: string | object, expiresAt?: number): Row | undefined {
   try {
-    const r = JSON.parse(text) as Partial<Row> | null;
+    const r = (typeof value === "string" ? JSON.parse(value) : value) as Partial<Row> | null;
     if (typeof r?.name !== "string" || typeof r.node?.id !== "string") return undefined;
     return {
       name: r.name,

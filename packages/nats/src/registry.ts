@@ -1,0 +1,176 @@
+/**
+ * The NATS registry, on a JetStream KV bucket: one key per node
+ * (`<service>.<version>.<node id>`), the value its JSON row plus its TTL. A node is live
+ * until the server's timestamp of its last write plus its TTL; every registration rewrites
+ * it. KV buckets on NATS before 2.11 have no per-key TTL, so expiry is judged by readers:
+ * reads skip and sweep expired nodes, and watchers time them out and report a delete.
+ * Reads fall back to the last answer while NATS is unreachable; nodes this registry holds
+ * are written again when the connection comes back.
+ */
+import { jetstream } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import {
+  MicroError,
+  type RegisterOptions,
+  type Registry,
+  type RegistryRow,
+  registryRowsOf,
+  type Service,
+  servicesOfRows,
+  type Watcher,
+  type WatchOptions,
+} from "tsmicro";
+import { type NatsConnectionOptions, natsConnectionHandle } from "./connection.js";
+import { rowOfEntry, type StoredNode, sweep } from "./registry-entry.js";
+import { createNodeKeeper } from "./registry-keeper.js";
+import { nodeKey, serviceFilter } from "./registry-keys.js";
+import { watchNats } from "./registry-watch.js";
+
+export type NatsRegistryOptions = NatsConnectionOptions & {
+  /** The KV bucket, created on first use if missing. @default "tsmicro-registry" */
+  bucket?: string;
+  /** Deadline of each JetStream request, ms. @default 3000 */
+  timeoutMs?: number;
+  /** First delay before writing held nodes again after a failure; doubles up to 5 s. @default 250 */
+  reconnectMs?: number;
+  /** Replicas of the bucket when this registry creates it. @default 1 */
+  replicas?: number;
+};
+
+export const DEFAULT_NATS_REGISTRY_BUCKET = "tsmicro-registry";
+export const DEFAULT_NATS_REGISTRY_TIMEOUT_MS = 3000;
+export const DEFAULT_NATS_REGISTRY_RECONNECT_MS = 250;
+
+export function createNatsRegistry(options: NatsRegistryOptions = {}): Registry {
+  const bucket = options.bucket ?? DEFAULT_NATS_REGISTRY_BUCKET;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_NATS_REGISTRY_TIMEOUT_MS;
+  const conn = natsConnectionHandle(options);
+  const name = `nats (${conn.servers}, bucket ${bucket})`;
+  const failed = (what: string, cause: unknown) =>
+    new MicroError({
+      id: "tsmicro.registry",
+      code: 503,
+      detail: `${name} ${what}: ${(cause as Error)?.message ?? String(cause)}`,
+      cause,
+    });
+
+  let opening: Promise<KV> | undefined;
+  let status: AsyncIterable<unknown> | undefined;
+  let closed = false;
+  const openBucket = async (nc: NatsConnection): Promise<KV> => {
+    const kvm = new Kvm(jetstream(nc, { timeout: timeoutMs }));
+    try {
+      return await kvm.create(bucket, { history: 1, replicas: options.replicas ?? 1 });
+    } catch {
+      // It exists with another configuration (someone made it by hand): use it as it is.
+      return await kvm.open(bucket);
+    }
+  };
+  const kv = (): Promise<KV> => {
+    if (closed) return Promise.reject(failed("is closed", "close() was called"));
+    opening ??= conn
+      .get()
+      .then((nc) => {
+        if (status === undefined) void followStatus(nc);
+        return openBucket(nc);
+      })
+      .catch((err: unknown) => {
+        opening = undefined;
+        throw err;
+      });
+    return opening;
+  };
+
+  const keeper = createNodeKeeper({
+    reconnectMs: options.reconnectMs ?? DEFAULT_NATS_REGISTRY_RECONNECT_MS,
+    write: async (key, value) => {
+      await (await kv()).put(key, value, { timeout: timeoutMs });
+    },
+  });
+
+  // A reconnect may follow a server restart that lost the bucket: open it again, rewrite ours.
+  const followStatus = async (nc: NatsConnection) => {
+    const iter = nc.status();
+    status = iter;
+    for await (const s of iter) {
+      if (closed) break;
+      if (s.type === "reconnect") {
+        opening = undefined;
+        keeper.rewriteAll();
+      }
+    }
+  };
+
+  const lastRead = new Map<string, Service[]>();
+  const read = async (cacheKey: string, filter: string): Promise<Service[]> => {
+    try {
+      const store = await kv();
+      const keys: string[] = [];
+      for await (const k of await store.keys(filter)) keys.push(k);
+      const entries = await Promise.all(keys.map((k) => store.get(k)));
+      const now = Date.now();
+      const rows: RegistryRow[] = [];
+      for (const e of entries) {
+        const row = e === null ? undefined : rowOfEntry(e);
+        if (row === undefined) continue;
+        if (row.expiresAt !== 0 && row.expiresAt <= now) sweep(store, e!.key, e!.revision);
+        else rows.push(row);
+      }
+      const services = servicesOfRows(rows);
+      lastRead.set(cacheKey, services);
+      return services;
+    } catch (err) {
+      const cached = lastRead.get(cacheKey);
+      if (cached !== undefined) return cached;
+      throw failed("could not be read", err);
+    }
+  };
+
+  const watchers = new Set<Watcher>();
+  return {
+    name,
+    async register(service: Service, opts: RegisterOptions = {}) {
+      const ttlMs = opts.ttlMs ?? 0;
+      await Promise.all(
+        registryRowsOf(service, 0).map(async ({ expiresAt: _, ...row }) => {
+          const key = nodeKey(row.name, row.version, row.node.id);
+          const stored: StoredNode = { ...row, ttlMs };
+          try {
+            await keeper.hold(key, JSON.stringify(stored), ttlMs);
+          } catch (err) {
+            throw failed(`could not register ${key}`, err);
+          }
+        }),
+      );
+    },
+    async deregister(service: Service) {
+      await Promise.all(
+        service.nodes.map(async (n) => {
+          const key = nodeKey(service.name, service.version, n.id);
+          keeper.release(key);
+          try {
+            await (await kv()).delete(key);
+          } catch (err) {
+            throw failed(`could not deregister ${key}`, err);
+          }
+        }),
+      );
+    },
+    getService: (serviceName) => read(`s:${serviceName}`, serviceFilter(serviceName)),
+    listServices: () => read("*", serviceFilter()),
+    watch(watchOptions: WatchOptions = {}) {
+      const w = watchNats(kv, watchOptions, () => watchers.delete(w));
+      watchers.add(w);
+      return w;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const w of [...watchers]) w.stop();
+      keeper.close();
+      (status as { stop?: () => void } | undefined)?.stop?.();
+      await conn.close();
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * Loading a backend package on first use (registry, broker): the core imports no driver,
+ * so `MICRO_REGISTRY=etcd` resolves `@tsmicro/etcd` at run time. A package that is not
+ * installed is a MicroError that says what to install; a failed load is retried on the
+ * next use (the package may be installed meanwhile).
+ */
+import { MicroError } from "../errors.js";
+
+export interface DriverRequest {
+  /** What chose it, for the message: `MICRO_REGISTRY=etcd`. */
+  chosenBy: string;
+  /** The package: `@tsmicro/etcd`. */
+  specifier: string;
+  /** The factory the package must export: `registryFromAddress`. */
+  exportName: string;
+  /** @default dynamic `import()` */
+  load?: (specifier: string) => Promise<unknown>;
+}
+
+export async function importDriver<F extends (...args: never[]) => unknown>(req: DriverRequest): Promise<F> {
+  const load = req.load ?? ((s: string) => import(s));
+  let mod: unknown;
+  try {
+    mod = await load(req.specifier);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const missing =
+      (e?.code === "ERR_MODULE_NOT_FOUND" || e?.code === "MODULE_NOT_FOUND") &&
+      String(e.message).includes(req.specifier);
+    throw new MicroError({
+      id: "tsmicro",
+      code: 500,
+      detail: missing
+        ? `${req.chosenBy} needs the package ${req.specifier}, which is not installed: run npm install ${req.specifier}`
+        : `could not load ${req.specifier} for ${req.chosenBy}: ${e?.message ?? String(err)}`,
+      retryable: false,
+      cause: err,
+    });
+  }
+  const make = (mod as Record<string, unknown> | undefined)?.[req.exportName];
+  if (typeof make !== "function") {
+    throw new MicroError({
+      id: "tsmicro",
+      code: 500,
+      detail: `${req.specifier} does not export ${req.exportName}() (needed for ${req.chosenBy}); install a version of it that matches tsmicro`,
+      retryable: false,
+    });
+  }
+  return make as F;
+}
