@@ -40,7 +40,10 @@ export async function callEveryNode<T = unknown>(
 ): Promise<NodeAnswer<T>[]> {
   const timeoutMs = options.timeoutMs ?? 2000;
   const versions = await registry.getService(service);
-  const nodes = versions.flatMap((v) => v.nodes.map((n) => ({ version: v.version, node: n })));
+  // Broker subscription endpoints (the http broker's directory) are in the registry too, but are no RPC servers.
+  const nodes = versions.flatMap((v) =>
+    v.nodes.filter((n) => n.metadata.broker === undefined).map((n) => ({ version: v.version, node: n })),
+  );
   if (nodes.length === 0 && (options.requireNodes ?? true)) {
     throw notFound(service, `service "${service}" has no nodes in registry ${registry.name}`);
   }
