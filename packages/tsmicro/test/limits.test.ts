@@ -8,6 +8,8 @@ import { after, describe, test } from "node:test";
 import { newClient } from "../src/client/client.js";
 import { newRequest } from "../src/client/request.js";
 import { background } from "../src/context.js";
+import { defineContract, serverStream } from "../src/contract/contract.js";
+import { implement } from "../src/contract/implement.js";
 import { MicroError } from "../src/errors.js";
 import { createMemoryRegistry } from "../src/registry/memory.js";
 import { type MicroService, newService } from "../src/service/service.js";
@@ -121,6 +123,46 @@ describe("tcp transport limits", () => {
       assert.match(e.detail, /2 requests already in flight on this connection, the limit is 2/);
     }
     assert.equal(logs.filter((l) => l.includes("already in flight")).length, 1);
+  });
+
+  test("maxInflightPerConnection bounds open streams too: the one over the limit is a 429", async () => {
+    const Held = defineContract("Held", { hold: serverStream<Record<string, never>, { i: number }>() });
+    const logs: string[] = [];
+    const service = newService({
+      name: "held",
+      registry,
+      transport: createTcpTransport({ maxInflightPerConnection: 2, log: (m) => logs.push(m) }),
+    }).handle(
+      implement(Held, {
+        async *hold(ctx) {
+          yield { i: 0 };
+          await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+        },
+      }),
+    );
+    await service.start();
+    cleanups.push(() => service.stop());
+    const c = client(1);
+    const open = () =>
+      c.stream(
+        background(),
+        { service: "held", endpoint: "Held.hold", body: {} },
+        { address: service.address },
+      );
+    const a = await open();
+    const b = await open();
+    assert.deepEqual(await a.recv(), { i: 0 });
+    assert.deepEqual(await b.recv(), { i: 0 });
+    const third = await open();
+    const err = await third.recv().then(
+      () => assert.fail("a third stream was accepted over the limit of 2"),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof MicroError, String(err));
+    assert.equal(err.code, 429);
+    assert.match(err.detail, /2 streams already open on this connection, the limit is 2/);
+    a.close("done");
+    b.close("done");
   });
 
   test("handshake timeout: a peer that connects and sends nothing is cut off with a 408", async () => {

@@ -16,7 +16,7 @@
  * The server's end finishes the call (as gRPC trailers do); the client's end is a half-close.
  * An end with an error from either side cancels the stream on both.
  */
-import { cancelled, conflict, MicroError, payloadTooLarge } from "../errors.js";
+import { cancelled, conflict, MicroError, payloadTooLarge, tooManyRequests } from "../errors.js";
 import { encodeFrame, FrameType } from "./frame.js";
 import { decodeRequestHeaders, encodeRequestHeaders, type HeaderLimits } from "./headers.js";
 import type { InboundStream, RequestHeaders, StreamHandler, TransportStream } from "./transport.js";
@@ -418,6 +418,8 @@ export class ClientStreams {
 
 export interface ServerStreamsOptions extends HeaderLimits {
   maxFrameBytes: number;
+  /** Open streams per connection; a stream over it is refused with a 429 (limits.ts). @default unbounded */
+  maxInflightPerConnection?: number;
 }
 
 /** The server's streams on one accepted connection. */
@@ -466,6 +468,17 @@ export class ServerStreams {
       headers = decodeRequestHeaders(rawHeader, this.#limits);
     } catch (err) {
       refuse(MicroError.from(err, "tsmicro", 400));
+      return;
+    }
+    const max = this.#limits.maxInflightPerConnection;
+    if (max !== undefined && this.#streams.size >= max) {
+      const detail = `${this.#streams.size} streams already open on this connection, the limit is ${max}`;
+      refuse(
+        tooManyRequests(
+          headers.service,
+          `stream to ${headers.service}.${headers.endpoint} refused: ${detail}`,
+        ),
+      );
       return;
     }
     if (this.#handler === undefined) {

@@ -58,7 +58,7 @@ export function serveConnection(
   const guard = guardConnection(socket, options, {
     refuse: (kind, detail) => refuse(detail, kind),
     goAway: () => goAway(),
-    inflight: () => inflight.size,
+    inflight: () => inflight.size + streams.size,
   });
   let warnedInflight = false;
 
