@@ -1,1 +1,10 @@
-export {};
+/** @tsmicro/health: HTTP liveness and readiness probes for tsmicro services. */
+export {
+  type CheckResult,
+  createHealthServer,
+  DEFAULT_CHECK_TIMEOUT_MS,
+  DEFAULT_HEALTH_ADDRESS,
+  type HealthServer,
+  type HealthServerOptions,
+  type Readiness,
+} from "./health.js";

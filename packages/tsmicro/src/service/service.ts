@@ -104,6 +104,8 @@ class ServiceImpl implements MicroService {
   readonly #startedAt = Date.now();
   #listener: Listener | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Whether the last registration (or refresh) succeeded; for health checks. */
+  #registered = false;
   #state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   #stopping: Promise<void> | undefined;
 
@@ -201,6 +203,12 @@ class ServiceImpl implements MicroService {
       address: this.#listener?.address,
       uptimeMs: Date.now() - this.#startedAt,
       inflight: this.#server.active,
+      // Readiness, as @tsmicro/health serves it over HTTP: all three true (or broker "unused").
+      checks: {
+        listening: this.#listener !== undefined && this.#state === "running",
+        registered: this.#registered,
+        broker: this.#subs.size === 0 ? "unused" : this.#state === "running" ? "connected" : "disconnected",
+      },
     };
   }
 
@@ -225,6 +233,7 @@ class ServiceImpl implements MicroService {
     const ttlMs = this.#opts.registerTtlMs ?? DEFAULT_REGISTER_TTL_MS;
     try {
       await this.registry.register(this.record(), { ttlMs });
+      this.#registered = true;
     } catch (err) {
       await this.#listener.close();
       this.#state = "stopped";
@@ -232,9 +241,15 @@ class ServiceImpl implements MicroService {
     }
     const interval = this.#opts.registerIntervalMs ?? DEFAULT_REGISTER_INTERVAL_MS;
     this.#timer = setInterval(() => {
-      this.registry.register(this.record(), { ttlMs }).catch((err: Error) => {
-        this.#opts.log?.(`tsmicro: ${this.name} could not refresh its registration: ${err.message}`);
-      });
+      this.registry.register(this.record(), { ttlMs }).then(
+        () => {
+          this.#registered = true;
+        },
+        (err: Error) => {
+          this.#registered = false;
+          this.#opts.log?.(`tsmicro: ${this.name} could not refresh its registration: ${err.message}`);
+        },
+      );
     }, interval);
     this.#timer.unref();
     this.#state = "running";
@@ -253,6 +268,7 @@ class ServiceImpl implements MicroService {
     }
     this.#state = "stopping";
     clearInterval(this.#timer);
+    this.#registered = false;
     // Deregister first so that callers stop choosing this node, then drain.
     await this.registry.deregister(this.record()).catch((err: Error) => {
       this.#opts.log?.(`tsmicro: ${this.name} could not deregister: ${err.message}`);
