@@ -90,7 +90,9 @@ export {
 export {
   filterMetadata,
   filterVersion,
+  leastInflight,
   type NodeFilter,
+  type NodeLoad,
   random,
   roundRobin,
   type Strategy,

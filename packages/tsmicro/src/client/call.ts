@@ -76,6 +76,12 @@ export async function callOnce(
   // 3. One signal for the call: caller's context, call option, deadline.
   const controller = new LightAbort();
   let node: Node | undefined;
+  // The node an attempt is counted against in the selector (least-in-flight), until it ends.
+  let busy: Node | undefined;
+  const release = () => {
+    if (busy !== undefined) snap.selector.finished?.(req.service, busy);
+    busy = undefined;
+  };
   let attempt = 1;
   let phase: CallPhase = "selecting";
   const onDeadline = () => {
@@ -123,6 +129,8 @@ export async function callOnce(
           node = { id: address, address, metadata: {} };
         } else {
           node = (await abortable(snap.selector.select(req.service, opts.select), signal))();
+          snap.selector.started?.(req.service, node);
+          busy = node;
         }
         if (record !== undefined) record.node = node.id;
 
@@ -153,6 +161,7 @@ export async function callOnce(
           },
           signal,
         );
+        release();
         if (addresses === undefined) snap.selector.mark(req.service, node);
         const resCodec =
           res.contentType === codec.contentType ? codec : o.codecs.get(res.contentType, req.service);
@@ -167,6 +176,7 @@ export async function callOnce(
           });
         }
       } catch (err) {
+        release();
         // 7. Retry only what may be retried, only while time remains.
         if (signal.aborted) throw MicroError.from(signal.reason, req.service);
         const e = MicroError.from(err, req.service);
@@ -183,6 +193,7 @@ export async function callOnce(
       }
     }
   } finally {
+    release();
     clearTimeout(timer);
     unlinkCtx();
     unlinkOpt();

@@ -4,8 +4,8 @@
  * growing back-off, then re-probes them.
  */
 import { notFound } from "../errors.js";
-import type { Node, Registry, Service, Watcher } from "../registry/registry.js";
-import { type NodeFilter, roundRobin, type Strategy } from "./strategy.js";
+import type { Node, Registry, RegistryEvent, Service, Watcher } from "../registry/registry.js";
+import { type NodeFilter, type NodeLoad, roundRobin, type Strategy } from "./strategy.js";
 
 export interface SelectOptions {
   filters?: readonly NodeFilter[];
@@ -18,6 +18,10 @@ export interface Selector {
   select(service: string, options?: SelectOptions): Promise<Next>;
   /** Report a transport failure of `node` (ejects it for a while) or success (`error` undefined). */
   mark(service: string, node: Node, error?: unknown): void;
+  /** A call to `node` started (the least-in-flight strategy counts these); optional for custom selectors. */
+  started?(service: string, node: Node): void;
+  /** The call reported by `started` finished, however it ended. */
+  finished?(service: string, node: Node): void;
   close(): void;
 }
 
@@ -47,6 +51,10 @@ export function createSelector(options: SelectorOptions): Selector {
   const cache = new Map<string, Entry>();
   const loading = new Map<string, Promise<Service[]>>();
   const ejected = new Map<string, { until: number; failures: number }>();
+  // Events for a service whose first fetch is under way: applied once it lands.
+  const early = new Map<string, RegistryEvent[]>();
+  const inflight = new Map<string, number>();
+  const load: NodeLoad = { inflight: (node) => inflight.get(node.id) ?? 0 };
   let watcher: Watcher | undefined;
 
   const startWatch = () => {
@@ -57,27 +65,36 @@ export function createSelector(options: SelectorOptions): Selector {
       try {
         for await (const event of w) {
           const entry = cache.get(event.service.name);
-          if (entry === undefined) continue;
-          applyEvent(entry, event.type, event.service);
+          if (entry !== undefined) applyEvent(entry, event.type, event.service);
+          else early.get(event.service.name)?.push(event);
         }
       } catch {
-        // A broken watch leaves the cache TTL to refresh entries.
+        // Handled below as any end of the watch.
       }
-      if (watcher === w) watcher = undefined;
+      // Events may have been missed: fetch again on the next select, and watch again.
+      if (watcher === w) {
+        watcher = undefined;
+        cache.clear();
+      }
     })();
   };
 
-  const load = (name: string): Promise<Service[]> => {
+  const fetch = (name: string): Promise<Service[]> => {
     let p = loading.get(name);
     if (p === undefined) {
+      early.set(name, []);
       p = registry.getService(name).then(
         (services) => {
           loading.delete(name);
-          cache.set(name, { services, fetchedAt: Date.now() });
-          return services;
+          const entry: Entry = { services, fetchedAt: Date.now() };
+          for (const e of early.get(name) ?? []) applyEvent(entry, e.type, e.service);
+          early.delete(name);
+          cache.set(name, entry);
+          return entry.services;
         },
         (err) => {
           loading.delete(name);
+          early.delete(name);
           throw err;
         },
       );
@@ -106,7 +123,7 @@ export function createSelector(options: SelectorOptions): Selector {
       startWatch();
       const entry = cache.get(name);
       const services =
-        entry !== undefined && Date.now() - entry.fetchedAt < cacheTtlMs ? entry.services : await load(name);
+        entry !== undefined && Date.now() - entry.fetchedAt < cacheTtlMs ? entry.services : await fetch(name);
       const filters = selectOptions.filters ?? [];
       const nodes: Node[] = [];
       for (const s of services) {
@@ -124,7 +141,7 @@ export function createSelector(options: SelectorOptions): Selector {
         return e === undefined || e.until <= now;
       });
       // All ejected: try them anyway rather than fail without a probe.
-      return (selectOptions.strategy ?? defaultStrategy)(healthy.length > 0 ? healthy : nodes);
+      return (selectOptions.strategy ?? defaultStrategy)(healthy.length > 0 ? healthy : nodes, load);
     },
     mark(_service, node, error) {
       if (error === undefined) {
@@ -137,6 +154,14 @@ export function createSelector(options: SelectorOptions): Selector {
         failures,
         until: Date.now() + Math.min(maxEjectMs, ejectMs * 2 ** (failures - 1)),
       });
+    },
+    started(_service, node) {
+      inflight.set(node.id, (inflight.get(node.id) ?? 0) + 1);
+    },
+    finished(_service, node) {
+      const n = (inflight.get(node.id) ?? 0) - 1;
+      if (n > 0) inflight.set(node.id, n);
+      else inflight.delete(node.id);
     },
     close() {
       watcher?.stop();

@@ -1,7 +1,13 @@
 /** Strategies: given the candidate nodes, a function that picks one per attempt. */
-import type { Node } from "../registry/registry.js";
+import type { Node, Service } from "../registry/registry.js";
 
-export type Strategy = (nodes: readonly Node[]) => () => Node;
+/** What the selector knows about each node's current load, for strategies that care. */
+export interface NodeLoad {
+  /** Calls this client has in flight to `node` right now. */
+  inflight(node: Node): number;
+}
+
+export type Strategy = (nodes: readonly Node[], load: NodeLoad) => () => Node;
 
 export const random: Strategy = (nodes) => () => nodes[Math.floor(Math.random() * nodes.length)]!;
 
@@ -11,14 +17,38 @@ export function roundRobin(): Strategy {
   return (nodes) => () => nodes[cursor++ % nodes.length]!;
 }
 
-/** Filters narrow the candidates before the strategy picks. */
-export type NodeFilter = (service: import("../registry/registry.js").Service, node: Node) => boolean;
+/**
+ * The node with the fewest calls in flight from this client, read when each attempt picks
+ * (so a slow node gets fewer calls); ties rotate, so idle nodes share the load evenly.
+ */
+export function leastInflight(): Strategy {
+  let cursor = Math.floor(Math.random() * 1024);
+  return (nodes, load) => () => {
+    const start = cursor++;
+    let best = nodes[start % nodes.length]!;
+    let fewest = load.inflight(best);
+    for (let i = 1; i < nodes.length && fewest > 0; i++) {
+      const n = nodes[(start + i) % nodes.length]!;
+      const c = load.inflight(n);
+      if (c < fewest) {
+        best = n;
+        fewest = c;
+      }
+    }
+    return best;
+  };
+}
 
+/** Filters narrow the candidates before the strategy picks. */
+export type NodeFilter = (service: Service, node: Node) => boolean;
+
+/** Nodes of these service versions only. */
 export function filterVersion(...versions: string[]): NodeFilter {
   const set = new Set(versions);
   return (s) => set.has(s.version);
 }
 
+/** Nodes whose metadata (else their service's) has `key` = `value`. */
 export function filterMetadata(key: string, value: string): NodeFilter {
-  return (_s, n) => n.metadata[key] === value;
+  return (s, n) => (n.metadata[key] ?? s.metadata[key]) === value;
 }
