@@ -180,6 +180,10 @@ export {
   defaultBroker,
 } from "./broker/env.js";
 export { createHttpBroker, DEFAULT_HTTP_BROKER_OPTIONS, type HttpBrokerOptions } from "./broker/http.js";
+export {
+  decodeHttpMessage as decodeMessageFrame,
+  encodeHttpMessage as encodeMessageFrame,
+} from "./broker/http-wire.js";
 export { createMemoryBroker, type MemoryBrokerOptions } from "./broker/memory.js";
 export {
   checkMessage,

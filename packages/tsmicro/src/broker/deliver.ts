@@ -111,7 +111,8 @@ function deadLetter(d: Delivery, reason: string): Message {
     headers: {
       ...d.message.headers,
       [HEADER.deadLetterTopic]: d.topic,
-      [HEADER.deadLetterReason]: reason.slice(0, 1000),
+      // One line: some engines (NATS) carry headers as text lines.
+      [HEADER.deadLetterReason]: reason.replace(/[\r\n]+/g, " ").slice(0, 1000),
       [HEADER.attempt]: String(d.attempt),
     },
     body: d.message.body,

@@ -150,7 +150,8 @@ class ServiceImpl implements MicroService {
   }
 
   subscribe<T = any>(topic: string, handler: SubscriberFn<T>, options?: ServiceSubscribeOptions): this {
-    if (this.#state !== "new") throw new Error(`service ${this.name}: subscribe to "${topic}" before start()`);
+    if (this.#state !== "new")
+      throw new Error(`service ${this.name}: subscribe to "${topic}" before start()`);
     this.#subs.add(topic, handler, options);
     return this;
   }

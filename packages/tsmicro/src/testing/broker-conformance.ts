@@ -17,6 +17,8 @@ export interface BrokerConformanceOptions {
   create(): Broker | Promise<Broker>;
   /** A queue group keeps the messages published while none of its members runs. */
   durable: boolean;
+  /** Queue groups exist; without them a subscription with `queue` must be refused with a 400. @default true */
+  queueGroups?: boolean;
   /** One subscriber sees one publisher's messages in publish order. @default true */
   ordered?: boolean;
   /** Bound on waiting for a delivery, ms. @default 10000 */
@@ -31,6 +33,11 @@ export function brokerConformance(name: string, options: BrokerConformanceOption
   const waitMs = options.waitMs ?? 10_000;
   const quietMs = options.quietMs ?? 300;
   const ordered = options.ordered ?? true;
+  const groups = options.queueGroups ?? true;
+  // Where a case would use a queue group, a broker without them uses broadcast.
+  const queue = (name: string) => (groups ? { queue: name } : {});
+  // Cases about queue groups are not registered at all for a broker without them.
+  const itWithGroups: typeof it = groups ? it : ((() => {}) as unknown as typeof it);
   const opened = new Set<Broker>();
   const topics: string[] = [];
   const open = async () => {
@@ -86,29 +93,45 @@ export function brokerConformance(name: string, options: BrokerConformanceOption
       assert.deepEqual(b.ids().sort(), [...ids].sort());
     });
 
-    it("queue group: each message goes to exactly one member; a broadcast subscriber beside it gets all", async () => {
-      const [pub, m1, m2, s] = [await open(), await open(), await open(), await open()];
-      const t = topic("group");
-      const g1 = collector();
-      const g2 = collector();
-      const all = collector();
-      await m1.subscribe(t, g1.handler, { queue: "workers" });
-      await m2.subscribe(t, g2.handler, { queue: "workers" });
-      await s.subscribe(t, all.handler);
-      const ids = range(40).map((i) => `g${i}`);
-      for (const id of ids) await pub.publish(t, msg(id));
-      await all.waitFor(ids.length, waitMs, "the broadcast subscriber to get all 40");
-      await waitUntil(
-        () => g1.events.length + g2.events.length >= ids.length,
-        waitMs,
-        "the group to get all 40",
-      );
-      await delay(quietMs);
-      const group = [...g1.ids(), ...g2.ids()].sort();
-      assert.deepEqual(group, [...ids].sort(), "each message exactly once across the group");
-    });
+    if (!groups) {
+      it("refuses a queue group with a 400 that says so", async () => {
+        const b = await open();
+        await assert.rejects(
+          b.subscribe(topic("nogroups"), () => {}, { queue: "workers" }),
+          (err: unknown) => {
+            assert.ok(err instanceof MicroError && err.code === 400 && /queue/.test(err.detail), String(err));
+            return true;
+          },
+        );
+      });
+    }
 
-    it("two queue groups each get every message", async () => {
+    itWithGroups(
+      "queue group: each message goes to exactly one member; a broadcast subscriber beside it gets all",
+      async () => {
+        const [pub, m1, m2, s] = [await open(), await open(), await open(), await open()];
+        const t = topic("group");
+        const g1 = collector();
+        const g2 = collector();
+        const all = collector();
+        await m1.subscribe(t, g1.handler, { queue: "workers" });
+        await m2.subscribe(t, g2.handler, { queue: "workers" });
+        await s.subscribe(t, all.handler);
+        const ids = range(40).map((i) => `g${i}`);
+        for (const id of ids) await pub.publish(t, msg(id));
+        await all.waitFor(ids.length, waitMs, "the broadcast subscriber to get all 40");
+        await waitUntil(
+          () => g1.events.length + g2.events.length >= ids.length,
+          waitMs,
+          "the group to get all 40",
+        );
+        await delay(quietMs);
+        const group = [...g1.ids(), ...g2.ids()].sort();
+        assert.deepEqual(group, [...ids].sort(), "each message exactly once across the group");
+      },
+    );
+
+    itWithGroups("two queue groups each get every message", async () => {
       const [pub, s1, s2] = [await open(), await open(), await open()];
       const t = topic("twogroups");
       const a = collector();
@@ -128,7 +151,7 @@ export function brokerConformance(name: string, options: BrokerConformanceOption
         const [pub, sub] = [await open(), await open()];
         const t = topic("order");
         const got = collector();
-        await sub.subscribe(t, got.handler, { queue: "ordered" });
+        await sub.subscribe(t, got.handler, queue("ordered"));
         const ids = range(200).map((i) => `o${i}`);
         for (const id of ids) await pub.publish(t, msg(id));
         await got.waitFor(ids.length, waitMs, "200 messages");
@@ -159,7 +182,7 @@ export function brokerConformance(name: string, options: BrokerConformanceOption
           attempts.push(e.attempt);
           throw new Error(`boom on attempt ${e.attempt}`);
         },
-        { queue: "poison", maxDeliver: 3, retryDelayMs: 20 },
+        { ...queue("poison"), maxDeliver: 3, retryDelayMs: 20 },
       );
       await pub.publish(t, msg("p1", { "x-trace": "abc" }));
       await dead.waitFor(1, waitMs, "the dead letter");
@@ -299,10 +322,11 @@ export function brokerConformance(name: string, options: BrokerConformanceOption
         b.subscribe("wild.*", () => {}),
         is400,
       );
-      await assert.rejects(
-        b.subscribe(topic("q"), () => {}, { queue: "bad queue" }),
-        is400,
-      );
+      if (groups)
+        await assert.rejects(
+          b.subscribe(topic("q"), () => {}, { queue: "bad queue" }),
+          is400,
+        );
       await assert.rejects(
         b.publish(topic("nobody"), { headers: {}, body: "text" } as unknown as Message),
         is400,

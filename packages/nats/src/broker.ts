@@ -1,0 +1,117 @@
+/**
+ * The core NATS broker: topics are subjects, queue groups are NATS queue groups. Fire-and-
+ * forget (NATS keeps no copy): a message reaches the subscribers connected when it is
+ * published. The client reconnects by itself and resubscribes; a publish while it is
+ * reconnecting waits for it, bounded by the publish's timeout and signal.
+ */
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import {
+  type Broker,
+  type BrokerHandler,
+  type BrokerOptions,
+  checkMessage,
+  checkTopic,
+  errorSink,
+  type BrokerMessage as Message,
+  notConnected,
+  type PublishOptions,
+  publishDeadline,
+  resolveSubscribeOptions,
+  SerialSubscription,
+  type SubscribeOptions,
+  type Subscriber,
+} from "tsmicro";
+import { ConnectionState, fromNatsHeaders, openConnection, toNatsHeaders } from "./broker-connection.js";
+import { type NatsConnectionOptions, natsConnectionHandle } from "./connection.js";
+
+export type NatsBrokerOptions = BrokerOptions & NatsConnectionOptions;
+
+export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
+  let handle = natsConnectionHandle(options);
+  const name = `nats (${handle.servers})`;
+  const onError = errorSink(options);
+  const active = new Set<{ nsub: Subscription; sub: SerialSubscription }>();
+  let state: ConnectionState | undefined;
+  let closed = false;
+
+  const conn = async (signal?: AbortSignal): Promise<NatsConnection> => {
+    const nc = await openConnection(() => handle.get(), signal, name);
+    state ??= new ConnectionState(nc);
+    return nc;
+  };
+
+  const publish = async (topic: string, message: Message, opts?: PublishOptions): Promise<void> => {
+    checkTopic(topic, name);
+    checkMessage(message, name, topic);
+    if (closed) throw notConnected(name, `publish to "${topic}"`);
+    const deadline = publishDeadline(opts, name, topic);
+    try {
+      if (deadline.signal.aborted) throw deadline.signal.reason;
+      deadline.setPhase("connecting to NATS");
+      const nc = await conn(deadline.signal);
+      deadline.setPhase("waiting for NATS to reconnect");
+      await state!.wait(deadline.signal);
+      nc.publish(topic, message.body, { headers: toNatsHeaders(message.headers) });
+    } finally {
+      deadline.done();
+    }
+  };
+
+  return {
+    name,
+    async connect() {
+      closed = false;
+      await conn();
+    },
+    async disconnect() {
+      if (closed) return;
+      closed = true;
+      const all = [...active];
+      active.clear();
+      for (const a of all) a.nsub.unsubscribe();
+      await Promise.all(all.map((a) => a.sub.close()));
+      state?.stop();
+      state = undefined;
+      const old = handle;
+      handle = natsConnectionHandle(options); // for a later connect()
+      await old.close();
+    },
+    publish,
+    async subscribe(topic: string, handler: BrokerHandler, opts?: SubscribeOptions): Promise<Subscriber> {
+      const resolved = resolveSubscribeOptions(topic, opts, name);
+      if (closed) throw notConnected(name, `subscribe to "${topic}"`);
+      const nc = await conn();
+      const sub = new SerialSubscription(topic, {
+        options: resolved,
+        handler,
+        publish,
+        onError,
+        broker: name,
+      });
+      const nsub = nc.subscribe(topic, {
+        ...(resolved.queue === undefined ? {} : { queue: resolved.queue }),
+        callback: (err, m) => {
+          if (err !== null) {
+            onError(new Error(`broker ${name}: subscription to "${topic}" failed: ${err.message}`));
+            return;
+          }
+          sub.push({ headers: fromNatsHeaders(m.headers), body: m.data });
+        },
+      });
+      // The server knows of the subscription once this round trip returns: publishes after
+      // subscribe() resolves reach it.
+      await nc.flush();
+      const entry = { nsub, sub };
+      active.add(entry);
+      return {
+        topic,
+        queue: resolved.queue,
+        async unsubscribe() {
+          if (!active.delete(entry)) return;
+          nsub.unsubscribe();
+          await sub.close();
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * Redis connections for the brokers: ioredis reconnects by itself; commands are not queued
+ * while it is down (no offline queue), so a publish waits for the connection explicitly,
+ * bounded by its deadline, and never sits in a buffer the caller cannot see.
+ */
+import { Redis, type RedisOptions } from "ioredis";
+import { MicroError } from "tsmicro";
+
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+
+export interface RedisConnectionOptions {
+  /** `redis://[:password@]host:port[/db]`. @default "redis://127.0.0.1:6379" */
+  url?: string;
+  /** Extra ioredis options (TLS, password, ...). @default {} */
+  redis?: RedisOptions;
+}
+
+export function openRedis(options: RedisConnectionOptions, role: string): Redis {
+  return new Redis(options.url ?? DEFAULT_REDIS_URL, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: null,
+    // Reconnect forever, backing off to 1 s: the brokers keep their subscriptions meanwhile.
+    retryStrategy: (times) => Math.min(1000, 25 * 2 ** Math.min(times, 6)),
+    connectionName: `tsmicro-${role}`,
+    ...options.redis,
+  });
+}
+
+/** Resolves once `redis` is ready (connecting it the first time); rejects with `signal.reason` on abort. */
+export function ready(redis: Redis, signal: AbortSignal | undefined, broker: string): Promise<void> {
+  if (redis.status === "ready") return Promise.resolve();
+  if (redis.status === "end") {
+    return Promise.reject(
+      new MicroError({
+        id: "tsmicro",
+        code: 503,
+        detail: `broker ${broker}: the connection was closed`,
+        retryable: true,
+      }),
+    );
+  }
+  if (redis.status === "wait") redis.connect().catch(() => {}); // failures retry per retryStrategy
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onReady = () => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      redis.off("ready", onReady);
+      reject(signal!.reason);
+    };
+    redis.once("ready", onReady);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,9 @@
+/**
+ * @tsmicro/redis: Redis brokers for tsmicro. Streams with consumer groups for at-least-once
+ * delivery and durable queue groups (`createRedisBroker`, MICRO_BROKER=redis); pub/sub for
+ * fire-and-forget (`createRedisPubSubBroker`, MICRO_BROKER=redis-pubsub).
+ */
+export { DEFAULT_REDIS_URL, type RedisConnectionOptions } from "./connection.js";
+export { brokerFromAddress } from "./env.js";
+export { createRedisPubSubBroker, type RedisPubSubBrokerOptions } from "./pubsub.js";
+export { createRedisBroker, DEFAULT_REDIS_BROKER_OPTIONS, type RedisBrokerOptions } from "./streams.js";
