@@ -82,6 +82,8 @@ function decodeMetadata(m: unknown, maxEntries: number): Record<string, string> 
   const out: Record<string, string> = {};
   for (const [k, v] of entries) {
     if (typeof v !== "string") throw badRequest("tsmicro", `request metadata "${k}" is not a string`);
+    // Assigning it would be silently ignored (a string cannot become a prototype): refuse it.
+    if (k === "__proto__") throw badRequest("tsmicro", `request metadata key "__proto__" is not allowed`);
     out[k] = v;
   }
   return out;
