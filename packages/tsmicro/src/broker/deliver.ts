@@ -84,7 +84,7 @@ async function reject(d: Delivery, ctx: DeliverContext, settle: Settle, reason: 
     return;
   }
   try {
-    await ctx.publish(deadLetterTopic, deadLetter(d, why));
+    await ctx.publish(deadLetterTopic, deadLetterMessage(d, why));
   } catch (err) {
     ctx.onError(
       new MicroError({
@@ -106,7 +106,8 @@ function isPermanent(err: unknown): boolean {
   return err instanceof MicroError && err.code >= 400 && err.code < 500 && !err.retryable;
 }
 
-function deadLetter(d: Delivery, reason: string): Message {
+/** The dead letter of a delivery: its headers and body, plus where it came from, why, and after how many deliveries. */
+export function deadLetterMessage(d: Delivery, reason: string): Message {
   return {
     headers: {
       ...d.message.headers,

@@ -1,0 +1,180 @@
+/**
+ * The RabbitMQ broker (amqplib): at-least-once. Topics are routing keys on one durable topic
+ * exchange; a queue group is a durable queue (`<prefix><topic>:<queue>`) that keeps messages
+ * while no member runs; a broadcast subscription is an exclusive queue of its own. Publishes
+ * are persistent and resolve on the publisher confirm. Deliveries are acked manually after
+ * the handler; an unacked delivery (its subscriber died, or the connection dropped) is
+ * delivered again by RabbitMQ. RabbitMQ does not count deliveries, so a redelivery or a
+ * retry is re-queued as a copy carrying its delivery count (`micro-attempt`) before it is
+ * handled: a message that keeps crashing its subscriber still reaches the dead-letter topic.
+ */
+import type { ChannelModel } from "amqplib";
+import {
+  type Broker,
+  type BrokerHandler,
+  type BrokerOptions,
+  checkMessage,
+  checkTopic,
+  errorSink,
+  HEADER,
+  type BrokerMessage as Message,
+  notConnected,
+  type PublishOptions,
+  publishDeadline,
+  resolveSubscribeOptions,
+  type SubscribeOptions,
+  type Subscriber,
+} from "tsmicro";
+import { Consumer } from "./consumer.js";
+import { abortable, DEFAULT_RABBITMQ_URL, Link } from "./link.js";
+
+export interface RabbitBrokerOptions extends BrokerOptions {
+  /** @default "amqp://guest:guest@127.0.0.1:5672" */
+  url?: string;
+  /** The topic exchange every topic is a routing key on. @default "tsmicro" */
+  exchange?: string;
+  /** Prefix of the durable queue of each queue group (`<prefix><topic>:<queue>`). @default "tsmicro:" */
+  queuePrefix?: string;
+  /** Unacked deliveries a subscription holds (AMQP prefetch). @default 128 */
+  prefetch?: number;
+  /**
+   * Keep dead letters in a durable queue (`<prefix><dead-letter topic>:kept`) bound when a
+   * subscription is made, so they are not lost while nobody subscribes to the dead-letter topic. @default true
+   */
+  keepDeadLetters?: boolean;
+  /** AMQP heartbeat, seconds: how soon a dead connection is noticed. @default 5 */
+  heartbeatSeconds?: number;
+}
+
+export const DEFAULT_RABBIT_BROKER_OPTIONS = {
+  url: DEFAULT_RABBITMQ_URL,
+  exchange: "tsmicro",
+  queuePrefix: "tsmicro:",
+  prefetch: 128,
+  keepDeadLetters: true,
+  heartbeatSeconds: 5,
+} as const satisfies RabbitBrokerOptions;
+
+export function createRabbitBroker(options: RabbitBrokerOptions = {}): Broker {
+  const o = { ...DEFAULT_RABBIT_BROKER_OPTIONS, ...options };
+  const name = `rabbitmq (${redact(o.url)})`;
+  const onError = errorSink(options);
+  const active = new Set<Consumer>();
+  let link = newLink();
+  let closed = false;
+  let exchangeReady: ChannelModel | undefined;
+
+  function newLink() {
+    return new Link(o.url, onError, { heartbeat: o.heartbeatSeconds });
+  }
+
+  // Publishes one message and resolves on the broker's confirm; retried (same message id)
+  // across reconnects until the deadline, so it is stored at least once or the caller hears why.
+  const send = async (exchange: string, routingKey: string, message: Message, opts?: PublishOptions) => {
+    const deadline = publishDeadline(opts, name, routingKey);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        if (deadline.signal.aborted) throw deadline.signal.reason;
+        try {
+          deadline.setPhase(link.connected ? "opening a channel" : "waiting for RabbitMQ to reconnect");
+          const ch = await link.confirmChannel(deadline.signal, name);
+          const model = await link.model(deadline.signal, name);
+          if (exchangeReady !== model) {
+            await ch.assertExchange(o.exchange, "topic", { durable: true });
+            exchangeReady = model;
+          }
+          deadline.setPhase(`waiting for the publisher confirm (attempt ${attempt})`);
+          await abortable(
+            new Promise<void>((resolve, reject) => {
+              ch.publish(
+                exchange,
+                routingKey,
+                Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
+                {
+                  headers: message.headers,
+                  persistent: true,
+                  ...(message.headers[HEADER.id] === undefined
+                    ? {}
+                    : { messageId: message.headers[HEADER.id] }),
+                },
+                (err: unknown) =>
+                  err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
+              );
+            }),
+            deadline.signal,
+          );
+          return;
+        } catch (err) {
+          if (deadline.signal.aborted) throw deadline.signal.reason;
+          deadline.setPhase(`retrying after: ${(err as Error).message}`);
+          await new Promise((r) => setTimeout(r, Math.min(500, 25 * 2 ** attempt)));
+        }
+      }
+    } finally {
+      deadline.done();
+    }
+  };
+
+  const publish = async (topic: string, message: Message, opts?: PublishOptions): Promise<void> => {
+    checkTopic(topic, name);
+    checkMessage(message, name, topic);
+    if (closed) throw notConnected(name, `publish to "${topic}"`);
+    await send(o.exchange, topic, message, opts);
+  };
+
+  return {
+    name,
+    async connect() {
+      closed = false;
+      await link.model(AbortSignal.timeout(10_000), name);
+    },
+    async disconnect() {
+      if (closed) return;
+      closed = true;
+      const all = [...active];
+      active.clear();
+      await Promise.all(all.map((c) => c.stop()));
+      const old = link;
+      link = newLink();
+      exchangeReady = undefined;
+      await old.close();
+    },
+    publish,
+    async subscribe(topic: string, handler: BrokerHandler, opts?: SubscribeOptions): Promise<Subscriber> {
+      const resolved = resolveSubscribeOptions(topic, opts, name);
+      if (closed) throw notConnected(name, `subscribe to "${topic}"`);
+      const consumer = new Consumer({
+        link,
+        broker: name,
+        topic,
+        options: resolved,
+        handler,
+        exchange: o.exchange,
+        queue: resolved.queue === undefined ? undefined : `${o.queuePrefix}${topic}:${resolved.queue}`,
+        keepDeadLetters:
+          o.keepDeadLetters && resolved.deadLetterTopic !== false
+            ? `${o.queuePrefix}${resolved.deadLetterTopic}:kept`
+            : undefined,
+        prefetch: o.prefetch,
+        publish,
+        // A redelivery goes back to the same queue only, with its count.
+        requeue: (queue, message) => send("", queue, message),
+        onError,
+      });
+      await consumer.start(AbortSignal.timeout(10_000));
+      active.add(consumer);
+      return {
+        topic,
+        queue: resolved.queue,
+        async unsubscribe() {
+          if (!active.delete(consumer)) return;
+          await consumer.stop();
+        },
+      };
+    },
+  };
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
+}

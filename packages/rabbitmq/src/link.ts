@@ -1,0 +1,134 @@
+/**
+ * The connection to RabbitMQ, through amqplib's own recovery: it reconnects by itself with
+ * back-off; on every (re)connect the broker's publisher channel and each subscription's
+ * channel are made again (`onConnect`). Waiting for the connection is always bounded by the
+ * caller's signal.
+ */
+import {
+  type ChannelModel,
+  type ConfirmChannel,
+  connect,
+  type Options,
+  type RecoveringChannelModel,
+} from "amqplib";
+import { MicroError } from "tsmicro";
+
+export const DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672";
+
+export class Link {
+  readonly url: string;
+  readonly #socketOptions: Options.Connect | object;
+  #recovering: Promise<RecoveringChannelModel> | undefined;
+  #model: ChannelModel | undefined;
+  #waiters: (() => void)[] = [];
+  #listeners = new Set<(model: ChannelModel) => void>();
+  #confirm: Promise<ConfirmChannel> | undefined;
+  #closed = false;
+  readonly #onError: (e: Error) => void;
+
+  constructor(url: string, onError: (e: Error) => void, socketOptions: object = {}) {
+    this.url = url;
+    this.#onError = onError;
+    this.#socketOptions = socketOptions;
+  }
+
+  /** Starts connecting (once). */
+  open(): Promise<RecoveringChannelModel> {
+    this.#recovering ??= connect(this.url, {
+      ...this.#socketOptions,
+      recovery: {
+        waitForConnect: false,
+        initialDelay: 100,
+        maxDelay: 2000,
+        maxRetries: Number.POSITIVE_INFINITY,
+      },
+    }).then((r) => {
+      r.on("connect", (model: ChannelModel) => {
+        this.#model = model;
+        this.#confirm = undefined;
+        const w = this.#waiters;
+        this.#waiters = [];
+        for (const f of w) f();
+        for (const l of this.#listeners) l(model);
+      });
+      r.on("disconnect", () => {
+        this.#model = undefined;
+        this.#confirm = undefined;
+      });
+      r.on("error", () => {}); // followed by "disconnect": recovery takes it from there
+      r.on("handler-error", (err: Error) => this.#onError(err));
+      return r;
+    });
+    return this.#recovering;
+  }
+
+  get connected(): boolean {
+    return this.#model !== undefined;
+  }
+
+  /** The current connection; waits for one, bounded by `signal`. */
+  async model(signal: AbortSignal, broker: string): Promise<ChannelModel> {
+    if (this.#closed) throw closedError(broker);
+    await abortable(this.open(), signal);
+    while (this.#model === undefined) {
+      if (this.#closed) throw closedError(broker);
+      await abortable(new Promise<void>((r) => this.#waiters.push(r)), signal);
+    }
+    return this.#model;
+  }
+
+  /** The publisher's confirm channel on the current connection (made again after a reconnect or a channel error). */
+  async confirmChannel(signal: AbortSignal, broker: string): Promise<ConfirmChannel> {
+    const model = await this.model(signal, broker);
+    if (this.#confirm === undefined) {
+      const p = model.createConfirmChannel().then((ch) => {
+        ch.on("error", () => {});
+        ch.on("close", () => {
+          if (this.#confirm === p) this.#confirm = undefined;
+        });
+        return ch;
+      });
+      p.catch(() => {
+        if (this.#confirm === p) this.#confirm = undefined;
+      });
+      this.#confirm = p;
+    }
+    return abortable(this.#confirm, signal);
+  }
+
+  /** Calls `listener` with every new connection from now on (and now, if connected). */
+  onConnect(listener: (model: ChannelModel) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+    const r = this.#recovering;
+    this.#recovering = undefined;
+    this.#model = undefined;
+    if (r !== undefined) await (await r.catch(() => undefined))?.close().catch(() => {});
+  }
+}
+
+function closedError(broker: string): MicroError {
+  return new MicroError({
+    id: "tsmicro",
+    code: 503,
+    detail: `broker ${broker}: the connection was closed`,
+    retryable: true,
+  });
+}
+
+export function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
