@@ -34,9 +34,13 @@ for (const pkg of ["metrics", "otel", "logging"]) {
 
 function measure(config, concurrency) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(here, "worker.mjs"), config, String(seconds), String(concurrency)], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(here, "worker.mjs"), config, String(seconds), String(concurrency)],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     let out = "";
     child.stdout.on("data", (d) => {
       out += d;
@@ -68,7 +72,9 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 
-console.log(`\n### Ops wrappers overhead (unary echo, 100 B, loopback TCP; median of ${rounds} × ${seconds} s)\n`);
+console.log(
+  `\n### Ops wrappers overhead (unary echo, 100 B, loopback TCP; median of ${rounds} × ${seconds} s)\n`,
+);
 console.log("| wrappers | in flight | calls/s | vs off | p50 µs | p99 µs |");
 console.log("|---|---:|---:|---:|---:|---:|");
 for (const concurrency of CONCURRENCY) {
@@ -81,6 +87,35 @@ for (const concurrency of CONCURRENCY) {
       `| ${config} | ${concurrency} | ${Math.round(rps)} | ${delta} | ${median(runs.map((r) => r.p50Us))} | ${median(runs.map((r) => r.p99Us))} |`,
     );
   }
+}
+// The wrappers' own cost, without the network (steadier than the end-to-end table on a busy machine).
+const micro = await new Promise((resolve, reject) => {
+  const child = spawn(process.execPath, [path.join(here, "micro.mjs"), args.quick ? "50000" : "200000"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout.on("data", (d) => {
+    out += d;
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+  child.on("exit", (code) => {
+    clearTimeout(timer);
+    if (code !== 0) reject(new Error(`bench/ops micro exited with ${code}`));
+    else
+      resolve(
+        out
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l)),
+      );
+  });
+});
+const off = micro.find((m) => m.config === "off").nsPerCall;
+console.log("\n### Ops wrappers' own cost per call (client + server wrappers, no network)\n");
+console.log("| wrappers | ns per call | added |");
+console.log("|---|---:|---:|");
+for (const m of micro) {
+  console.log(`| ${m.config} | ${m.nsPerCall} | ${m.config === "off" ? "—" : `+${m.nsPerCall - off}`} |`);
 }
 console.log(
   "\noff: no wrappers. metrics: @tsmicro/metrics client+server. tracing: @tsmicro/otel with an SDK tracer (spans made, then dropped). logging: @tsmicro/logging at the default level (nothing written). all: the three together.",

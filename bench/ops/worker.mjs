@@ -1,10 +1,11 @@
 // One measurement of bench/ops: a service and a client in this process on loopback TCP, with the
 // ops wrappers named by `config` on both sides; echoes for `seconds` at `concurrency` calls in
 // flight, then prints one JSON line {config, concurrency, calls, rps, p50Us, p99Us}.
+
+import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { createLogging } from "@tsmicro/logging";
 import { createMetrics } from "@tsmicro/metrics";
 import { createTracing } from "@tsmicro/otel";
-import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { background, createMemoryRegistry, newClient, newRequest, newService } from "tsmicro";
 
 const [config, secondsArg, concurrencyArg, warmupArg] = process.argv.slice(2);
@@ -74,7 +75,8 @@ const started = performance.now();
 const { calls, latencies } = await runFor(seconds * 1000, true);
 const elapsed = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
-const q = (p) => Math.round(latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)] * 1000);
+const q = (p) =>
+  Math.round(latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)] * 1000);
 process.stdout.write(
   `${JSON.stringify({ config, concurrency, calls, rps: calls / elapsed, p50Us: q(0.5), p99Us: q(0.99) })}\n`,
 );

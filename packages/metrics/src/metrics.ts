@@ -4,9 +4,10 @@
  * service and endpoint, plus connection-pool gauges read from clients at scrape time.
  */
 import type { RequestListener } from "node:http";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { type CallWrapper, type Client, type HandlerWrapper, MicroError } from "tsmicro";
 import { type MetricsServer, type MetricsServerOptions, metricsHandler, serveMetrics } from "./http.js";
+import { EndpointSeries } from "./series.js";
 
 /** Seconds; from half a millisecond (loopback calls) to ten seconds. */
 export const DEFAULT_BUCKETS: readonly number[] = [
@@ -22,21 +23,6 @@ export interface MetricsOptions {
   buckets?: readonly number[];
   /** Also collect Node's process metrics (CPU, memory, event loop lag) into the same registry. @default false */
   processMetrics?: boolean;
-}
-
-interface Side {
-  calls: Counter<"service" | "endpoint">;
-  errors: Counter<"service" | "endpoint" | "code">;
-  duration: Histogram<"service" | "endpoint">;
-  inflight: Gauge<"service" | "endpoint">;
-}
-
-/** Label children resolved once per service/endpoint: the hot path does no label hashing. */
-interface Children {
-  calls: ReturnType<Side["calls"]["labels"]>;
-  duration: ReturnType<Side["duration"]["labels"]>;
-  inflight: ReturnType<Side["inflight"]["labels"]>;
-  errors: Map<number, ReturnType<Side["errors"]["labels"]>>;
 }
 
 export interface Metrics {
@@ -61,35 +47,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const buckets = [...(options.buckets ?? DEFAULT_BUCKETS)];
   if (options.processMetrics) collectDefaultMetrics({ register, prefix });
 
-  const side = (name: "client" | "server", what: string): Side => ({
-    calls: new Counter({
-      name: `${prefix}${name}_calls_total`,
-      help: `${what}, finished (successes and errors)`,
-      labelNames: ["service", "endpoint"],
-      registers: [register],
-    }),
-    errors: new Counter({
-      name: `${prefix}${name}_errors_total`,
-      help: `${what} that failed, by MicroError code`,
-      labelNames: ["service", "endpoint", "code"],
-      registers: [register],
-    }),
-    duration: new Histogram({
-      name: `${prefix}${name}_duration_seconds`,
-      help: `${what}: time to the answer or error, in seconds`,
-      labelNames: ["service", "endpoint"],
-      buckets,
-      registers: [register],
-    }),
-    inflight: new Gauge({
-      name: `${prefix}${name}_inflight`,
-      help: `${what} in flight now`,
-      labelNames: ["service", "endpoint"],
-      registers: [register],
-    }),
-  });
-  const client = side("client", "Calls made by this process's clients (including retries' time)");
-  const server = side("server", "Requests handled by this process's services");
+  const client = new EndpointSeries(buckets);
+  const server = new EndpointSeries(buckets);
+  client.register(
+    register,
+    (suffix) => `${prefix}client_${suffix}`,
+    "Calls made by this process's clients (retries included)",
+  );
+  server.register(
+    register,
+    (suffix) => `${prefix}server_${suffix}`,
+    "Requests handled by this process's services",
+  );
 
   const observed = new Map<string, Client>();
   new Gauge({
@@ -114,45 +83,23 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
 
   const instrument = <A extends unknown[], R>(
-    s: Side,
+    series: EndpointSeries,
     key: (...args: A) => [string, string],
     next: (...args: A) => Promise<R>,
   ) => {
-    const cache = new Map<string, Children>();
-    const childrenOf = (service: string, endpoint: string): Children => {
-      const k = `${service}\u0000${endpoint}`;
-      let c = cache.get(k);
-      if (c === undefined) {
-        c = {
-          calls: s.calls.labels(service, endpoint),
-          duration: s.duration.labels(service, endpoint),
-          inflight: s.inflight.labels(service, endpoint),
-          errors: new Map(),
-        };
-        cache.set(k, c);
-      }
-      return c;
-    };
     return async (...args: A): Promise<R> => {
       const [service, endpoint] = key(...args);
-      const c = childrenOf(service, endpoint);
-      c.inflight.inc();
+      const e = series.entry(service, endpoint);
+      e.inflight++;
       const started = performance.now();
+      let code: number | undefined;
       try {
         return await next(...args);
       } catch (err) {
-        const code = MicroError.from(err, service).code;
-        let e = c.errors.get(code);
-        if (e === undefined) {
-          e = s.errors.labels(service, endpoint, String(code));
-          c.errors.set(code, e);
-        }
-        e.inc();
+        code = MicroError.from(err, service).code;
         throw err;
       } finally {
-        c.duration.observe((performance.now() - started) / 1000);
-        c.calls.inc();
-        c.inflight.dec();
+        series.finish(e, (performance.now() - started) / 1000, code);
       }
     };
   };
