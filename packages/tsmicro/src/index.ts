@@ -170,7 +170,13 @@ export {
   type Subscriber,
   type SubscribeOptions,
 } from "./broker/broker.js";
-export { type DeliverContext, type Delivery, deadLetterMessage, deliver, type Settle } from "./broker/deliver.js";
+export {
+  type DeliverContext,
+  type Delivery,
+  deadLetterMessage,
+  deliver,
+  type Settle,
+} from "./broker/deliver.js";
 export {
   BROKER_KINDS,
   BROKER_PACKAGES,
