@@ -145,12 +145,14 @@ export type { MethodOf, ProxyCallOptions, ResponseStream, ServiceProxy } from ".
 export type { StandardSchemaV1 } from "./contract/standard-schema.js";
 export { formatPath, validate } from "./contract/validate.js";
 export {
+  isUnknownEndpoint,
   type Mountable,
   type StreamHandlerFn,
   type StreamKind,
   setResponseHeader,
   setResponseTrailer,
 } from "./server/stream.js";
+export { isTransportFailure, markTransportFailure } from "./transport/failure.js";
 export { STREAM_WINDOW_BYTES } from "./transport/stream.js";
 export type { InboundStream, StreamHandler, TransportStream } from "./transport/transport.js";
 // Messaging (issue 5): brokers, client publish, service subscribers.

@@ -6,7 +6,7 @@
  */
 import type { Codec } from "../codec/codec.js";
 import { type Context, linkSignal } from "../context.js";
-import { MicroError, timeout } from "../errors.js";
+import { cancelled, MicroError, timeout } from "../errors.js";
 import type { InflightCall, InflightTable } from "../inflight.js";
 import type { Node } from "../registry/registry.js";
 import { isTransportFailure } from "../transport/failure.js";
@@ -73,7 +73,7 @@ export async function openStream<Req, Rsp>(
 
   const controller = new AbortController();
   const unlinkCtx = linkSignal(ctx.signal, controller);
-  const unlinkOpt = opts.signal === undefined ? noop : linkSignal(opts.signal, controller);
+  const unlinkOpt = opts.signal === undefined ? noop : linkCancel(opts.signal, controller, req.service, hop);
   const timer = Number.isFinite(deadline)
     ? setTimeout(
         () =>
@@ -261,3 +261,21 @@ class ClientStream<Req, Rsp> implements Stream<Req, Rsp> {
 }
 
 function noop() {}
+
+/**
+ * Links the caller's own AbortSignal: an abort without a MicroError reason (a plain
+ * `controller.abort()`) is the caller cancelling, a 499, not a 500.
+ */
+function linkCancel(signal: AbortSignal, controller: AbortController, id: string, hop: string): () => void {
+  const onAbort = () => {
+    const r: unknown = signal.reason;
+    const why = r instanceof Error ? r.message : String(r);
+    controller.abort(r instanceof MicroError ? r : cancelled(id, `${hop}: the caller cancelled (${why})`));
+  };
+  if (signal.aborted) {
+    onAbort();
+    return noop;
+  }
+  signal.addEventListener("abort", onAbort, { once: true });
+  return () => signal.removeEventListener("abort", onAbort);
+}

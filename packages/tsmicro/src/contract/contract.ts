@@ -18,6 +18,10 @@ export type EndpointKind = "unary" | "server" | "client" | "bidi";
 export interface Serde<T> {
   encode(value: T): Uint8Array;
   decode(bytes: Uint8Array): T;
+  /** A message from a plain value, when a text-codec client (JSON) calls the endpoint (protobuf: `fromJson`). */
+  fromValue?(value: unknown): T;
+  /** A plain value for a text-codec client (protobuf: `toJson`). */
+  toValue?(value: T): unknown;
 }
 
 /** How an endpoint's messages travel when they are not left to the client's codec. */

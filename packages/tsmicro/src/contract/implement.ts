@@ -64,14 +64,16 @@ function mountOne(
   // Binary wire (protobuf): bytes in and out; plain values when a JSON client calls the same endpoint.
   const decodeRequest = async (ctx: Context, body: unknown): Promise<unknown> => {
     let value = body;
-    if (spec.wire !== undefined && body instanceof Uint8Array) {
+    const serde = spec.wire?.request;
+    if (serde !== undefined && (body instanceof Uint8Array || serde.fromValue !== undefined)) {
       try {
-        value = spec.wire.request.decode(body);
+        value = body instanceof Uint8Array ? serde.decode(body) : serde.fromValue!(body);
       } catch (err) {
+        const as = body instanceof Uint8Array ? spec.wire!.contentType : "a plain value";
         throw new MicroError({
           id,
           code: 400,
-          detail: `cannot decode the request of ${hop} as ${spec.wire.contentType}: ${(err as Error).message}`,
+          detail: `cannot decode the request of ${hop} as ${as}: ${(err as Error).message}`,
           chain: ctx.chain,
           retryable: false,
         });
@@ -85,7 +87,10 @@ function mountOne(
       spec.response === undefined
         ? value
         : await validate(spec.response, value, { id, hop, part: "response", code: 500 });
-    return binary && spec.wire !== undefined ? spec.wire.response.encode(checked) : checked;
+    const serde = spec.wire?.response;
+    if (serde === undefined) return checked;
+    if (binary) return serde.encode(checked);
+    return serde.toValue === undefined ? checked : serde.toValue(checked);
   };
 
   if (spec.kind === "unary") {

@@ -130,8 +130,24 @@ function method(
         options?: ProxyCallOptions,
       ) => {
         const { s, responseMetadata } = await open(ctx, undefined, options);
+        // The call may end (cancel, deadline, server error) while the requests are still being
+        // produced: race each next() against its end, so a blocked producer cannot hold the call.
+        const ended = s.finished.then((error) => ({ ended: true as const, error }));
+        const it =
+          Symbol.asyncIterator in requests
+            ? (requests as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+            : (requests as Iterable<unknown>)[Symbol.iterator]();
         try {
-          for await (const r of requests) await s.send(encode(r));
+          for (;;) {
+            const r = await Promise.race([it.next(), ended]);
+            if ("ended" in r) {
+              void it.return?.();
+              if (r.error !== undefined) throw r.error;
+              break;
+            }
+            if (r.done) break;
+            await s.send(encode(r.value));
+          }
           s.closeSend();
           const rsp = await s.recv();
           if (rsp === undefined) {

@@ -43,6 +43,23 @@ interface StreamRoute {
   readonly handler: StreamHandlerFn;
 }
 
+const UNKNOWN_ENDPOINT = Symbol.for("tsmicro.unknownEndpoint");
+
+/**
+ * Whether `err` says the endpoint or service is not served here (404 to tsmicro callers; gRPC
+ * sends it as UNIMPLEMENTED, as its protocol requires).
+ */
+export function isUnknownEndpoint(err: unknown): boolean {
+  return (
+    typeof err === "object" && err !== null && (err as Record<symbol, unknown>)[UNKNOWN_ENDPOINT] === true
+  );
+}
+
+function markUnknown(err: MicroError): MicroError {
+  Object.defineProperty(err, UNKNOWN_ENDPOINT, { value: true });
+  return err;
+}
+
 /** Where a handler's response metadata goes, found by its context's metadata object. */
 const sinks = new WeakMap<object, InboundStream>();
 
@@ -107,9 +124,11 @@ export class StreamServer {
     // A gRPC caller names only the endpoint: an empty service means "whoever serves it here".
     if (h.service !== name && h.service !== "") {
       s.abort(
-        notFound(
-          name,
-          `service "${h.service}" is not served at this address (node ${nodeId} serves "${name}")`,
+        markUnknown(
+          notFound(
+            name,
+            `service "${h.service}" is not served at this address (node ${nodeId} serves "${name}")`,
+          ),
         ),
       );
       return;
@@ -243,9 +262,11 @@ export class StreamServer {
   #notFound(endpoint: string): MicroError {
     const { name } = this.#opts;
     const names = [...this.#opts.unaryNames(), ...this.#routes.keys()].filter((n) => !n.startsWith("Debug."));
-    return notFound(
-      name,
-      `endpoint "${endpoint}" not found on service "${name}"; it has: ${names.join(", ") || "no endpoints"}`,
+    return markUnknown(
+      notFound(
+        name,
+        `endpoint "${endpoint}" not found on service "${name}"; it has: ${names.join(", ") || "no endpoints"}`,
+      ),
     );
   }
 }

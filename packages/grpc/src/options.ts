@@ -1,0 +1,60 @@
+/** Options of the gRPC transport, with their defaults. */
+import type { Settings } from "node:http2";
+import { badRequest } from "tsmicro";
+
+export interface GrpcTlsOptions {
+  /** PEM certificate of this side: the server's on listen; a client certificate on dial (mutual TLS). @default none */
+  cert?: string | Buffer;
+  /** PEM key of `cert`. @default none */
+  key?: string | Buffer;
+  /** PEM CA certificate(s) trusted for the peer's certificate. @default Node's bundled root CAs */
+  ca?: string | Buffer | readonly (string | Buffer)[];
+  /** Client: the name the server's certificate must carry. @default the dialled host */
+  serverName?: string;
+  /** Server: ask clients for a certificate signed by `ca` and refuse those without one. @default false */
+  requestClientCert?: boolean;
+}
+
+export interface GrpcTransportOptions {
+  /** Serve and dial TLS (HTTP/2 over TLS, ALPN h2). @default plaintext HTTP/2 (h2c) */
+  tls?: GrpcTlsOptions;
+  /** Largest message sent or accepted, in bytes (gRPC's default). @default 4 MiB */
+  maxMessageBytes?: number;
+  /**
+   * HTTP/2 stream window, and how much a call buffers for a slow reader before it stops
+   * reading (HTTP/2 flow control then holds the sender back). @default 1 MiB
+   */
+  streamWindowBytes?: number;
+  /** HTTP/2 connection window, shared by the calls on one connection. @default 16 MiB */
+  connectionWindowBytes?: number;
+  /** nghttp2's memory limit per connection, in MB. @default 64 */
+  maxSessionMemoryMb?: number;
+  /** Sent as `user-agent` by clients. @default "tsmicro-grpc/0.1" */
+  userAgent?: string;
+}
+
+export const DEFAULT_GRPC_OPTIONS = {
+  maxMessageBytes: 4 * 1024 * 1024,
+  streamWindowBytes: 1024 * 1024,
+  connectionWindowBytes: 16 * 1024 * 1024,
+  maxSessionMemoryMb: 64,
+  userAgent: "tsmicro-grpc/0.1",
+} satisfies Required<Omit<GrpcTransportOptions, "tls">>;
+
+export type ResolvedGrpcOptions = Required<Omit<GrpcTransportOptions, "tls">> &
+  Pick<GrpcTransportOptions, "tls">;
+
+export function http2Settings(o: ResolvedGrpcOptions): Settings {
+  return { initialWindowSize: o.streamWindowBytes, maxHeaderListSize: 64 * 1024 };
+}
+
+export function parseAddress(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(":");
+  if (i < 0) throw badRequest("tsmicro", `address "${address}" is not host:port`);
+  const host = address.slice(0, i).replace(/^\[|\]$/g, "") || "127.0.0.1";
+  const port = Number(address.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw badRequest("tsmicro", `address "${address}" has no valid port`);
+  }
+  return { host, port };
+}
