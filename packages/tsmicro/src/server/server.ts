@@ -176,6 +176,11 @@ export class Server {
       setPhase(record, "handling");
       // The slot goes back when the handler ends or its caller gives up, whichever is first:
       // a handler that ignores its signal cannot hold a slot past its deadline.
+      if (ctx.signal.aborted) {
+        // Granted as the caller gave up: an abort listener added now would never fire.
+        release();
+        throw MicroError.from(ctx.signal.reason, name);
+      }
       const onAbort = () => release();
       ctx.signal.addEventListener("abort", onAbort, { once: true });
       try {

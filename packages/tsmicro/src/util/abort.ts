@@ -2,7 +2,10 @@ import type { SignalLike } from "./light-abort.js";
 
 /** Settles with `promise`, or rejects with `signal.reason` as soon as the signal aborts. */
 export function abortable<T>(promise: Promise<T>, signal: SignalLike): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    promise.catch(() => {}); // nobody waits for it any more; its failure is not news
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
