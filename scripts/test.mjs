@@ -2,7 +2,7 @@
 // Runs every test file with node's test runner (TypeScript through tsx).
 // Usage: node scripts/test.mjs [filter...]   — a filter keeps files whose path contains it.
 import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -10,6 +10,7 @@ const filters = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const extra = process.argv.slice(2).filter((a) => a.startsWith("-"));
 
 function walk(dir, out) {
+  if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
     if (name === "node_modules" || name === "dist" || name.startsWith(".")) continue;
     const p = join(dir, name);
@@ -19,7 +20,7 @@ function walk(dir, out) {
   return out;
 }
 
-const files = [...walk(join(root, "packages"), []), ...walk(join(root, "test"), [])]
+const files = [...walk(join(root, "packages"), []), ...walk(join(root, "test"), []), ...walk(join(root, "examples"), [])]
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 if (files.length === 0) {
