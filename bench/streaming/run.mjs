@@ -1,0 +1,309 @@
+// Streaming and gRPC benchmark. Every server and load generator is its own `node` process on
+// 127.0.0.1. Two parts, one run:
+//
+//   1. Streaming throughput (messages/s, MB/s): one server-streaming download consumed as fast as
+//      it arrives — tsmicro over TCP, tsmicro over gRPC, and grpc-js → grpc-js for reference.
+//   2. Unary echo over gRPC, every client × server pair of grpc-js and tsmicro. Targets (issue 6):
+//      grpc-js client → tsmicro server ≥ grpc-js → grpc-js; tsmicro client → grpc-js server ≥ 1.5 ×
+//      grpc-js → grpc-js.
+//
+// Usage: node bench/streaming/run.mjs [--seconds 3] [--rounds 3] [--quick]
+// --quick = 1 round of 1 s runs (a smoke test). Prints a markdown table and writes it to
+// bench/results/streaming-latest.md. Needs `npm run build` first.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { median, parseReport } from "../lib/stats.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: "string" },
+    rounds: { type: "string" },
+    quick: { type: "boolean", default: false },
+  },
+});
+const seconds = Number(args.seconds ?? (args.quick ? 1 : 3));
+const rounds = Number(args.rounds ?? (args.quick ? 1 : 3));
+const warmupMs = args.quick ? 300 : 1000;
+if (!(seconds > 0 && rounds >= 1)) throw new Error("--seconds and --rounds must be positive");
+for (const pkg of ["tsmicro", "grpc", "protobuf"]) {
+  if (!existsSync(path.join(here, `../../packages/${pkg}/dist/index.js`))) {
+    throw new Error(`packages/${pkg}/dist is missing: run \`npm run build\` first`);
+  }
+}
+
+const STREAM_STACKS = {
+  "tsmicro TCP": { server: "tsmicro-tcp", client: { client: "tsmicro", transport: "tcp" } },
+  "tsmicro gRPC": { server: "tsmicro-grpc", client: { client: "tsmicro", transport: "grpc" } },
+  "grpc-js → grpc-js": { server: "grpc-js", client: { client: "grpc-js" } },
+};
+const STREAM_SIZES = [1024, 64 * 1024];
+const UNARY_PAIRS = {
+  "grpc-js → grpc-js": { server: "grpc-js", client: "grpc-js" },
+  "grpc-js → tsmicro": { server: "tsmicro-grpc", client: "grpc-js" },
+  "tsmicro → grpc-js": { server: "grpc-js", client: "tsmicro" },
+  "tsmicro → tsmicro": { server: "tsmicro-grpc", client: "tsmicro" },
+};
+const UNARY_SCENARIOS = [
+  { payloadSize: 100, concurrency: 64 },
+  { payloadSize: 1024, concurrency: 1 },
+];
+const SERVERS = {
+  "tsmicro-tcp": ["tsmicro-server.mjs", { transport: "tcp" }],
+  "tsmicro-grpc": ["tsmicro-server.mjs", { transport: "grpc" }],
+  "grpc-js": ["grpcjs-server.mjs", {}],
+};
+
+// ---- child processes: tagged JSON lines out, jobs as JSON lines in, exit when stdin closes ----
+
+const children = new Set();
+process.on("exit", () => {
+  for (const p of children) p.kill("SIGKILL");
+});
+
+async function start(file, config) {
+  const proc = spawn(process.execPath, [path.join(here, file), JSON.stringify(config)], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  children.add(proc);
+  proc.stdin.on("error", () => {});
+  let stderr = "";
+  proc.stderr.on("data", (d) => {
+    stderr = (stderr + d).slice(-2000);
+  });
+  const inbox = [];
+  let waiter;
+  let exited;
+  createInterface({ input: proc.stdout }).on("line", (line) => {
+    const msg = parseReport(line);
+    if (msg === undefined) return;
+    if (waiter) {
+      const w = waiter;
+      waiter = undefined;
+      w.resolve(msg);
+    } else inbox.push(msg);
+  });
+  proc.on("exit", (code) => {
+    children.delete(proc);
+    exited = new Error(`${file} exited (${code}): ${stderr.trim()}`);
+    waiter?.reject(exited);
+  });
+  const next = (timeoutMs) =>
+    inbox.length > 0
+      ? Promise.resolve(inbox.shift())
+      : exited
+        ? Promise.reject(exited)
+        : new Promise((resolve, reject) => {
+            const timer = setTimeout(
+              () => reject(new Error(`${file}: no answer in ${timeoutMs} ms`)),
+              timeoutMs,
+            );
+            waiter = {
+              resolve(m) {
+                clearTimeout(timer);
+                resolve(m);
+              },
+              reject(e) {
+                clearTimeout(timer);
+                reject(e);
+              },
+            };
+          });
+  const child = {
+    async job(job, timeoutMs) {
+      proc.stdin.write(JSON.stringify(job) + "\n");
+      const msg = await next(timeoutMs);
+      if (msg.type !== "result") throw new Error(msg.error ?? JSON.stringify(msg));
+      return msg;
+    },
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        const kill = setTimeout(() => proc.kill("SIGKILL"), 2000);
+        proc.once("exit", () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        proc.stdin.end();
+      }),
+  };
+  const ready = await next(20_000);
+  if (ready.type !== "ready") throw new Error(ready.error ?? JSON.stringify(ready));
+  return { ...child, address: ready.address };
+}
+
+// ---- the run ----------------------------------------------------------------------------------
+
+const fmt = (n, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : "n/a";
+
+async function main() {
+  const loadAtStart = os.loadavg()[0];
+  const problems = [];
+  const servers = {};
+  const clients = [];
+  try {
+    for (const [name, [file, config]] of Object.entries(SERVERS)) servers[name] = await start(file, config);
+
+    // 1. Streaming throughput.
+    const streamSamples = {};
+    const streamClients = {};
+    for (const [stack, { server, client }] of Object.entries(STREAM_STACKS)) {
+      streamClients[stack] = await start("stream-client.mjs", {
+        ...client,
+        address: servers[server].address,
+      });
+      clients.push(streamClients[stack]);
+    }
+    for (const size of STREAM_SIZES) {
+      for (let round = 0; round < rounds; round++) {
+        const stacks = Object.keys(STREAM_STACKS);
+        for (let i = 0; i < stacks.length; i++) {
+          const stack = stacks[(i + round) % stacks.length];
+          const key = `${size}|${stack}`;
+          try {
+            const r = await streamClients[stack].job({ size, warmupMs, durationMs: seconds * 1000 }, 60_000);
+            streamSamples[key] ??= [];
+            streamSamples[key].push(r);
+            console.error(
+              `  stream ${fmtSize(size).padEnd(7)} ${stack.padEnd(20)} ${fmt(r.mps)} msg/s ${fmt(r.mbps, 1)} MB/s`,
+            );
+          } catch (err) {
+            problems.push(`stream ${fmtSize(size)} ${stack}: ${String(err.message).split("\n")[0]}`);
+          }
+        }
+      }
+    }
+
+    // 2. Unary over gRPC, every client × server pair.
+    const unarySamples = {};
+    const unaryClients = {};
+    for (const [pair, { server, client }] of Object.entries(UNARY_PAIRS)) {
+      unaryClients[pair] = await start("unary-client.mjs", { client, address: servers[server].address });
+      clients.push(unaryClients[pair]);
+      // Priming: past JIT warm-up before anything is measured.
+      await unaryClients[pair].job(
+        { payloadSize: 100, concurrency: 64, warmupMs: 0, durationMs: warmupMs * 2 },
+        60_000,
+      );
+    }
+    for (const scenario of UNARY_SCENARIOS) {
+      for (let round = 0; round < rounds; round++) {
+        const pairs = Object.keys(UNARY_PAIRS);
+        for (let i = 0; i < pairs.length; i++) {
+          const pair = pairs[(i + round) % pairs.length];
+          const key = `${scenarioName(scenario)}|${pair}`;
+          try {
+            const r = await unaryClients[pair].job(
+              { ...scenario, warmupMs, durationMs: seconds * 1000 },
+              60_000,
+            );
+            unarySamples[key] ??= [];
+            unarySamples[key].push(r);
+            if (r.errors) problems.push(`${key}: ${r.errors} errors, first: ${r.firstError}`);
+            console.error(
+              `  unary ${scenarioName(scenario).padEnd(10)} ${pair.padEnd(20)} ${fmt(r.rps)} req/s`,
+            );
+          } catch (err) {
+            problems.push(`unary ${key}: ${String(err.message).split("\n")[0]}`);
+          }
+        }
+      }
+    }
+    report(streamSamples, unarySamples, problems, loadAtStart);
+  } finally {
+    await Promise.all([...clients, ...Object.values(servers)].map((c) => c.stop()));
+  }
+}
+
+function fmtSize(n) {
+  return n >= 1024 ? `${n / 1024} KiB` : `${n} B`;
+}
+function scenarioName({ payloadSize, concurrency }) {
+  return `${fmtSize(payloadSize)} × ${concurrency}`;
+}
+
+function table(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) =>
+    `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
+  const rule = `| ${widths.map((w, i) => (i < 2 ? "-".repeat(w) : `${"-".repeat(w - 1)}:`)).join(" | ")} |`;
+  return [line(header), rule, ...rows.map(line)].join("\n");
+}
+
+function report(streamSamples, unarySamples, problems, loadAtStart) {
+  const streamRows = [];
+  for (const size of STREAM_SIZES) {
+    for (const stack of Object.keys(STREAM_STACKS)) {
+      const s = streamSamples[`${size}|${stack}`] ?? [];
+      streamRows.push([
+        fmtSize(size),
+        stack,
+        fmt(median(s.map((r) => r.mps))),
+        fmt(median(s.map((r) => r.mbps)), 1),
+      ]);
+    }
+  }
+  const unaryRows = [];
+  const verdicts = [];
+  for (const scenario of UNARY_SCENARIOS) {
+    const name = scenarioName(scenario);
+    const rps = (pair) => median((unarySamples[`${name}|${pair}`] ?? []).map((r) => r.rps));
+    const base = rps("grpc-js → grpc-js");
+    for (const pair of Object.keys(UNARY_PAIRS)) {
+      const s = unarySamples[`${name}|${pair}`] ?? [];
+      unaryRows.push([
+        name,
+        pair,
+        fmt(rps(pair)),
+        fmt(median(s.map((r) => r.p50))),
+        fmt(median(s.map((r) => r.p99))),
+        Number.isFinite(base) && base > 0 ? (rps(pair) / base).toFixed(2) : "n/a",
+      ]);
+    }
+    const server = rps("grpc-js → tsmicro") / base;
+    const client = rps("tsmicro → grpc-js") / base;
+    verdicts.push(
+      `${name}: tsmicro server under a grpc-js client ${server.toFixed(2)}× grpc-js's server (target ≥ 1.00: ${server >= 1 ? "met" : "NOT met"}); ` +
+        `tsmicro client against a grpc-js server ${client.toFixed(2)}× grpc-js's client (target ≥ 1.50: ${client >= 1.5 ? "met" : "NOT met"})`,
+    );
+  }
+  const notes = [
+    `node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}; ${new Date().toISOString()}`,
+    `${rounds} round(s) of ${seconds} s after ${warmupMs} ms warm-up, median over rounds; each server and client its own process on 127.0.0.1; messages are raw bytes on every stack.`,
+    "streaming: one server-streaming call consumed as fast as it arrives (flow control on); unary: closed loop, `× n` = calls in flight on one connection; ratio = req/s ÷ grpc-js → grpc-js.",
+    `load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${os.loadavg()[0].toFixed(2)}`,
+    ...verdicts,
+    ...problems.map((p) => `problem: ${p}`),
+  ];
+  const markdown = [
+    "# Streaming and gRPC benchmark",
+    "",
+    "## Streaming throughput",
+    "",
+    table(["message", "stack", "msg/s", "MB/s"], streamRows),
+    "",
+    "## Unary over gRPC (client → server)",
+    "",
+    table(["scenario", "client → server", "req/s", "p50 µs", "p99 µs", "ratio"], unaryRows),
+    "",
+    ...notes.map((n) => `- ${n}`),
+    "",
+  ].join("\n");
+  console.log(`\n${markdown}`);
+  mkdirSync(path.join(here, "../results"), { recursive: true });
+  writeFileSync(path.join(here, "../results/streaming-latest.md"), markdown);
+  console.error("written to bench/results/streaming-latest.md");
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
