@@ -11,6 +11,9 @@ import { after, before, test } from "node:test";
 import { type Browser, chromium } from "playwright-core";
 import { BIN, type Demo, jsonLine, startDemo } from "./helpers.js";
 
+/** The page's global, inside the functions playwright runs in the browser. */
+declare const document: { querySelector(selector: string): { textContent: string | null } | null };
+
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = new URL("../../../artifacts/", import.meta.url);
 

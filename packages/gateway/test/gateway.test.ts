@@ -111,7 +111,7 @@ describe("deadlines", () => {
       { "x-micro-timeout": "soon" },
       { "grpc-timeout": "10x" },
       { "x-micro-timeout": "0" },
-    ]) {
+    ] as Record<string, string>[]) {
       const { res, json } = await post("/api/gw/Api.echo", "{}", headers);
       assert.equal(res.status, 400, JSON.stringify(headers));
       assert.match(json.detail, /timeout/);
@@ -166,7 +166,7 @@ describe("errors", () => {
         signal: AbortSignal.timeout(5000),
       });
       assert.equal(res.status, 413);
-      assert.match((await res.json()).detail, /over the limit of 64/);
+      assert.match(((await res.json()) as { detail: string }).detail, /over the limit of 64/);
     } finally {
       await small.close();
     }
@@ -200,7 +200,7 @@ describe("health and dashboard data", () => {
   test("GET /health answers for the gateway", async () => {
     const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5000) });
     assert.equal(res.status, 200);
-    const body = await res.json();
+    const body = (await res.json()) as { status: string; registry: string };
     assert.equal(body.status, "ok");
     assert.match(body.registry, /memory/);
   });
