@@ -25,6 +25,14 @@ const STACKS = {
   raw: { server: "raw", client: "raw" },
   tsmicro: { server: "tsmicro", client: "tsmicro", config: { contentType: "application/json" } },
   "tsmicro-msgpack": { server: "tsmicro", client: "tsmicro", config: { contentType: "application/msgpack" } },
+  // The stall doctor's cost: the same, with the in-flight tables off on both sides.
+  "tsmicro-nodoctor": {
+    server: "tsmicro",
+    serverId: "tsmicro-nodoctor",
+    serverConfig: { trackInflight: false },
+    client: "tsmicro",
+    config: { contentType: "application/json", trackInflight: false },
+  },
   grpc: { server: "grpc", client: "grpc" },
   moleculer: { server: "moleculer", client: "moleculer" },
 };
@@ -34,6 +42,8 @@ const SCENARIOS = [
   { payloadSize: 1024, concurrency: 1 },
   { payloadSize: 1024, concurrency: 64 },
 ];
+/** Stacks that share a server process share its id (tsmicro and tsmicro-msgpack). */
+const serverId = (stack) => STACKS[stack].serverId ?? STACKS[stack].server;
 const scenarioName = ({ payloadSize, concurrency }) =>
   `${payloadSize >= 1024 ? `${payloadSize / 1024} KiB` : `${payloadSize} B`} × ${concurrency}`;
 
@@ -188,12 +198,13 @@ async function main() {
   try {
     // One server process per server kind (tsmicro and tsmicro-msgpack share theirs).
     await Promise.all(
-      [...new Set(stacks.map((s) => STACKS[s].server))].map(async (kind) => {
+      [...new Set(stacks.map(serverId))].map(async (kind) => {
+        const def = Object.values(STACKS).find((d) => (d.serverId ?? d.server) === kind);
         try {
-          if (kind === "tsmicro" && !tsmicroBuilt) {
+          if (def.server === "tsmicro" && !tsmicroBuilt) {
             throw new Error("packages/tsmicro/dist/index.js is missing: run `npm run build` first");
           }
-          servers[kind] = await startReady(`${kind}-server.mjs`, {});
+          servers[kind] = await startReady(`${def.server}-server.mjs`, def.serverConfig ?? {});
           console.error(`  ${kind} server on ${servers[kind].address}`);
         } catch (err) {
           servers[kind] = { error: firstLine(err) };
@@ -204,7 +215,7 @@ async function main() {
     // One long-lived load-generator process per stack, connected once.
     await Promise.all(
       stacks.map(async (stack) => {
-        const server = servers[STACKS[stack].server];
+        const server = servers[serverId(stack)];
         if (server.error) {
           unavailable[stack] = `server: ${server.error}`;
           return;

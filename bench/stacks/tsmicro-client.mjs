@@ -3,8 +3,13 @@
 import { background, createMemoryRegistry, newClient, newRequest } from "tsmicro";
 import { payloadJson, runClient } from "../lib/stats.mjs";
 
-runClient(async ({ address, contentType }) => {
-  const client = newClient({ requestTimeoutMs: 10_000, contentType, registry: createMemoryRegistry() });
+runClient(async ({ address, contentType, trackInflight = true }) => {
+  const client = newClient({
+    requestTimeoutMs: 10_000,
+    contentType,
+    trackInflight,
+    registry: createMemoryRegistry(),
+  });
   const makeCall = (size) => {
     const body = payloadJson(size);
     return async () => {

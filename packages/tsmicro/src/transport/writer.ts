@@ -1,30 +1,50 @@
 import type { Socket } from "node:net";
 
+/** Frames at least this large go to the socket as they are, not copied into a batch. */
+const DIRECT_BYTES = 16 * 1024;
+
 /**
  * Coalesces the frames written in one tick into one socket write: with 64 calls in flight
- * this turns 64 syscalls into one, which is most of the gap to a raw socket.
+ * this turns 64 writes (each a trip through the stream machinery and a syscall) into one,
+ * which is most of the gap to a raw socket. Order is kept: a large frame flushes the batch
+ * before it.
  */
 export class FrameWriter {
   readonly #socket: Socket;
-  #corked = false;
+  #batch: Uint8Array[] = [];
+  #bytes = 0;
+  #scheduled = false;
 
   constructor(socket: Socket) {
     this.#socket = socket;
   }
 
+  /** False when the socket's buffer is full: the caller should slow down (streams do). */
   write(buf: Uint8Array): boolean {
     const socket = this.#socket;
     if (socket.destroyed || !socket.writable) return false;
-    if (!this.#corked) {
-      this.#corked = true;
-      socket.cork();
-      process.nextTick(this.#uncork);
+    if (buf.length >= DIRECT_BYTES) {
+      this.#flush();
+      return socket.write(buf);
     }
-    return socket.write(buf);
+    this.#batch.push(buf);
+    this.#bytes += buf.length;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      process.nextTick(this.#flush);
+    }
+    return socket.writableLength + this.#bytes < socket.writableHighWaterMark;
   }
 
-  readonly #uncork = () => {
-    this.#corked = false;
-    this.#socket.uncork();
+  readonly #flush = () => {
+    this.#scheduled = false;
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    const bytes = this.#bytes;
+    this.#batch = [];
+    this.#bytes = 0;
+    const socket = this.#socket;
+    if (socket.destroyed || !socket.writable) return;
+    socket.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes));
   };
 }
