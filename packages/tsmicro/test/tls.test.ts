@@ -14,6 +14,7 @@ import { type MicroService, newService } from "../src/service/service.js";
 import { createTcpTransport } from "../src/transport/tcp.js";
 import type { TcpTlsOptions } from "../src/transport/tls.js";
 import { makeTestPki, type TestPki } from "./support/certs.js";
+import { openRaw, waitUntil } from "./support/raw-peer.js";
 
 class Greeter {
   async hello(_ctx: unknown, req: { name: string }) {
@@ -139,6 +140,31 @@ describe("tcp transport: TLS", () => {
     const joined = logs.join("\n");
     assert.match(joined, /missing client certificate: 127\.0\.0\.1:\d+ sent none/);
     assert.match(joined, /client certificate rejected/);
+  });
+
+  test("a peer that opens a TLS port and never starts the handshake is cut off and named in the log", async () => {
+    const logs: string[] = [];
+    const service = newService({
+      name: "greeter",
+      registry,
+      transport: createTcpTransport({
+        tls: { ...pki.server },
+        handshakeTimeoutMs: 300,
+        log: (m) => logs.push(m),
+      }),
+    }).handle(new Greeter());
+    await service.start();
+    stops.push(() => service.stop());
+    const silent = await openRaw(service.address);
+    const t0 = Date.now();
+    await silent.waitClosed(3000, "the TLS server to cut off a silent peer");
+    assert.ok(silent.closedAt! - t0 >= 250, `cut off after ${silent.closedAt! - t0} ms, before the timeout`);
+    await waitUntil(
+      () => logs.some((l) => /tls: handshake timeout/.test(l)),
+      2000,
+      "the handshake timeout log line",
+    );
+    assert.deepEqual(await callWith(service.address, { ca: pki.ca }), { msg: "hello tls" });
   });
 
   test("listening with TLS needs a certificate and key, and mTLS needs a CA", async () => {

@@ -245,6 +245,8 @@ export async function listenTcp(
       socket.remoteAddress === undefined ? "a client" : `${socket.remoteAddress}:${socket.remotePort}`;
     const detail = describeTlsServerError(err, peer, socket.authorizationError ?? undefined);
     limitLog.report(detail.slice(0, detail.indexOf(":", 5)), `tsmicro: refused a TLS connection: ${detail}`);
+    // Node leaves the socket open after some of these (a handshake timeout among them).
+    socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -154,6 +154,9 @@ export function describeTlsClientError(err: Error & { code?: string }, address: 
   if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "ERR_SSL_PACKET_LENGTH_TOO_LONG") {
     return `tls: ${address} does not speak TLS (a plaintext server?)${tail}`;
   }
+  if (code === "ECONNRESET" && /before secure TLS connection/.test(err.message)) {
+    return `tls: ${address} closed the connection during the TLS handshake (a plaintext server, or one refusing this client)${tail}`;
+  }
   if (code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_") || code.startsWith("CERT_")) {
     return `tls: handshake with ${address} failed${tail}`;
   }
