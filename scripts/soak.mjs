@@ -201,7 +201,9 @@ const sample = () => {
   );
 };
 const timer = setInterval(sample, sampleMs);
-await Promise.all(loops);
+// Every call has a deadline, so the loops end soon after the run does; one that does not is a
+// lost call, counted below rather than waited for forever.
+await Promise.race([Promise.all(loops), pause(30_000)]);
 clearInterval(timer);
 
 // ---- drain and account ------------------------------------------------------------------
