@@ -36,6 +36,12 @@ export class FrameWriter {
     return socket.writableLength + this.#bytes < socket.writableHighWaterMark;
   }
 
+  /** Sends what is batched, then half-closes the socket (a bare socket.end() would drop the batch). */
+  end(): void {
+    this.#flush();
+    this.#socket.end();
+  }
+
   readonly #flush = () => {
     this.#scheduled = false;
     const batch = this.#batch;
