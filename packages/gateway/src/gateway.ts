@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { type Client, defaultRegistry, newClient, notFound, type Registry } from "tsmicro";
 import { API_PREFIX, handleApi } from "./api.js";
 import { createDashboard, type Dashboard } from "./dashboard/dashboard.js";
+import { serviceHealth } from "./health.js";
 import { sendError, sendJson } from "./http-error.js";
 import { createStats, type Stats, type StatsOptions } from "./stats.js";
 
@@ -83,6 +84,10 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     }
     if (pathname === "/health" && (req.method === "GET" || req.method === "HEAD")) {
       sendJson(res, 200, { status: "ok", registry: registry.name, uptimeMs: Date.now() - startedAt });
+      return;
+    }
+    if (pathname.startsWith("/health/") && (req.method === "GET" || req.method === "HEAD")) {
+      void serviceHealth(client, registry, decodeURIComponent(pathname.slice("/health/".length)), res);
       return;
     }
     const route = routes[pathname];

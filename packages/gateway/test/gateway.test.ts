@@ -204,6 +204,43 @@ describe("health and dashboard data", () => {
     assert.equal(body.status, "ok");
     assert.match(body.registry, /memory/);
   });
+  test("GET /health/{service} asks every node Debug.Health: 200 when all are ok, 404 for no nodes", async () => {
+    const ok = await fetch(`${base}/health/gw`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(ok.status, 200);
+    const body = (await ok.json()) as {
+      healthy: boolean;
+      nodes: { node: string; result: { status: string } }[];
+    };
+    assert.equal(body.healthy, true);
+    assert.equal(body.nodes[0]!.node, service.nodeId);
+    assert.equal(body.nodes[0]!.result.status, "ok");
+    const none = await fetch(`${base}/health/nosuch`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(none.status, 404);
+    await none.text();
+  });
+  test("GET /health/{service} is 503 when a node does not answer", async () => {
+    // A registered node whose address nobody listens on.
+    const ghost = {
+      name: "gw",
+      version: "ghost",
+      metadata: {},
+      endpoints: [],
+      nodes: [{ id: "gw-ghost", address: "127.0.0.1:1", metadata: {} }],
+    };
+    await registry.register(ghost);
+    try {
+      const res = await fetch(`${base}/health/gw`, { signal: AbortSignal.timeout(10_000) });
+      assert.equal(res.status, 503);
+      const body = (await res.json()) as {
+        healthy: boolean;
+        nodes: { node: string; error?: { code: number } }[];
+      };
+      assert.equal(body.healthy, false);
+      assert.ok(body.nodes.find((n) => n.node === "gw-ghost")?.error, "the ghost node's error is listed");
+    } finally {
+      await registry.deregister(ghost);
+    }
+  });
   test("/_/stats counts the calls and errors that passed through, with percentiles", async () => {
     for (let i = 0; i < 3; i++) await post("/api/gw/Api.echo", "{}");
     const stats = (await (await fetch(`${base}/_/stats`)).json()) as any[];

@@ -1,0 +1,28 @@
+/**
+ * `GET /health/{service}`: every node's `Debug.Health`, for probes and load balancers that
+ * speak HTTP only. 200 when every node answers ok, 503 when one does not, 404 with no node.
+ */
+import type { ServerResponse } from "node:http";
+import type { Client, Registry } from "tsmicro";
+import { sendError, sendJson } from "./http-error.js";
+import { callEveryNode } from "./nodes.js";
+
+/** Bound on each node's answer. */
+const NODE_TIMEOUT_MS = 2000;
+
+export async function serviceHealth(
+  client: Client,
+  registry: Registry,
+  service: string,
+  res: ServerResponse,
+): Promise<void> {
+  try {
+    const nodes = await callEveryNode<{ status?: string }>(client, registry, service, "Debug.Health", {
+      timeoutMs: NODE_TIMEOUT_MS,
+    });
+    const healthy = nodes.every((n) => n.result?.status === "ok");
+    sendJson(res, healthy ? 200 : 503, { service, healthy, nodes });
+  } catch (err) {
+    sendError(res, err);
+  }
+}
