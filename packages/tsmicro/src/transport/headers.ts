@@ -10,9 +10,24 @@ export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
 export const DEFAULT_MAX_METADATA_ENTRIES = 128;
 const MAX_CHAIN = 1024;
 
+/** The constant start of the header per (service, endpoint, content type): a few calls repeat endlessly. */
+const prefixes = new Map<string, string>();
+const MAX_PREFIXES = 4096;
+
+function prefixOf(h: RequestHeaders): string {
+  const key = `${h.service}\u0000${h.endpoint}\u0000${h.contentType}`;
+  let p = prefixes.get(key);
+  if (p === undefined) {
+    if (prefixes.size >= MAX_PREFIXES) prefixes.clear();
+    p = `{"s":${JSON.stringify(h.service)},"e":${JSON.stringify(h.endpoint)},"c":${JSON.stringify(h.contentType)}`;
+    prefixes.set(key, p);
+  }
+  return p;
+}
+
 export function encodeRequestHeaders(h: RequestHeaders): string {
   // Hand-assembled: JSON.stringify of a fresh object is the hot path's largest cost otherwise.
-  let s = `{"s":${JSON.stringify(h.service)},"e":${JSON.stringify(h.endpoint)},"c":${JSON.stringify(h.contentType)}`;
+  let s = prefixOf(h);
   if (h.timeoutMs !== undefined && Number.isFinite(h.timeoutMs))
     s += `,"t":${Math.max(0, Math.ceil(h.timeoutMs))}`;
   if (h.metadata !== undefined) {
