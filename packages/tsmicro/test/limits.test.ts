@@ -165,6 +165,25 @@ describe("tcp transport limits", () => {
     b.close("done");
   });
 
+  test("header limits: too large a header or too many metadata entries is a 400 naming the limit; the connection carries on", async () => {
+    const { service } = await serve({ maxHeaderBytes: 1024, maxMetadataEntries: 4 });
+    const c = client(1);
+    const req = newRequest("work", "Work.echo", { ok: 1 });
+    const opts = { address: service.address };
+    const many = Object.fromEntries(Array.from({ length: 5 }, (_, k) => [`k${k}`, "v"]));
+    const e1 = await c.call(background(), req, { ...opts, metadata: many }).catch((e: unknown) => e);
+    assert.ok(e1 instanceof MicroError, String(e1));
+    assert.equal(e1.code, 400);
+    assert.match(e1.detail, /request metadata has 5 entries, over the limit of 4/);
+    const e2 = await c
+      .call(background(), req, { ...opts, metadata: { big: "x".repeat(2000) } })
+      .catch((e: unknown) => e);
+    assert.ok(e2 instanceof MicroError, String(e2));
+    assert.equal(e2.code, 400);
+    assert.match(e2.detail, /request header of \d+ bytes exceeds the limit of 1024/);
+    assert.deepEqual(await c.call(background(), req, { ...opts, metadata: { a: "1" } }), { ok: 1 });
+  });
+
   test("handshake timeout: a peer that connects and sends nothing is cut off with a 408", async () => {
     const { service, logs } = await serve({ handshakeTimeoutMs: 300 });
     const silent = await openRaw(service.address);
