@@ -1,4 +1,17 @@
 /** Test helpers for tsmicro implementations: conformance suites every backend runs. */
+
+export { type BrokerConformanceOptions, brokerConformance } from "./broker-conformance.js";
+export {
+  type BrokerFaultOptions,
+  brokerFaultTest,
+  type FaultCounts,
+  runFaultSubscriber,
+} from "./broker-fault.js";
+export {
+  type BrokerRestartOptions,
+  brokerRestartTest,
+  type ProcessServer,
+  processServer,
+} from "./broker-restart.js";
 export { freePort } from "./ports.js";
 export { type RegistryConformanceOptions, registryConformance } from "./registry-conformance.js";
-export { type BrokerConformanceOptions, brokerConformance } from "./broker-conformance.js";
