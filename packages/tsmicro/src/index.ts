@@ -109,7 +109,9 @@ export {
   type ServiceOptions,
 } from "./service/service.js";
 export { DEFAULT_MAX_FRAME_BYTES } from "./transport/frame.js";
+export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./transport/limits.js";
 export { createTcpTransport, DEFAULT_TCP_OPTIONS, type TcpTransportOptions } from "./transport/tcp.js";
+export { DEFAULT_TLS_MIN_VERSION, type TcpTlsOptions } from "./transport/tls.js";
 export type {
   Connection,
   DialOptions,
