@@ -31,7 +31,10 @@ export interface SelectorOptions {
   strategy?: Strategy;
   /** Cache entries unrefreshed by the watch for this long are fetched again. @default 60000 */
   cacheTtlMs?: number;
-  /** First ejection of a failing node; doubles per failure up to `maxEjectMs`. @default 1000 */
+  /**
+   * First ejection of a failing node, ms; each failure of its re-probe doubles it, up to
+   * `maxEjectMs` (failures while it is ejected, from calls already in flight, do not). @default 1000
+   */
   ejectMs?: number;
   /** @default 30000 */
   maxEjectMs?: number;
@@ -148,11 +151,14 @@ export function createSelector(options: SelectorOptions): Selector {
         if (ejected.size > 0) ejected.delete(node.id);
         return;
       }
+      const now = Date.now();
       const prev = ejected.get(node.id);
+      // Calls that were already in flight when the node failed fail together: one ejection.
+      if (prev !== undefined && prev.until > now) return;
       const failures = (prev?.failures ?? 0) + 1;
       ejected.set(node.id, {
         failures,
-        until: Date.now() + Math.min(maxEjectMs, ejectMs * 2 ** (failures - 1)),
+        until: now + Math.min(maxEjectMs, ejectMs * 2 ** (failures - 1)),
       });
     },
     started(_service, node) {

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, describe, it } from "node:test";
-import type { Registry, RegistryEvent, Service, Watcher } from "../registry/registry.js";
+import type { Node, Registry, RegistryEvent, Service, Watcher } from "../registry/registry.js";
+import { createSelector } from "../selector/selector.js";
 
 export interface RegistryConformanceOptions {
   /** A registry on a shared backend; called more than once (two instances must see each other). */
@@ -20,6 +21,8 @@ export interface RegistryConformanceOptions {
   eventTimeoutMs?: number;
   /** How many services × nodes the "many" case registers. @default 50 × 3 */
   many?: { services: number; nodes: number };
+  /** Bound on a registration reaching a selector through the watch, ms. @default 250 */
+  selectorLatencyMs?: number;
 }
 
 export function registryConformance(name: string, options: RegistryConformanceOptions): void {
@@ -27,6 +30,7 @@ export function registryConformance(name: string, options: RegistryConformanceOp
   const slack = options.expirySlackMs ?? 2000;
   const eventTimeout = options.eventTimeoutMs ?? 5000;
   const many = options.many ?? { services: 50, nodes: 3 };
+  const selectorLatencyMs = options.selectorLatencyMs ?? 250;
   const opened: Registry[] = [];
   const open = async () => {
     const r = await options.create();
@@ -206,6 +210,63 @@ export function registryConformance(name: string, options: RegistryConformanceOp
       assert.ok(listed.every((s) => s.nodes.length === many.nodes));
       await Promise.all(all.map((s) => r.deregister(s)));
       assert.equal((await r.listServices()).filter((s) => s.name.startsWith(prefix)).length, 0);
+    });
+
+    it("a selector follows the watch: nodes added and removed show up without polling", async () => {
+      const writer = await open();
+      const base = await open();
+      let gets = 0;
+      const reader: Registry = {
+        name: base.name,
+        register: (s, o) => base.register(s, o),
+        deregister: (s) => base.deregister(s),
+        getService: (n) => {
+          gets++;
+          return base.getService(n);
+        },
+        listServices: () => base.listServices(),
+        watch: (o) => base.watch(o),
+        close: () => base.close(),
+      };
+      const name = uniq("selected");
+      await writer.register(service(name, ["a"]), { ttlMs: 30_000 });
+      const selector = createSelector({ registry: reader });
+      let offered: readonly Node[] = [];
+      const strategy = (nodes: readonly Node[]) => {
+        offered = nodes;
+        return () => nodes[0]!;
+      };
+      const ids = async () => {
+        await selector.select(name, { strategy });
+        return offered.map((n) => n.id).sort();
+      };
+      try {
+        assert.deepEqual(await ids(), ["a"]);
+        await delay(200); // the selector starts its watch on the first select
+        // From the write's start to the selector offering the change.
+        const shows = async (t0: number, want: string[], what: string) => {
+          while (JSON.stringify(await ids()) !== JSON.stringify(want)) {
+            const ms = performance.now() - t0;
+            assert.ok(ms < eventTimeout, `${what}: selector still offers ${offered.map((n) => n.id)}`);
+            await delay(2);
+          }
+          return performance.now() - t0;
+        };
+        let t0 = performance.now();
+        await writer.register(service(name, ["b"]), { ttlMs: 30_000 });
+        const added = await shows(t0, ["a", "b"], "node b added");
+        t0 = performance.now();
+        await writer.deregister(service(name, ["a"]));
+        const removed = await shows(t0, ["b"], "node a removed");
+        assert.equal(gets, 1, "one fetch on the first select, then only watch events");
+        assert.ok(
+          added < selectorLatencyMs && removed < selectorLatencyMs,
+          `selector saw the add after ${added.toFixed(1)} ms and the removal after ${removed.toFixed(1)} ms (bound ${selectorLatencyMs} ms)`,
+        );
+      } finally {
+        selector.close();
+        await writer.deregister(service(name, ["a", "b"]));
+      }
     });
 
     it("two registries on the same backend see each other", async () => {
