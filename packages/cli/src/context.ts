@@ -31,7 +31,7 @@ export function createContext(args: readonly string[], flags: Flags, out: Output
   let client: Promise<Client> | undefined;
   let broker: Broker | undefined;
   const getRegistry = () => {
-    registry ??= selectRegistry({ kind: flags.registry, address: flags.registryAddress });
+    registry ??= Promise.resolve(selectRegistry({ kind: flags.registry, address: flags.registryAddress }));
     return registry;
   };
   return {

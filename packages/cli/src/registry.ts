@@ -1,16 +1,10 @@
 /**
- * The registry the CLI reads, chosen as a service chooses it: MICRO_REGISTRY and
- * MICRO_REGISTRY_ADDRESS (or `--registry` and `--registry-address`, which stand for them):
- * `local` (the default; the address is its directory) and `memory` from the core, any other
- * kind from its package `@tsmicro/<kind>`, which exports `createRegistryFromAddress`.
+ * The registry the CLI reads, chosen exactly as a service chooses it (the core's
+ * `registryFromEnv`): MICRO_REGISTRY and MICRO_REGISTRY_ADDRESS, for which `--registry` and
+ * `--registry-address` stand. `local` and `memory` are built in; `etcd` and `nats` load from
+ * their packages on first use.
  */
-import {
-  createLocalRegistry,
-  createMemoryRegistry,
-  defaultRegistry,
-  MicroError,
-  type Registry,
-} from "tsmicro";
+import { defaultRegistry, type Registry, registryFromEnv } from "tsmicro";
 
 export interface RegistryChoice {
   kind?: string | undefined;
@@ -23,43 +17,11 @@ export function applyRegistryFlags(choice: RegistryChoice, env: NodeJS.ProcessEn
   if (choice.address !== undefined) env.MICRO_REGISTRY_ADDRESS = choice.address;
 }
 
-export async function selectRegistry(
-  choice: RegistryChoice = {},
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<Registry> {
-  const flagged = choice.kind !== undefined || choice.address !== undefined;
-  if (!flagged) {
-    // Nothing on the command line: exactly the registry a service in this environment gets.
-    const registry = defaultRegistry();
-    if (!registry.name.startsWith("unavailable")) return registry;
-  }
-  const kind = (choice.kind ?? env.MICRO_REGISTRY ?? "local").toLowerCase() || "local";
-  const address = choice.address ?? (env.MICRO_REGISTRY_ADDRESS || undefined);
-  if (kind === "local") return createLocalRegistry(address === undefined ? {} : { dir: address });
-  if (kind === "memory") return createMemoryRegistry();
-  return loadRegistry(kind, address);
-}
-
-async function loadRegistry(kind: string, address: string | undefined): Promise<Registry> {
-  const specifier = `@tsmicro/${kind}`;
-  let mod: { createRegistryFromAddress?: (address?: string) => Registry };
-  try {
-    mod = await import(specifier);
-  } catch (err) {
-    throw new MicroError({
-      id: "tsmicro",
-      code: 500,
-      detail: `registry "${kind}" needs the package ${specifier}, which could not be loaded (${(err as Error).message}); built in: local, memory`,
-      retryable: false,
-    });
-  }
-  if (typeof mod.createRegistryFromAddress !== "function") {
-    throw new MicroError({
-      id: "tsmicro",
-      code: 500,
-      detail: `${specifier} does not export createRegistryFromAddress(); it cannot be chosen as a registry`,
-      retryable: false,
-    });
-  }
-  return mod.createRegistryFromAddress(address);
+export function selectRegistry(choice: RegistryChoice = {}): Registry {
+  // Nothing on the command line: the very registry a service in this environment gets.
+  if (choice.kind === undefined && choice.address === undefined) return defaultRegistry();
+  return registryFromEnv({
+    ...(choice.kind === undefined ? {} : { kind: choice.kind }),
+    ...(choice.address === undefined ? {} : { address: choice.address }),
+  });
 }

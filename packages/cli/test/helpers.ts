@@ -38,10 +38,16 @@ export function jsonLine<T>(child: ChildProcess, key: string, ms: number, what: 
   });
 }
 
-/** Starts the demo service on a fresh local registry directory. */
-export async function startDemo(name = "demo"): Promise<Demo> {
+/** Starts the demo service on a fresh local registry directory (or the registry `overrides` name). */
+export async function startDemo(name = "demo", overrides: NodeJS.ProcessEnv = {}): Promise<Demo> {
   const dir = mkdtempSync(join(tmpdir(), "tsmicro-cli-"));
-  const env = { ...process.env, MICRO_REGISTRY: "local", MICRO_REGISTRY_ADDRESS: dir, MICRO_BROKER: "http" };
+  const env = {
+    ...process.env,
+    MICRO_REGISTRY: "local",
+    MICRO_REGISTRY_ADDRESS: dir,
+    MICRO_BROKER: "http",
+    ...overrides,
+  };
   const child = spawn(process.execPath, [DEMO, name], { env, stdio: ["ignore", "pipe", "inherit"] });
   const ready = await jsonLine<{ ready: string; node: string }>(
     child,
