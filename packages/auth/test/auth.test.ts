@@ -9,13 +9,16 @@ import {
   background,
   type Context,
   createMemoryRegistry,
+  defineContract,
   type HandlerWrapper,
+  implement,
   isMicroError,
   type MicroError,
   type MicroService,
   newClient,
   newRequest,
   newService,
+  serverStream,
 } from "tsmicro";
 import {
   type Account,
@@ -284,6 +287,43 @@ describe("service auth over TCP", () => {
     assert.deepEqual(await a.call(background(), newRequest("orders", "Orders.delete", {})), {
       deleted: true,
     });
+  });
+
+  // A known gap, reported: stream handlers do not run the service's HandlerWrappers
+  // (server/stream.ts), so authHandlerWrapper cannot refuse them. Marked todo so it shows in
+  // every run without failing it; it passes once streams go through the wrappers.
+  test("stream endpoints are guarded too: a stream opened without a token is a 401", {
+    todo: "stream handlers do not run HandlerWrappers yet",
+  }, async () => {
+    const Feed = defineContract("Feed", { secrets: serverStream<Record<string, never>, { n: number }>() });
+    const guarded = newService({
+      name: "vault",
+      registry,
+      wrappers: [authHandlerWrapper({ auth, rules: [] })],
+    }).handle(
+      implement(Feed, {
+        async *secrets() {
+          yield { n: 42 };
+        },
+      }),
+    );
+    await guarded.start();
+    cleanups.push(() => guarded.stop());
+    const anonymous = client(undefined);
+    const got: unknown[] = [];
+    const err = await (async () => {
+      const s = await anonymous.stream(background(), {
+        service: "vault",
+        endpoint: "Feed.secrets",
+        body: {},
+      });
+      for await (const m of s) got.push(m);
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.deepEqual(got, [], "a stream without a token delivered data");
+    assert.ok(isMicroError(err) && err.code === 401, `expected a 401, got ${String(err)}`);
   });
 
   test("nested calls go out with the service's own token, never the caller's", async () => {
