@@ -5,7 +5,7 @@
  */
 import type { CodecRegistry } from "../codec/codec.js";
 import { type Context, linkSignal } from "../context.js";
-import { badRequest, MicroError, notFound, timeout } from "../errors.js";
+import { badRequest, MicroError, notFound } from "../errors.js";
 import { type InflightSnapshot, InflightTable, setPhase } from "../inflight.js";
 import type { InboundRequest } from "../transport/transport.js";
 import type { Bulkhead } from "./bulkhead.js";
@@ -124,18 +124,8 @@ export class Server {
     const started = Date.now();
     const deadline = h.timeoutMs === undefined ? undefined : started + h.timeoutMs;
     const chain = h.chain === undefined ? [`${hop}@${nodeId}`] : [...h.chain, `${hop}@${nodeId}`];
-    const ctx = new HandlerContext(deadline, h.metadata ?? EMPTY, chain);
+    const ctx = new HandlerContext(deadline, h.metadata ?? EMPTY, chain, hop, started);
     const unlink = linkSignal(inbound.signal, ctx);
-    const timer =
-      deadline === undefined
-        ? undefined
-        : setTimeout(
-            () =>
-              ctx.abort(
-                timeout(name, `deadline of ${hop} passed after ${Date.now() - started} ms`, { chain }),
-              ),
-            deadline - started,
-          );
     const record = this.#opts.trackInflight
       ? this.#inflight.add(
           "server",
@@ -151,7 +141,7 @@ export class Server {
     this.#active++;
 
     const finish = () => {
-      clearTimeout(timer);
+      ctx.dispose();
       unlink();
       if (record !== undefined) this.#inflight.delete(record);
       if (--this.#active === 0) {
