@@ -36,8 +36,9 @@ describe("deadlines and cancellation across hops", () => {
     await f.start("hops", [new Hops()]);
     const ctx = withTimeout(background(), 1500);
     const r = await f.clients[0]!.call(ctx, newRequest("hops", "Hops.Outer", { innerTimeoutMs: 60_000 }));
+    // Remaining time travels relative (no clock agreement needed), so transit time shifts it a little.
     assert.ok(
-      Math.abs(r.deadline - ctx.deadline!) <= 50,
+      Math.abs(r.deadline - ctx.deadline!) <= 300,
       `inner deadline ${r.deadline} should be the caller's ${ctx.deadline}`,
     );
     const t0 = Date.now();
