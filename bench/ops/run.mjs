@@ -11,6 +11,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { CONFIGS } from "./wrappers.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -22,7 +23,6 @@ const { values: args } = parseArgs({
 });
 const seconds = Number(args.seconds ?? (args.quick ? 1 : 2));
 const rounds = Number(args.rounds ?? (args.quick ? 1 : 3));
-const CONFIGS = ["off", "metrics", "tracing", "logging", "all"];
 const CONCURRENCY = [1, 32];
 
 for (const pkg of ["metrics", "otel", "logging"]) {

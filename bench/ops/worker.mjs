@@ -2,44 +2,15 @@
 // ops wrappers named by `config` on both sides; echoes for `seconds` at `concurrency` calls in
 // flight, then prints one JSON line {config, concurrency, calls, rps, p50Us, p99Us}.
 
-import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { createLogging } from "@tsmicro/logging";
-import { createMetrics } from "@tsmicro/metrics";
-import { createTracing } from "@tsmicro/otel";
 import { background, createMemoryRegistry, newClient, newRequest, newService } from "tsmicro";
+import { opsWrappers } from "./wrappers.mjs";
 
 const [config, secondsArg, concurrencyArg, warmupArg] = process.argv.slice(2);
 const seconds = Number(secondsArg);
 const concurrency = Number(concurrencyArg);
 const warmup = Number(warmupArg ?? 0.5);
 
-/** Spans are made and ended for real, then dropped (an exporter that keeps nothing). */
-const dropExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
-
-function wrappers(name) {
-  const client = [];
-  const server = [];
-  if (name === "metrics" || name === "all") {
-    const m = createMetrics();
-    client.push(m.client);
-    server.push(m.server);
-  }
-  if (name === "tracing" || name === "all") {
-    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(dropExporter)] });
-    const t = createTracing({ tracerProvider: provider });
-    client.push(t.client);
-    server.push(t.server);
-  }
-  if (name === "logging" || name === "all") {
-    // The default level: wrappers run, nothing is written for successful calls.
-    const l = createLogging({ level: "warn" });
-    client.push(l.client);
-    server.push(l.server);
-  }
-  return { client, server };
-}
-
-const w = wrappers(config);
+const w = opsWrappers(config);
 const registry = createMemoryRegistry();
 const service = newService({ name: "ops-bench", registry, wrappers: w.server, trackInflight: true });
 service.handle(

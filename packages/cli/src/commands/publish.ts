@@ -1,6 +1,7 @@
-import { background, type Client, MicroError, withMetadata } from "tsmicro";
+import { background, type Client, withMetadata } from "tsmicro";
 import { parseJsonArg } from "../args.js";
 import type { Command } from "../context.js";
+import { requireFeature } from "../feature.js";
 
 type Message = Parameters<Client["publish"]>[1];
 
@@ -13,14 +14,7 @@ export const publish: Command = {
     const [topic, json] = args as [string, string];
     const payload = parseJsonArg(json, "the message");
     const c = await client();
-    if (typeof (c as { publish?: unknown }).publish !== "function") {
-      throw new MicroError({
-        id: "tsmicro",
-        code: 501,
-        detail: "publish is not supported by this build (its client has no publish())",
-        retryable: false,
-      });
-    }
+    requireFeature(c, "publish");
     const message: Message = { topic, payload };
     await out.spin(
       `publishing to ${topic}`,

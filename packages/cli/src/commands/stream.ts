@@ -1,7 +1,8 @@
 import { createInterface } from "node:readline";
-import { background, MicroError, newRequest, withMetadata } from "tsmicro";
+import { background, newRequest, withMetadata } from "tsmicro";
 import { parseJsonArg } from "../args.js";
 import type { Command } from "../context.js";
+import { requireFeature } from "../feature.js";
 
 /** The messages to send: each JSON argument, else (when stdin is piped) one JSON value per line. */
 async function* messages(args: readonly string[]): AsyncGenerator<unknown> {
@@ -24,14 +25,7 @@ export const stream: Command = {
   async run({ args, flags, out, client }) {
     const [service, endpoint, ...rest] = args as [string, string, ...string[]];
     const c = await client();
-    if (typeof (c as { stream?: unknown }).stream !== "function") {
-      throw new MicroError({
-        id: "tsmicro",
-        code: 501,
-        detail: "stream is not supported by this build (its client has no stream())",
-        retryable: false,
-      });
-    }
+    requireFeature(c, "stream");
     const s = await c.stream(
       withMetadata(background(), flags.metadata),
       newRequest(service, endpoint, undefined),
