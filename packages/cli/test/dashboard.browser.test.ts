@@ -70,6 +70,8 @@ test("the dashboard shows the service, calls an endpoint through the form, chart
   // Services and nodes, live from the registry.
   await page.waitForSelector('#services li[data-service="demo"]');
   await page.waitForSelector("#live.ok");
+  // The demo's subscriber shows as a topic, not as a service.
+  await page.waitForSelector('#services li.topic[data-topic="demo.events"]');
   assert.match((await page.textContent("#nodes")) ?? "", new RegExp(demo.address.replace(/\./g, "\\.")));
   assert.match((await page.textContent("#endpoints")) ?? "", /Greeter\.hello\s*\{"name":"string"\}/);
 

@@ -30,11 +30,17 @@
   }
 
   // ---- services and nodes (pushed on every registry change) ----
+  // The http broker lists each topic's subscribers in the registry as `tsmicro.broker.<topic>`.
+  const TOPIC_PREFIX = "tsmicro.broker.";
+  const isTopic = (s) => s.name.startsWith(TOPIC_PREFIX);
+
   function renderServices() {
     const list = $("services");
     list.replaceChildren();
-    if (state.services.length === 0) list.append(h("li", { class: "muted" }, "no services registered"));
-    for (const s of state.services) {
+    const services = state.services.filter((s) => !isTopic(s));
+    const topics = state.services.filter(isTopic);
+    if (services.length === 0) list.append(h("li", { class: "muted" }, "no services registered"));
+    for (const s of services) {
       const key = `${s.name}@${s.version}`;
       list.append(
         h(
@@ -50,6 +56,24 @@
           h("div", { class: "nodes" }, `${s.nodes.length} node${s.nodes.length === 1 ? "" : "s"}`),
         ),
       );
+    }
+    if (topics.length > 0) {
+      list.append(h("li", { class: "heading" }, "Topics"));
+      for (const t of topics) {
+        const group = t.version === "broadcast" ? "broadcast" : t.version.replace(/^queue:/, "queue ");
+        list.append(
+          h(
+            "li",
+            { class: "topic", "data-topic": t.name.slice(TOPIC_PREFIX.length) },
+            h("b", {}, t.name.slice(TOPIC_PREFIX.length)),
+            h(
+              "div",
+              { class: "nodes" },
+              `${group}, ${t.nodes.length} subscriber${t.nodes.length === 1 ? "" : "s"}`,
+            ),
+          ),
+        );
+      }
     }
     renderDetail();
   }
