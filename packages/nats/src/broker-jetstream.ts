@@ -143,19 +143,22 @@ export function createJetStreamBroker(options: JetStreamBrokerOptions = {}): Bro
     try {
       // Retried with the same message id until the deadline: JetStream stores it once.
       for (let attempt = 1; ; attempt++) {
-        if (deadline.signal.aborted) throw deadline.signal.reason;
+        deadline.check();
         try {
-          deadline.setPhase("connecting to NATS");
-          const a = await conn(deadline.signal);
-          deadline.setPhase("waiting for NATS to reconnect");
-          await a.state.wait(deadline.signal);
+          let a = api;
+          if (a === undefined || !a.state.up) {
+            deadline.setPhase("connecting to NATS");
+            a = await conn(deadline.signal);
+            deadline.setPhase("waiting for NATS to reconnect");
+            await a.state.wait(deadline.signal);
+          }
           deadline.setPhase("finding the topic's stream");
           await ensureStream(topic);
           deadline.setPhase(`waiting for JetStream to store it (attempt ${attempt})`);
           await a.js.publish(topic, message.body, {
             headers: toNatsHeaders(message.headers),
             msgID,
-            timeout: 2000,
+            timeout: Math.max(1, Math.min(2000, deadline.remainingMs())),
           });
           return;
         } catch (err) {

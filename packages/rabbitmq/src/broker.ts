@@ -74,7 +74,7 @@ export function createRabbitBroker(options: RabbitBrokerOptions = {}): Broker {
     const deadline = publishDeadline(opts, name, routingKey);
     try {
       for (let attempt = 1; ; attempt++) {
-        if (deadline.signal.aborted) throw deadline.signal.reason;
+        deadline.check();
         try {
           deadline.setPhase(link.connected ? "opening a channel" : "waiting for RabbitMQ to reconnect");
           const ch = await link.confirmChannel(deadline.signal, name);

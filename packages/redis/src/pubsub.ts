@@ -77,10 +77,12 @@ export function createRedisPubSubBroker(options: RedisPubSubBrokerOptions = {}):
     const frame = encodeMessageFrame(topic, message);
     try {
       for (let attempt = 1; ; attempt++) {
-        if (deadline.signal.aborted) throw deadline.signal.reason;
+        deadline.check();
         try {
-          deadline.setPhase("waiting for the Redis connection");
-          await ready(r, deadline.signal, name);
+          if (r.status !== "ready") {
+            deadline.setPhase("waiting for the Redis connection");
+            await ready(r, deadline.signal, name);
+          }
           await r.publish(prefix + topic, frame);
           return;
         } catch (err) {

@@ -77,10 +77,12 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
     let last: Error | undefined;
     try {
       for (let attempt = 1; ; attempt++) {
-        if (deadline.signal.aborted) throw deadline.signal.reason;
+        deadline.check();
         try {
-          deadline.setPhase("waiting for the Redis connection");
-          await ready(r, deadline.signal, name);
+          if (r.status !== "ready") {
+            deadline.setPhase("waiting for the Redis connection");
+            await ready(r, deadline.signal, name);
+          }
           deadline.setPhase("waiting for XADD");
           await r.call(
             "XADD",

@@ -201,6 +201,7 @@ export {
   errorSink,
   normalizeHeaders,
   notConnected,
+  type PublishDeadline,
   publishDeadline,
   type ResolvedSubscribeOptions,
   resolveSubscribeOptions,

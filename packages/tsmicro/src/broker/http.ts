@@ -179,7 +179,7 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
     if (state === "disconnected") throw notConnected(name, `publish to "${topic}"`);
     const deadline = publishDeadline(opts, name, topic);
     try {
-      if (deadline.signal.aborted) throw deadline.signal.reason;
+      deadline.check();
       deadline.setPhase("looking up subscribers");
       const targets = await directory.lookup(topic);
       const body = encodeHttpMessage(topic, message);

@@ -1,13 +1,11 @@
 /** Checks and defaults shared by every broker: topic names, subscribe options, publish deadlines. */
-import { badRequest, MicroError, timeout } from "../errors.js";
+import { badRequest, MicroError } from "../errors.js";
 import {
   type BrokerOptions,
   DEFAULT_MAX_DELIVER,
-  DEFAULT_PUBLISH_TIMEOUT_MS,
   DEFAULT_RETRY_DELAY_MS,
   defaultDeadLetterTopic,
   type Message,
-  type PublishOptions,
   type SubscribeOptions,
 } from "./broker.js";
 
@@ -80,47 +78,6 @@ export function resolveSubscribeOptions(
   return { queue: o.queue, autoAck: o.autoAck ?? true, maxDeliver, deadLetterTopic, retryDelayMs };
 }
 
-/**
- * One signal for a publish: the caller's signal and the publish timeout. `waiting` names what
- * the publish was doing, for the timeout's message. Call `done()` when the publish settles.
- */
-export function publishDeadline(
-  options: PublishOptions | undefined,
-  broker: string,
-  topic: string,
-): { signal: AbortSignal; done: () => void; setPhase: (phase: string) => void } {
-  const ms = options?.timeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
-  const controller = new AbortController();
-  let phase = "publishing";
-  const started = Date.now();
-  const timer = setTimeout(() => {
-    controller.abort(
-      timeout(
-        "tsmicro",
-        `publish to "${topic}" on broker ${broker} timed out after ${Date.now() - started} ms while ${phase}`,
-      ),
-    );
-  }, ms);
-  const parent = options?.signal;
-  const onAbort = () =>
-    controller.abort(
-      parent?.reason ??
-        new MicroError({ id: "tsmicro", code: 499, detail: `publish to "${topic}" cancelled` }),
-    );
-  if (parent?.aborted) onAbort();
-  else parent?.addEventListener("abort", onAbort, { once: true });
-  return {
-    signal: controller.signal,
-    done: () => {
-      clearTimeout(timer);
-      parent?.removeEventListener("abort", onAbort);
-    },
-    setPhase: (p) => {
-      phase = p;
-    },
-  };
-}
-
 /** The handler for problems nobody awaits: the broker option, else console.error. */
 export function errorSink(options: BrokerOptions | undefined): (error: Error) => void {
   return options?.onError ?? ((e) => console.error(`tsmicro broker: ${e.message}`));
@@ -142,3 +99,5 @@ export function notConnected(broker: string, what: string): MicroError {
     retryable: true,
   });
 }
+
+export { PublishDeadline, publishDeadline } from "./deadline.js";
