@@ -186,7 +186,9 @@ async function main() {
     const unarySamples = {};
     const unaryClients = {};
     for (const [pair, { server, client }] of Object.entries(UNARY_PAIRS)) {
-      unaryClients[pair] = await start("unary-client.mjs", { client, address: servers[server].address });
+      // grpc-js's load generator is the unary bench's own (same /bench.Echo/Echo bytes echo).
+      const file = client === "grpc-js" ? "../stacks/grpc-client.mjs" : "unary-client.mjs";
+      unaryClients[pair] = await start(file, { address: servers[server].address });
       clients.push(unaryClients[pair]);
       // Priming: past JIT warm-up before anything is measured.
       await unaryClients[pair].job(

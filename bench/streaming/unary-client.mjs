@@ -1,31 +1,10 @@
-// Unary echo load generator over gRPC: config.client = "grpc-js" or "tsmicro".
-import grpc from "@grpc/grpc-js";
+// tsmicro unary echo load generator over gRPC (grpc-js's is bench/stacks/grpc-client.mjs).
 import { createGrpcTransport } from "@tsmicro/grpc";
 import { withProtobuf } from "@tsmicro/protobuf";
 import { background, createMemoryRegistry, newClient, newRequest } from "tsmicro";
 import { payloadBytes, runClient } from "../lib/stats.mjs";
-import { benchService } from "./services.mjs";
 
-runClient(async ({ address, client: kind }) => {
-  if (kind === "grpc-js") {
-    const Client = grpc.makeGenericClientConstructor(benchService, "Bench");
-    const client = new Client(address, grpc.credentials.createInsecure());
-    await new Promise((resolve, reject) =>
-      client.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())),
-    );
-    const makeCall = (size) => {
-      const payload = payloadBytes(size);
-      return () =>
-        new Promise((resolve, reject) => {
-          client.Echo(payload, { deadline: Date.now() + 10_000 }, (err, rsp) => {
-            if (err) reject(err);
-            else if (rsp.length !== size) reject(new Error("grpc-js: wrong echo size"));
-            else resolve();
-          });
-        });
-    };
-    return { makeCall, close: () => client.close() };
-  }
+runClient(async ({ address }) => {
   const client = newClient({
     registry: createMemoryRegistry(),
     transport: createGrpcTransport(),

@@ -8,6 +8,7 @@ import { checkServerIdentity } from "node:tls";
 import {
   type Connection,
   MicroError,
+  parseAddress,
   type RequestHeaders,
   serviceUnavailable,
   type TransportRequest,
@@ -18,7 +19,7 @@ import {
 } from "tsmicro";
 import { GrpcClientStream, readResponse, requestHeaders } from "./client-stream.js";
 import { frameMessage } from "./framing.js";
-import { http2Settings, parseAddress, type ResolvedGrpcOptions } from "./options.js";
+import { http2Settings, type ResolvedGrpcOptions } from "./options.js";
 
 /** The part of AbortSignal a request needs (tsmicro passes a lighter signal on the hot path). */
 interface AbortLike {

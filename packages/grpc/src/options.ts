@@ -1,6 +1,5 @@
 /** Options of the gRPC transport, with their defaults. */
 import type { Settings } from "node:http2";
-import { badRequest } from "tsmicro";
 
 export interface GrpcTlsOptions {
   /** PEM certificate of this side: the server's on listen; a client certificate on dial (mutual TLS). @default none */
@@ -46,15 +45,4 @@ export type ResolvedGrpcOptions = Required<Omit<GrpcTransportOptions, "tls">> &
 
 export function http2Settings(o: ResolvedGrpcOptions): Settings {
   return { initialWindowSize: o.streamWindowBytes, maxHeaderListSize: 64 * 1024 };
-}
-
-export function parseAddress(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(":");
-  if (i < 0) throw badRequest("tsmicro", `address "${address}" is not host:port`);
-  const host = address.slice(0, i).replace(/^\[|\]$/g, "") || "127.0.0.1";
-  const port = Number(address.slice(i + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw badRequest("tsmicro", `address "${address}" has no valid port`);
-  }
-  return { host, port };
 }

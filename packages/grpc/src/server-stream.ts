@@ -35,7 +35,9 @@ export class GrpcServerStream implements InboundStream {
   readonly header: Record<string, string> = {};
   readonly trailer: Record<string, string> = {};
   readonly finished: Promise<MicroError | undefined>;
-  readonly #controller = new AbortController();
+  /** Made on first use: most unary calls never look at their signal. */
+  #controller: AbortController | undefined;
+  #abortReason: MicroError | undefined;
   readonly #h2: ServerHttp2Stream;
   readonly #inbox: Inbox;
   readonly #opts: ServerStreamOptions;
@@ -100,7 +102,16 @@ export class GrpcServerStream implements InboundStream {
   }
 
   get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#abortReason !== undefined) this.#controller.abort(this.#abortReason);
+    }
     return this.#controller.signal;
+  }
+
+  /** Whether the call ended with an error; cheaper than `signal` for the unary path. */
+  get abortReason(): MicroError | undefined {
+    return this.#abortReason;
   }
 
   setHeader(metadata: Record<string, string>): void {
@@ -182,13 +193,16 @@ export class GrpcServerStream implements InboundStream {
     this.#done = true;
     if (error !== undefined) {
       this.#inbox.fail(error);
-      this.#controller.abort(error);
+      this.#abortReason = error;
+      this.#controller?.abort(error);
     } else {
       this.#inbox.end();
     }
-    const err = error ?? this.#endedError();
-    for (const w of this.#drainWaiters) w.reject(err);
-    this.#drainWaiters = [];
+    if (this.#drainWaiters.length > 0) {
+      const err = error ?? this.#endedError();
+      for (const w of this.#drainWaiters) w.reject(err);
+      this.#drainWaiters = [];
+    }
     this.#resolveFinished(error);
   }
 

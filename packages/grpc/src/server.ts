@@ -18,6 +18,7 @@ import {
   isUnknownEndpoint,
   type Listener,
   MicroError,
+  parseAddress,
   type RequestHandler,
   type RequestHeaders,
   type StreamHandler,
@@ -30,12 +31,7 @@ import {
   parseTimeout,
   SERVICE_HEADER,
 } from "./metadata.js";
-import {
-  type GrpcTransportOptions,
-  http2Settings,
-  parseAddress,
-  type ResolvedGrpcOptions,
-} from "./options.js";
+import { type GrpcTransportOptions, http2Settings, type ResolvedGrpcOptions } from "./options.js";
 import { GrpcServerStream } from "./server-stream.js";
 import { errorTrailers, GrpcStatus } from "./status.js";
 

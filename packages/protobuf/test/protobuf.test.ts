@@ -16,7 +16,13 @@ import {
   PROTOBUF_CONTENT_TYPE,
   withProtobuf,
 } from "../src/index.js";
-import { file_greeter, Greeter, HelloReplySchema, HelloRequestSchema } from "./gen/greeter_pb.js";
+// The example's generated code (examples/protobuf/gen, protoc-gen-es target=js+dts): one proto, one copy.
+import {
+  file_greeter,
+  Greeter,
+  HelloReplySchema,
+  HelloRequestSchema,
+} from "../../../examples/protobuf/gen/greeter_pb.js";
 
 const GreeterContract = contractFromService(Greeter);
 

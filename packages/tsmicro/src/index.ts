@@ -156,6 +156,7 @@ export {
 } from "./server/stream.js";
 export { isTransportFailure, markTransportFailure } from "./transport/failure.js";
 export { STREAM_WINDOW_BYTES } from "./transport/stream.js";
+export { parseAddress } from "./transport/tcp-server.js";
 export type { InboundStream, StreamHandler, TransportStream } from "./transport/transport.js";
 // Messaging (issue 5): brokers, client publish, service subscribers.
 export {

@@ -11,7 +11,7 @@ import type { CodecRegistry } from "../codec/codec.js";
 import { type Context, linkSignal, type Metadata } from "../context.js";
 import { badRequest, MicroError, notFound, timeout } from "../errors.js";
 import type { Endpoint } from "../registry/registry.js";
-import type { InboundStream, RequestHandler } from "../transport/transport.js";
+import type { InboundRequest, InboundStream, RequestHandler } from "../transport/transport.js";
 
 /** Server-streaming: one request in, many out. Client-streaming: many in, one out. Bidi: many both ways. */
 export type StreamKind = "server" | "client" | "bidi";
@@ -235,7 +235,7 @@ export class StreamServer {
         this.#opts.unary({
           headers: { ...h, service: name, metadata: this.#metadataFor(s) },
           body: first.value,
-          signal: s.signal,
+          signal: new EndSignal(s.finished) as unknown as InboundRequest["signal"],
           peer: s.peer,
           respond: (response) => {
             s.send(response.body).then(
@@ -268,6 +268,36 @@ export class StreamServer {
         `endpoint "${endpoint}" not found on service "${name}"; it has: ${names.join(", ") || "no endpoints"}`,
       ),
     );
+  }
+}
+
+/**
+ * The unary path's signal: aborts when the stream ends with an error. An AbortController per
+ * call costs more than the rest of a gRPC unary call's bookkeeping; this is a promise reaction.
+ */
+class EndSignal {
+  aborted = false;
+  reason: unknown;
+  #listeners: (() => void)[] | undefined;
+
+  constructor(finished: Promise<MicroError | undefined>) {
+    void finished.then((error) => {
+      if (error === undefined) return;
+      this.aborted = true;
+      this.reason = error;
+      const ls = this.#listeners;
+      this.#listeners = undefined;
+      if (ls !== undefined) for (const l of ls) l();
+    });
+  }
+
+  addEventListener(_type: "abort", listener: () => void): void {
+    if (!this.aborted) (this.#listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: "abort", listener: () => void): void {
+    const i = this.#listeners?.indexOf(listener) ?? -1;
+    if (i >= 0) this.#listeners!.splice(i, 1);
   }
 }
 
