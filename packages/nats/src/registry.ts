@@ -7,7 +7,7 @@
  * Reads fall back to the last answer while NATS is unreachable; nodes this registry holds
  * are written again when the connection comes back.
  */
-import { jetstream } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
@@ -56,6 +56,7 @@ export function createNatsRegistry(options: NatsRegistryOptions = {}): Registry 
     });
 
   let opening: Promise<KV> | undefined;
+  let manager: Promise<JetStreamManager> | undefined;
   let status: AsyncIterable<unknown> | undefined;
   let closed = false;
   const openBucket = async (nc: NatsConnection): Promise<KV> => {
@@ -73,6 +74,7 @@ export function createNatsRegistry(options: NatsRegistryOptions = {}): Registry 
       .get()
       .then((nc) => {
         if (status === undefined) void followStatus(nc);
+        manager = jetstreamManager(nc, { timeout: timeoutMs });
         return openBucket(nc);
       })
       .catch((err: unknown) => {
@@ -106,8 +108,12 @@ export function createNatsRegistry(options: NatsRegistryOptions = {}): Registry 
   const read = async (cacheKey: string, filter: string): Promise<Service[]> => {
     try {
       const store = await kv();
-      const keys: string[] = [];
-      for await (const k of await store.keys(filter)) keys.push(k);
+      // The stream's subject index lists the keys in one request (a keys() consumer scans).
+      const subjectPrefix = `$KV.${bucket}.`;
+      const info = await (await manager!).streams.info(`KV_${bucket}`, {
+        subjects_filter: `${subjectPrefix}${filter}`,
+      });
+      const keys = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(subjectPrefix.length));
       const entries = await Promise.all(keys.map((k) => store.get(k)));
       const now = Date.now();
       const rows: RegistryRow[] = [];

@@ -5,7 +5,7 @@
  * (`host:port[,host:port]`), that server is used instead and nothing is started.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "tsmicro/testing";
@@ -30,6 +30,8 @@ export interface StartEtcdOptions {
   startTimeoutMs?: number;
   /** Ignore TSMICRO_TEST_ETCD and start a private server (outage tests need one). @default false */
   private?: boolean;
+  /** Where the temporary data directory goes. @default /dev/shm if present (etcd fsyncs every write), else the OS tmpdir */
+  dataRoot?: string;
 }
 
 export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdServer> {
@@ -47,7 +49,8 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
   const binary = options.binary ?? "etcd";
   const startTimeoutMs = options.startTimeoutMs ?? 20_000;
   const [clientPort, peerPort] = [await freePort(), await freePort()];
-  let dataDir = mkdtempSync(join(tmpdir(), "tsmicro-etcd-"));
+  const dataRoot = options.dataRoot ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
+  let dataDir = mkdtempSync(join(dataRoot, "tsmicro-etcd-"));
   const endpoint = `127.0.0.1:${clientPort}`;
   let child: ChildProcess | undefined;
   let output = "";
@@ -101,7 +104,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
     }
     if (wipe) {
       rmSync(dataDir, { recursive: true, force: true });
-      dataDir = mkdtempSync(join(tmpdir(), "tsmicro-etcd-"));
+      dataDir = mkdtempSync(join(dataRoot, "tsmicro-etcd-"));
     }
   };
 

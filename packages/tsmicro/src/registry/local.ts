@@ -2,20 +2,32 @@
  * The zero-infrastructure default: processes on one host find each other through a
  * directory of lease files, one per node, each with its expiry. Writes are atomic
  * (write + rename); readers skip and clean up expired leases; watchers get events from
- * fs.watch, with a poll to notice expiries (files that nobody deletes).
+ * fs.watch, one file read per change, with a poll to notice expiries (files that nobody
+ * deletes) and an occasional full rescan.
  */
 import { type FSWatcher, watch as fsWatch, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { RegisterOptions, Registry, Service } from "./registry.js";
-import { diff, isLive, parseRow, type Row, rowKey, rowsOf, servicesOf, type Table } from "./table.js";
+import type { RegisterOptions, Registry, RegistryEvent, Service } from "./registry.js";
+import {
+  diff,
+  eventOf,
+  isLive,
+  parseRow,
+  type Row,
+  rowKey,
+  rowsOf,
+  sameRow,
+  servicesOf,
+  type Table,
+} from "./table.js";
 import { WatcherSet } from "./watchers.js";
 
 export interface LocalRegistryOptions {
   /** The lease directory. @default $MICRO_REGISTRY_DIR, else `<os tmpdir>/tsmicro-registry` */
   dir?: string;
-  /** How often watchers rescan to notice expired leases, in ms. @default 500 */
+  /** How often watchers check for expired leases, in ms (every 20th check rescans the directory). @default 500 */
   pollMs?: number;
 }
 
@@ -31,6 +43,21 @@ function fileName(row: Row): string {
   return `${encodeURIComponent(row.name)}@${encodeURIComponent(row.version)}@${encodeURIComponent(row.node.id)}${SUFFIX}`;
 }
 
+/** The registry key of a lease file's node, from its name alone (the file may be gone). */
+function keyOfFile(file: string): string | undefined {
+  const parts = file.slice(0, -SUFFIX.length).split("@");
+  if (parts.length !== 3) return undefined;
+  try {
+    const [name, version, nodeId] = parts.map(decodeURIComponent) as [string, string, string];
+    return rowKey(name, version, nodeId);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A full rescan every this many polls, for changes fs.watch may have missed. */
+const FULL_SCAN_EVERY = 20;
+
 export function createLocalRegistry(options: LocalRegistryOptions = {}): Registry {
   const dir = options.dir ?? defaultLocalRegistryDir();
   const pollMs = options.pollMs ?? DEFAULT_LOCAL_POLL_MS;
@@ -40,14 +67,15 @@ export function createLocalRegistry(options: LocalRegistryOptions = {}): Registr
     return ready;
   };
 
-  const scan = async (): Promise<Table> => {
+  /** Live leases whose file name starts with `prefix`; expired ones are swept. */
+  const scan = async (prefix = ""): Promise<Table> => {
     await ensureDir();
     const now = Date.now();
     const table: Table = new Map();
     const names = await readdir(dir);
     await Promise.all(
       names.map(async (name) => {
-        if (!name.endsWith(SUFFIX)) return;
+        if (!name.endsWith(SUFFIX) || !name.startsWith(prefix)) return;
         const row = await readRow(join(dir, name));
         if (row === undefined) return;
         if (!isLive(row, now)) {
@@ -61,47 +89,98 @@ export function createLocalRegistry(options: LocalRegistryOptions = {}): Registr
     return table;
   };
 
-  // One scanner per registry instance, running only while someone watches.
+  // One scanner per registry instance, running only while someone watches. It follows
+  // fs.watch file by file (one read per change, whatever the number of leases), times out
+  // expired leases from memory on each poll, and rescans everything now and then.
   let last: Table = new Map();
   let fsWatcher: FSWatcher | undefined;
   let poll: NodeJS.Timeout | undefined;
-  let scanning: Promise<void> | undefined;
-  let rescanAgain = false;
+  let polls = 0;
+  let fsWatchWorks = true;
+  let work: Promise<void> = Promise.resolve();
+  const changed = new Set<string>();
+  let fullScanDue = false;
   const watchers = new WatcherSet(() => stopScanner());
 
-  const rescan = (): Promise<void> => {
-    if (scanning) {
-      rescanAgain = true;
-      return scanning;
+  // All updates of `last` run one after another, so events keep the order of the changes.
+  const enqueue = (task: () => Promise<void>) => {
+    work = work.then(task).catch(() => {
+      // The directory may be briefly unreadable; the next poll or change retries.
+    });
+  };
+
+  const applyFiles = async () => {
+    if (fullScanDue) {
+      fullScanDue = false;
+      changed.clear();
+      const next = await scan();
+      const events = diff(last, next);
+      last = next;
+      watchers.emit(events);
+      return;
     }
-    scanning = (async () => {
-      do {
-        rescanAgain = false;
-        try {
-          const next = await scan();
-          const events = diff(last, next);
-          last = next;
-          watchers.emit(events);
-        } catch {
-          // The directory may be briefly unreadable; the next poll retries.
-        }
-      } while (rescanAgain && watchers.size > 0);
-      scanning = undefined;
-    })();
-    return scanning;
+    const files = [...changed];
+    changed.clear();
+    const now = Date.now();
+    const rows = await Promise.all(files.map((f) => readRow(join(dir, f))));
+    const events: RegistryEvent[] = [];
+    files.forEach((file, i) => {
+      const key = keyOfFile(file);
+      if (key === undefined) return;
+      const row = rows[i];
+      const old = last.get(key);
+      if (row === undefined || !isLive(row, now)) {
+        if (old === undefined) return;
+        last.delete(key);
+        events.push(eventOf("delete", old));
+        return;
+      }
+      last.set(key, row);
+      if (old === undefined) events.push(eventOf("create", row));
+      else if (!sameRow(old, row)) events.push(eventOf("update", row));
+    });
+    watchers.emit(events);
+  };
+
+  const onChange = (file: string | null) => {
+    if (file === null) fullScanDue = true;
+    else if (file.endsWith(SUFFIX)) changed.add(file);
+    else return; // a temporary file being written
+    enqueue(applyFiles);
+  };
+
+  const expire = () => {
+    if (!fsWatchWorks || ++polls % FULL_SCAN_EVERY === 0) {
+      fullScanDue = true;
+      enqueue(applyFiles);
+      return;
+    }
+    enqueue(async () => {
+      const now = Date.now();
+      const events: RegistryEvent[] = [];
+      for (const [key, row] of last) {
+        if (isLive(row, now)) continue;
+        last.delete(key);
+        events.push(eventOf("delete", row));
+        // Nobody refreshed it: sweep the file (a racing refresh rewrites it anyway).
+        void unlink(join(dir, fileName(row))).catch(() => {});
+      }
+      watchers.emit(events);
+    });
   };
 
   const startScanner = () => {
     if (poll !== undefined) return;
-    poll = setInterval(() => void rescan(), pollMs);
+    poll = setInterval(expire, pollMs);
     poll.unref();
     // Synchronous baseline: a registration right after watch() must show up as an event.
     last = scanSync(dir);
     try {
-      fsWatcher = fsWatch(dir, { persistent: false }, () => void rescan());
+      fsWatcher = fsWatch(dir, { persistent: false }, (_type, file) => onChange(file));
       fsWatcher.on("error", () => {});
     } catch {
-      // Polling alone still works.
+      // Without fs.watch, every poll rescans.
+      fsWatchWorks = false;
     }
   };
 
@@ -130,8 +209,9 @@ export function createLocalRegistry(options: LocalRegistryOptions = {}): Registr
       await Promise.all(rowsOf(service, 0).map((row) => unlink(join(dir, fileName(row))).catch(() => {})));
     },
     async getService(name: string) {
-      const table = await scan();
-      return servicesOf([...table.values()].filter((r) => r.name === name));
+      // Only this service's files are read: their names start with it.
+      const table = await scan(`${encodeURIComponent(name)}@`);
+      return servicesOf(table.values());
     },
     async listServices() {
       return servicesOf((await scan()).values());

@@ -1,6 +1,6 @@
 /** In-process registry: for tests and single-process programs. */
-import type { RegisterOptions, Registry, Service } from "./registry.js";
-import { diff, isLive, type Row, rowKey, rowsOf, servicesOf, type Table } from "./table.js";
+import type { RegisterOptions, Registry, RegistryEvent, Service } from "./registry.js";
+import { eventOf, isLive, type Row, rowKey, rowsOf, sameRow, servicesOf, type Table } from "./table.js";
 import { WatcherSet } from "./watchers.js";
 
 export function createMemoryRegistry(): Registry {
@@ -8,18 +8,14 @@ export function createMemoryRegistry(): Registry {
   const timers = new Map<string, NodeJS.Timeout>();
   const watchers = new WatcherSet();
 
-  const apply = (next: Table) => {
-    const events = diff(table, next);
-    table.clear();
-    for (const [k, v] of next) table.set(k, v);
-    watchers.emit(events);
-  };
-
-  const expire = (key: string) => {
+  // Each change touches only its own rows: a registry of thousands of nodes stays O(1) per node.
+  const remove = (key: string, events: RegistryEvent[]) => {
+    clearTimeout(timers.get(key));
     timers.delete(key);
-    const next = new Map(table);
-    next.delete(key);
-    apply(next);
+    const row = table.get(key);
+    if (row === undefined) return;
+    table.delete(key);
+    events.push(eventOf("delete", row));
   };
 
   const live = (): Row[] => {
@@ -31,29 +27,31 @@ export function createMemoryRegistry(): Registry {
     name: "memory",
     async register(service: Service, options: RegisterOptions = {}) {
       const ttl = options.ttlMs ?? 0;
-      const next = new Map(table);
+      const events: RegistryEvent[] = [];
       for (const row of rowsOf(service, ttl > 0 ? Date.now() + ttl : 0)) {
         const key = rowKey(row.name, row.version, row.node.id);
-        next.set(key, row);
+        const old = table.get(key);
+        table.set(key, row);
+        if (old === undefined) events.push(eventOf("create", row));
+        else if (!sameRow(old, row)) events.push(eventOf("update", row));
         clearTimeout(timers.get(key));
         timers.delete(key);
         if (ttl > 0) {
-          const t = setTimeout(() => expire(key), ttl);
+          const t = setTimeout(() => {
+            const expired: RegistryEvent[] = [];
+            remove(key, expired);
+            watchers.emit(expired);
+          }, ttl);
           t.unref();
           timers.set(key, t);
         }
       }
-      apply(next);
+      watchers.emit(events);
     },
     async deregister(service: Service) {
-      const next = new Map(table);
-      for (const node of service.nodes) {
-        const key = rowKey(service.name, service.version, node.id);
-        next.delete(key);
-        clearTimeout(timers.get(key));
-        timers.delete(key);
-      }
-      apply(next);
+      const events: RegistryEvent[] = [];
+      for (const node of service.nodes) remove(rowKey(service.name, service.version, node.id), events);
+      watchers.emit(events);
     },
     async getService(name: string) {
       return servicesOf(live().filter((r) => r.name === name));

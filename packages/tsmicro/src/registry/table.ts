@@ -33,7 +33,7 @@ export function rowsOf(service: Service, expiresAt: number): Row[] {
 }
 
 /** Whether two rows describe the same registration (expiry aside). */
-function sameRow(a: Row, b: Row): boolean {
+export function sameRow(a: Row, b: Row): boolean {
   return (
     a.node.address === b.node.address &&
     JSON.stringify(a.node.metadata) === JSON.stringify(b.node.metadata) &&
