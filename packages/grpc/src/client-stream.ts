@@ -16,7 +16,7 @@ import {
   serviceUnavailable,
   type TransportStream,
 } from "tsmicro";
-import { CompressedMessage, frameMessage, MessageDecoder } from "./framing.js";
+import { CompressedMessage, MessageDecoder, writeMessage } from "./framing.js";
 import { Inbox } from "./inbox.js";
 import {
   CHAIN_HEADER,
@@ -200,7 +200,7 @@ export class GrpcClientStream implements TransportStream {
         ),
       );
     }
-    if (this.#req.write(frameMessage(body))) return RESOLVED;
+    if (writeMessage(this.#req, body)) return RESOLVED;
     return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
   }
 

@@ -3,6 +3,7 @@
  * The decoder is incremental (messages may span DATA frames) and refuses a message over the
  * limit from its prefix, before buffering it.
  */
+import type { Writable } from "node:stream";
 
 export function frameMessage(body: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(5 + body.length);
@@ -10,6 +11,31 @@ export function frameMessage(body: Uint8Array): Buffer {
   out.writeUInt32BE(body.length, 1);
   out.set(body, 5);
   return out;
+}
+
+/** Above this a message goes out as prefix + body in two writes instead of being copied behind its prefix. */
+const COPY_LIMIT = 16 * 1024;
+
+/**
+ * Writes one framed message to an HTTP/2 stream; returns what `write` returns (false: wait for
+ * "drain"). The writes of one tick are corked into one, as the TCP transport's FrameWriter does:
+ * a burst of small messages becomes one DATA frame, not one each.
+ */
+export function writeMessage(stream: Writable, body: Uint8Array): boolean {
+  if (stream.writableCorked === 0) {
+    stream.cork();
+    process.nextTick(uncork, stream);
+  }
+  if (body.length <= COPY_LIMIT) return stream.write(frameMessage(body));
+  const prefix = Buffer.allocUnsafe(5);
+  prefix[0] = 0;
+  prefix.writeUInt32BE(body.length, 1);
+  stream.write(prefix);
+  return stream.write(body);
+}
+
+function uncork(stream: Writable): void {
+  stream.uncork();
 }
 
 export class MessageTooLarge extends Error {}

@@ -12,7 +12,7 @@ import {
   type RequestHeaders,
   serviceUnavailable,
 } from "tsmicro";
-import { CompressedMessage, frameMessage, MessageDecoder } from "./framing.js";
+import { CompressedMessage, MessageDecoder, writeMessage } from "./framing.js";
 import { Inbox } from "./inbox.js";
 import { metadataToHeaders } from "./metadata.js";
 import { errorTrailers, GrpcStatus } from "./status.js";
@@ -134,7 +134,7 @@ export class GrpcServerStream implements InboundStream {
       );
     }
     if (!this.#headersSent) this.#respond(false);
-    if (this.#h2.write(frameMessage(body))) return RESOLVED;
+    if (writeMessage(this.#h2, body)) return RESOLVED;
     return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
   }
 
