@@ -1,5 +1,5 @@
 import { connect } from "amqplib";
-import { brokerConformance } from "tsmicro/testing";
+import { brokerConformance, brokerFromEnvTest } from "tsmicro/testing";
 import { createRabbitBroker } from "../src/index.js";
 
 // The shared server (bash scripts/services.sh), or RABBITMQ_URL to point the tests elsewhere.
@@ -20,6 +20,16 @@ brokerConformance("rabbitmq", {
         await ch.deleteQueue(q).catch(() => {});
       }
     }
+    await conn.close();
+  },
+});
+
+brokerFromEnvTest("rabbitmq", {
+  address: url,
+  name: /^rabbitmq \(amqp:\/\/guest:\*\*\*@/,
+  async cleanup(topic) {
+    const conn = await connect(url);
+    await (await conn.createChannel()).deleteQueue(`tsmicro:${topic}.dlq:kept`);
     await conn.close();
   },
 });

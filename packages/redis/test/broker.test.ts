@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { brokerConformance } from "tsmicro/testing";
+import { brokerConformance, brokerFromEnvTest } from "tsmicro/testing";
 import { createRedisBroker, createRedisPubSubBroker } from "../src/index.js";
 
 // The shared server (bash scripts/services.sh), or REDIS_URL to point the tests elsewhere.
@@ -21,3 +21,14 @@ brokerConformance("redis pub/sub", {
   durable: false,
   queueGroups: false,
 });
+
+brokerFromEnvTest("redis", {
+  address: url,
+  name: /^redis streams \(/,
+  async cleanup(topic) {
+    const r = new Redis(url);
+    await r.del(`tsmicro:${topic}`);
+    await r.quit();
+  },
+});
+brokerFromEnvTest("redis-pubsub", { address: url.replace("redis://", ""), name: /^redis pub\/sub \(/ });

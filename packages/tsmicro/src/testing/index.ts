@@ -1,6 +1,7 @@
 /** Test helpers for tsmicro implementations: conformance suites every backend runs. */
 
 export { type BrokerConformanceOptions, brokerConformance } from "./broker-conformance.js";
+export { brokerFromEnvTest } from "./broker-env.js";
 export {
   type BrokerFaultOptions,
   brokerFaultTest,
