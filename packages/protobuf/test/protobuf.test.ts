@@ -10,12 +10,6 @@ import {
   newRequest,
   newService,
 } from "tsmicro";
-import {
-  contractFromService,
-  createProtobufCodec,
-  PROTOBUF_CONTENT_TYPE,
-  withProtobuf,
-} from "../src/index.js";
 // The example's generated code (examples/protobuf/gen, protoc-gen-es target=js+dts): one proto, one copy.
 import {
   file_greeter,
@@ -23,6 +17,12 @@ import {
   HelloReplySchema,
   HelloRequestSchema,
 } from "../../../examples/protobuf/gen/greeter_pb.js";
+import {
+  contractFromService,
+  createProtobufCodec,
+  PROTOBUF_CONTENT_TYPE,
+  withProtobuf,
+} from "../src/index.js";
 
 const GreeterContract = contractFromService(Greeter);
 
