@@ -50,18 +50,19 @@ export function requestHeaders(h: RequestHeaders, o: ResolvedGrpcOptions): Recor
 
 /**
  * Reads a call's response: messages to `onMessage`, then its outcome to `onEnd` exactly once
- * (undefined for OK). Shared by streams and unary requests.
+ * (undefined for OK). Shared by streams and unary requests; metadata is only gathered for a
+ * caller that passes `onHeaders` (unary requests have nowhere to put it).
  */
 export function readResponse(
   req: ClientHttp2Stream,
   id: string,
   maxMessageBytes: number,
-  onHeaders: (md: Record<string, string>) => void,
+  onHeaders: ((md: Record<string, string>) => void) | undefined,
   onMessage: (m: Buffer) => void,
-  onEnd: (error: MicroError | undefined, trailer: Record<string, string>) => void,
+  onEnd: (error: MicroError | undefined, trailer: Record<string, string> | undefined) => void,
 ): void {
   let ended = false;
-  const end = (error: MicroError | undefined, trailer: Record<string, string> = {}) => {
+  const end = (error: MicroError | undefined, trailer?: Record<string, string>) => {
     if (ended) return;
     ended = true;
     onEnd(error, trailer);
@@ -75,7 +76,7 @@ export function readResponse(
     } else {
       end(
         code === GrpcStatus.OK ? undefined : errorFromTrailers(code, headers, id),
-        headersToMetadata(headers),
+        onHeaders === undefined ? undefined : headersToMetadata(headers),
       );
     }
   };
@@ -88,7 +89,7 @@ export function readResponse(
       );
       return;
     }
-    onHeaders(headersToMetadata(headers));
+    onHeaders?.(headersToMetadata(headers));
     // Trailers-only: the status came with the headers.
     if (headers["grpc-status"] !== undefined) status(headers);
   });

@@ -159,7 +159,7 @@ class GrpcConnection implements Connection {
         stream,
         id,
         this.#o.maxMessageBytes,
-        () => {},
+        undefined,
         (m) => {
           if (message === undefined) message = m;
           else extra = true;
