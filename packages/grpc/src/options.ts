@@ -28,6 +28,12 @@ export interface GrpcTransportOptions {
   connectionWindowBytes?: number;
   /** nghttp2's memory limit per connection, in MB. @default 64 */
   maxSessionMemoryMb?: number;
+  /**
+   * Calls one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS, sent by
+   * servers; a peer over it gets REFUSED_STREAM). As the TCP transport's per-connection limit.
+   * @default 4096
+   */
+  maxConcurrentStreams?: number;
   /** Sent as `user-agent` by clients. @default "tsmicro-grpc/0.1" */
   userAgent?: string;
 }
@@ -37,6 +43,7 @@ export const DEFAULT_GRPC_OPTIONS = {
   streamWindowBytes: 1024 * 1024,
   connectionWindowBytes: 16 * 1024 * 1024,
   maxSessionMemoryMb: 64,
+  maxConcurrentStreams: 4096,
   userAgent: "tsmicro-grpc/0.1",
 } satisfies Required<Omit<GrpcTransportOptions, "tls">>;
 
@@ -44,5 +51,9 @@ export type ResolvedGrpcOptions = Required<Omit<GrpcTransportOptions, "tls">> &
   Pick<GrpcTransportOptions, "tls">;
 
 export function http2Settings(o: ResolvedGrpcOptions): Settings {
-  return { initialWindowSize: o.streamWindowBytes, maxHeaderListSize: 64 * 1024 };
+  return {
+    initialWindowSize: o.streamWindowBytes,
+    maxHeaderListSize: 64 * 1024,
+    maxConcurrentStreams: o.maxConcurrentStreams,
+  };
 }

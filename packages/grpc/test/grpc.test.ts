@@ -84,7 +84,65 @@ const Demo = defineContract("demo.v1.Demo", {
   chat: bidiStream<{ text: string }, { text: string }>(),
 });
 
-describe("tsmicro ↔ tsmicro over gRPC (JSON content type)", () => {
+describe("limits", () => {
+  test("maxConcurrentStreams: the server never runs more calls per connection; the next waits for a slot", {
+    timeout: 15_000,
+  }, async () => {
+    let running = 0;
+    let started = 0;
+    const Hang = defineContract("demo.v1.Hang", {
+      wait: serverStream<Record<string, never>, { n: number }>(),
+    });
+    const registry = createMemoryRegistry();
+    const service = newService({
+      name: "hang",
+      registry,
+      transport: createGrpcTransport({ maxConcurrentStreams: 2 }),
+    }).handle(
+      implement(Hang, {
+        async *wait(ctx) {
+          running++;
+          started++;
+          try {
+            yield { n: started };
+            await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+          } finally {
+            running--;
+          }
+        },
+      }),
+    );
+    await service.start();
+    const client = newClient({ registry, transport: createGrpcTransport(), retries: 0, poolSize: 1 });
+    const hang = client.service(Hang, "hang");
+    const call = () => {
+      const controller = new AbortController();
+      const first = hang.wait(background(), {}, { signal: controller.signal })[Symbol.asyncIterator]().next();
+      first.catch(() => {});
+      return { controller, first };
+    };
+    const calls = [call(), call()];
+    try {
+      // Once two run, the client knows the server's limit (its SETTINGS came first).
+      await Promise.race([Promise.all(calls.map((c) => c.first)), sleep(5000)]);
+      assert.equal(running, 2, "two calls run");
+      calls.push(call());
+      await sleep(300);
+      assert.equal(started, 2, "the third waits for a slot (an HTTP/2 client queues over the peer's limit)");
+      calls[0]!.controller.abort();
+      const third = await Promise.race([calls[2]!.first, sleep(5000).then(() => undefined)]);
+      assert.ok(third !== undefined && !third.done, "the third call got its slot once one ended");
+      assert.equal(started, 3);
+      assert.ok(running <= 2);
+    } finally {
+      for (const c of calls) c.controller.abort();
+      await client.close();
+      await service.stop();
+    }
+  });
+});
+
+describe("tsmicro ↔ tsmicro over gRPC (JSON content type)", { timeout: 30_000 }, () => {
   let produced = 0;
   const registry = createMemoryRegistry();
   const service = newService({ name: "demo", registry, transport: createGrpcTransport() }).handle(

@@ -59,7 +59,7 @@ after(async () => {
   await service.stop();
 });
 
-describe("a protoc-gen-es service through tsmicro (TCP, protobuf binary)", () => {
+describe("a protoc-gen-es service through tsmicro (TCP, protobuf binary)", { timeout: 20_000 }, () => {
   test("endpoint names follow gRPC: package.Service.Method", () => {
     assert.equal(GreeterContract.name, "tsmicro.example.v1.Greeter");
     assert.deepEqual(

@@ -65,7 +65,7 @@ after(async () => {
   await service.stop();
 });
 
-describe("contracts at run time", () => {
+describe("contracts at run time", { timeout: 20_000 }, () => {
   test("a valid request reaches the handler and the typed response comes back", async () => {
     assert.deepEqual(await users.create(ctx, { name: "ada", age: 36 }), { id: "ada-36" });
     assert.equal(await users.double(ctx, 21), 42);

@@ -29,7 +29,9 @@ const Bulk = defineContract("Bulk", {
   download: serverStream<{ messages: number; size: number }, { seq: number; data: Uint8Array }>(),
 });
 
-test("1 GiB through a slow consumer keeps RSS bounded and the producer within one window", async () => {
+test("1 GiB through a slow consumer keeps RSS bounded and the producer within one window", {
+  timeout: 120_000,
+}, async () => {
   let produced = 0;
   let consumed = 0;
   let maxAhead = 0;

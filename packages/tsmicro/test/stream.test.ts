@@ -100,7 +100,7 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-describe("streams over TCP", () => {
+describe("streams over TCP", { timeout: 60_000 }, () => {
   test("server-streaming delivers every message in order, with header and trailer metadata", async () => {
     const responseMetadata = { header: {}, trailer: {} };
     const got = await within(
