@@ -108,14 +108,14 @@ function onStream(
   serve: StreamHandler,
   options: Required<Omit<GrpcTransportOptions, "tls">>,
 ): void {
-  const refuse = (httpStatus: number, status: number, err: MicroError) => {
+  const refuse = (httpStatus: number, status: GrpcStatus, err: MicroError) => {
     h2.on("error", () => {});
     if (h2.destroyed || h2.closed) return;
     h2.respond(
       {
         ":status": String(httpStatus),
         "content-type": "application/grpc",
-        ...errorTrailers(err, status as never),
+        ...errorTrailers(err, status),
       },
       { endStream: true },
     );
