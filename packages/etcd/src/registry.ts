@@ -9,6 +9,7 @@
 import { ConsecutiveBreaker, circuitBreaker, ExponentialBackoff, handleWhen, retry } from "cockatiel";
 import { Etcd3, type IOptions, isRecoverableError, type Namespace } from "etcd3";
 import {
+  createReadThrough,
   parseRegistryRow,
   type RegisterOptions,
   type Registry,
@@ -81,27 +82,24 @@ export function createEtcdRegistry(options: EtcdRegistryOptions = {}): Registry 
     describe: name,
   });
   // The last answer per read, served while etcd is unreachable.
-  const lastRead = new Map<string, Service[]>();
+  const readThrough = createReadThrough();
   const watchers = new Set<Watcher>();
   let closed = false;
 
-  const read = async (cacheKey: string, keyPrefix: string): Promise<Service[]> => {
-    try {
-      const kvs = await ns.getAll().prefix(keyPrefix).strings();
-      const rows: RegistryRow[] = [];
-      for (const value of Object.values(kvs)) {
-        const row = parseRegistryRow(value, 0);
-        if (row !== undefined) rows.push(row);
-      }
-      const services = servicesOfRows(rows);
-      lastRead.set(cacheKey, services);
-      return services;
-    } catch (err) {
-      const cached = lastRead.get(cacheKey);
-      if (cached !== undefined) return cached;
-      throw unavailable(`${name} could not be read`, err);
-    }
-  };
+  const read = (cacheKey: string, keyPrefix: string): Promise<Service[]> =>
+    readThrough(
+      cacheKey,
+      async () => {
+        const kvs = await ns.getAll().prefix(keyPrefix).strings();
+        const rows: RegistryRow[] = [];
+        for (const value of Object.values(kvs)) {
+          const row = parseRegistryRow(value, 0);
+          if (row !== undefined) rows.push(row);
+        }
+        return servicesOfRows(rows);
+      },
+      (err) => unavailable(`${name} could not be read`, err),
+    );
 
   return {
     name,

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Registry, RegistryEvent, Service } from "tsmicro";
+import { waitFor } from "tsmicro/testing";
 import { createEtcdRegistry } from "../src/index.js";
 import { type EtcdServer, startEtcd } from "../src/testing/index.js";
 
@@ -17,16 +18,6 @@ function svc(name: string, id: string): Service {
     endpoints: [],
     nodes: [{ id, address: "127.0.0.1:1", metadata: {} }],
   };
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe("etcd registry across an etcd outage", { timeout: 60_000 }, () => {
@@ -70,9 +61,9 @@ describe("etcd registry across an etcd outage", { timeout: 60_000 }, () => {
     const fresh = createEtcdRegistry({ endpoints: etcd.endpoint });
     try {
       // Negative control: the restarted etcd starts empty.
-      const empty = await until("the restarted etcd to answer", 10_000, () => fresh.listServices());
+      const empty = await waitFor("the restarted etcd to answer", 10_000, () => fresh.listServices());
       assert.ok(empty.length <= 1, "the wiped etcd holds at most the re-registered node");
-      const back = await until("n1 to be re-registered in the restarted etcd", 15_000, async () => {
+      const back = await waitFor("n1 to be re-registered in the restarted etcd", 15_000, async () => {
         const nodes = (await fresh.getService("outage"))[0]?.nodes.map((n) => n.id);
         return nodes?.includes("n1") ? nodes : undefined;
       });
@@ -92,14 +83,14 @@ describe("etcd registry across an etcd outage", { timeout: 60_000 }, () => {
     })();
     await new Promise((r) => setTimeout(r, 200));
     await a.register(svc("resume", "r1"), { ttlMs: 30_000 });
-    await until("create of r1", 5000, async () => (events.length >= 1 ? true : undefined));
+    await waitFor("create of r1", 5000, async () => (events.length >= 1 ? true : undefined));
     await etcd.kill();
     await etcd.restart();
-    await until("a write after the restart", 15_000, async () => {
+    await waitFor("a write after the restart", 15_000, async () => {
       await a.register(svc("resume", "r2"), { ttlMs: 30_000 });
       return true;
     });
-    await until("create of r2 after the restart", 15_000, async () =>
+    await waitFor("create of r2 after the restart", 15_000, async () =>
       events.some((e) => e.type === "create" && e.service.nodes[0]?.id === "r2") ? true : undefined,
     );
     w.stop();

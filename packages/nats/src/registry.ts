@@ -11,6 +11,7 @@ import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jet
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
+  createReadThrough,
   MicroError,
   type RegisterOptions,
   type Registry,
@@ -104,34 +105,32 @@ export function createNatsRegistry(options: NatsRegistryOptions = {}): Registry 
     }
   };
 
-  const lastRead = new Map<string, Service[]>();
-  const read = async (cacheKey: string, filter: string): Promise<Service[]> => {
-    try {
-      const store = await kv();
-      // The stream's subject index lists the keys in one request (a keys() consumer scans).
-      const subjectPrefix = `$KV.${bucket}.`;
-      const info = await (await manager!).streams.info(`KV_${bucket}`, {
-        subjects_filter: `${subjectPrefix}${filter}`,
-      });
-      const keys = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(subjectPrefix.length));
-      const entries = await Promise.all(keys.map((k) => store.get(k)));
-      const now = Date.now();
-      const rows: RegistryRow[] = [];
-      for (const e of entries) {
-        const row = e === null ? undefined : rowOfEntry(e);
-        if (row === undefined) continue;
-        if (row.expiresAt !== 0 && row.expiresAt <= now) sweep(store, e!.key, e!.revision);
-        else rows.push(row);
-      }
-      const services = servicesOfRows(rows);
-      lastRead.set(cacheKey, services);
-      return services;
-    } catch (err) {
-      const cached = lastRead.get(cacheKey);
-      if (cached !== undefined) return cached;
-      throw failed("could not be read", err);
-    }
-  };
+  // The last answer per read, served while NATS is unreachable.
+  const readThrough = createReadThrough();
+  const read = (cacheKey: string, filter: string): Promise<Service[]> =>
+    readThrough(
+      cacheKey,
+      async () => {
+        const store = await kv();
+        // The stream's subject index lists the keys in one request (a keys() consumer scans).
+        const subjectPrefix = `$KV.${bucket}.`;
+        const info = await (await manager!).streams.info(`KV_${bucket}`, {
+          subjects_filter: `${subjectPrefix}${filter}`,
+        });
+        const keys = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(subjectPrefix.length));
+        const entries = await Promise.all(keys.map((k) => store.get(k)));
+        const now = Date.now();
+        const rows: RegistryRow[] = [];
+        for (const e of entries) {
+          const row = e === null ? undefined : rowOfEntry(e);
+          if (row === undefined) continue;
+          if (row.expiresAt !== 0 && row.expiresAt <= now) sweep(store, e!.key, e!.revision);
+          else rows.push(row);
+        }
+        return servicesOfRows(rows);
+      },
+      (err) => failed("could not be read", err),
+    );
 
   const watchers = new Set<Watcher>();
   return {

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Registry, RegistryEvent, Service } from "tsmicro";
+import { waitFor } from "tsmicro/testing";
 import { createNatsConnection, createNatsRegistry } from "../src/index.js";
 import { type PrivateNats, startPrivateNats } from "./nats-server.js";
 
@@ -17,16 +18,6 @@ function svc(name: string, id: string): Service {
     endpoints: [],
     nodes: [{ id, address: "127.0.0.1:1", metadata: {} }],
   };
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe("nats registry across a NATS outage", { timeout: 60_000 }, () => {
@@ -56,7 +47,7 @@ describe("nats registry across a NATS outage", { timeout: 60_000 }, () => {
       (await b.getService("outage"))[0]?.nodes.map((n) => n.id),
       ["n1"],
     );
-    await until("the watch to report n1", 5000, async () => (events.length >= 1 ? true : undefined));
+    await waitFor("the watch to report n1", 5000, async () => (events.length >= 1 ? true : undefined));
     await nats.kill({ wipe: true });
 
     const t0 = Date.now();
@@ -73,7 +64,7 @@ describe("nats registry across a NATS outage", { timeout: 60_000 }, () => {
     // A client with no cache: only the server's answer counts.
     const fresh = createNatsRegistry({ servers: nats.server });
     try {
-      const back = await until("n1 to be re-registered in the restarted NATS", 15_000, async () => {
+      const back = await waitFor("n1 to be re-registered in the restarted NATS", 15_000, async () => {
         const nodes = (await fresh.getService("outage"))[0]?.nodes.map((n) => n.id);
         return nodes?.includes("n1") ? nodes : undefined;
       });

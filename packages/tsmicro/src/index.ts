@@ -69,6 +69,7 @@ export {
   rowsOf as registryRowsOf,
   servicesOf as servicesOfRows,
 } from "./registry/table.js";
+export { createReadThrough, type ReadThrough } from "./registry/last-answer.js";
 export { createWatcherSet, type WatcherSet } from "./registry/watchers.js";
 export type {
   Endpoint,

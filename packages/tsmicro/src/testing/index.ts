@@ -16,3 +16,4 @@ export {
 } from "./broker-restart.js";
 export { freePort } from "./ports.js";
 export { type RegistryConformanceOptions, registryConformance } from "./registry-conformance.js";
+export { waitFor } from "./wait.js";
