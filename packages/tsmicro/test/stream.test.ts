@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { newClient } from "../src/client/client.js";
-import { background, type Context, withTimeout } from "../src/context.js";
+import { background, type Context, withMetadata, withTimeout } from "../src/context.js";
 import { bidiStream, clientStream, defineContract, serverStream, unary } from "../src/contract/contract.js";
 import { implement } from "../src/contract/implement.js";
-import { badRequest, MicroError } from "../src/errors.js";
+import { badRequest, MicroError, unauthorized } from "../src/errors.js";
 import { createMemoryRegistry } from "../src/registry/memory.js";
+import type { HandlerWrapper } from "../src/server/server.js";
 import { setResponseHeader, setResponseTrailer } from "../src/server/stream.js";
 import { newService } from "../src/service/service.js";
 import { STREAM_WINDOW_BYTES } from "../src/transport/stream.js";
@@ -223,6 +224,65 @@ describe("streams over TCP", { timeout: 60_000 }, () => {
       n++;
     }
     assert.equal(n, 2000);
+  });
+});
+
+describe("handler wrappers run for streams", { timeout: 20_000 }, () => {
+  test("a wrapper sees the stream open (with the server-streaming request), can refuse it, and passes its context on", async () => {
+    const seenByWrapper: unknown[] = [];
+    let handlerRan = 0;
+    const guard: HandlerWrapper = (next) => async (ctx, req) => {
+      seenByWrapper.push([req.endpoint, req.body]);
+      if (req.metadata["x-token"] !== "ok") throw unauthorized("guarded", `${req.endpoint}: no token`);
+      return next({ ...ctx, metadata: { ...ctx.metadata, "x-account": "ada" } }, req);
+    };
+    const Guarded = defineContract("Guarded", {
+      feed: serverStream<{ topic: string }, { account: string }>(),
+      chat: bidiStream<{ text: string }, { text: string }>(),
+    });
+    const reg = createMemoryRegistry();
+    const svc = newService({ name: "guarded", registry: reg, wrappers: [guard] }).handle(
+      implement(Guarded, {
+        async *feed(ctx) {
+          handlerRan++;
+          yield { account: ctx.metadata["x-account"] ?? "none" };
+        },
+        async *chat(ctx, reqs) {
+          handlerRan++;
+          for await (const r of reqs) yield { text: `${ctx.metadata["x-account"]}: ${r.text}` };
+        },
+      }),
+    );
+    await svc.start();
+    const c = newClient({ registry: reg });
+    const guarded = c.service(Guarded, "guarded");
+    try {
+      await assert.rejects(
+        within(2000, "the refusal", collect(guarded.feed(ctx, { topic: "t" }))),
+        (e: MicroError) => e.code === 401 && /no token/.test(e.detail),
+      );
+      await assert.rejects(
+        within(2000, "the refusal", (async () => (await guarded.chat(ctx)).recv())()),
+        (e: MicroError) => e.code === 401,
+      );
+      assert.equal(handlerRan, 0, "a refused stream never reached its handler");
+
+      const authed = withMetadata(ctx, { "x-token": "ok" });
+      assert.deepEqual(await within(2000, "the feed", collect(guarded.feed(authed, { topic: "t" }))), [
+        { account: "ada" },
+      ]);
+      const chat = await guarded.chat(authed);
+      await chat.send({ text: "hi" });
+      assert.deepEqual(await within(2000, "the reply", chat.recv()), { text: "ada: hi" });
+      chat.closeSend();
+      assert.deepEqual(seenByWrapper.slice(-2), [
+        ["Guarded.feed", { topic: "t" }],
+        ["Guarded.chat", undefined],
+      ]);
+    } finally {
+      await c.close();
+      await svc.stop();
+    }
   });
 });
 

@@ -12,6 +12,7 @@ import { type Context, linkSignal, type Metadata } from "../context.js";
 import { badRequest, MicroError, notFound, timeout } from "../errors.js";
 import type { Endpoint } from "../registry/registry.js";
 import type { InboundRequest, InboundStream, RequestHandler } from "../transport/transport.js";
+import type { HandlerFn, HandlerWrapper } from "./server.js";
 
 /** Server-streaming: one request in, many out. Client-streaming: many in, one out. Bidi: many both ways. */
 export type StreamKind = "server" | "client" | "bidi";
@@ -36,6 +37,8 @@ export interface StreamServerOptions {
   hasUnary(endpoint: string): boolean;
   /** Unary endpoint names, for "not found" details. */
   unaryNames(): string[];
+  /** The service's handler wrappers; they run when a stream opens. @default [] */
+  wrappers?: readonly HandlerWrapper[];
 }
 
 interface StreamRoute {
@@ -190,20 +193,39 @@ export class StreamServer {
       return s.send(bytes);
     };
 
+    // The service's handler wrappers (auth, logging, metrics) run once, when the stream opens:
+    // `body` is the request of a server-streaming call, undefined for the others; the handler
+    // runs inside, with the context the wrappers pass on, and a wrapper that throws ends the
+    // stream with its error before the handler starts.
     const run = async () => {
+      let request: unknown;
       if (route.kind === "server") {
         const it = s[Symbol.asyncIterator]();
         const first = await it.next();
         if (first.done) throw badRequest(name, `${hop} expects a request message, got none`, { chain });
         void it.return?.();
-        const out = route.handler(ctx, decode(first.value));
-        for await (const m of out as AsyncIterable<unknown>) await send(m);
-        return;
+        request = decode(first.value);
       }
-      const input = mapIterable(s, decode);
-      const out = route.handler(ctx, input);
-      if (route.kind === "client") await send(await out);
-      else for await (const m of out as AsyncIterable<unknown>) await send(m);
+      const bottom: HandlerFn = async (hctx) => {
+        if (hctx.metadata !== metadata) sinks.set(hctx.metadata, s);
+        if (route.kind === "server") {
+          for await (const m of route.handler(hctx, request) as AsyncIterable<unknown>) await send(m);
+          return undefined;
+        }
+        const out = route.handler(hctx, mapIterable(s, decode));
+        if (route.kind === "client") await send(await out);
+        else for await (const m of out as AsyncIterable<unknown>) await send(m);
+        return undefined;
+      };
+      const wrappers = this.#opts.wrappers ?? [];
+      const invoke = wrappers.reduceRight<HandlerFn>((next, wrap) => wrap(next), bottom);
+      await invoke(ctx, {
+        service: name,
+        endpoint: h.endpoint,
+        contentType: h.contentType,
+        body: request,
+        metadata,
+      });
     };
     run().then(
       () => s.closeSend(),

@@ -135,6 +135,7 @@ class ServiceImpl implements MicroService {
       unary: this.#server.dispatch,
       hasUnary: (endpoint) => this.#server.router.get(endpoint) !== undefined,
       unaryNames: () => this.#server.router.names(),
+      wrappers: options.wrappers ?? [],
     });
     this.#server.router.add("Debug.Health", () => this.#health());
     this.#server.router.add("Debug.Inflight", () => ({
