@@ -93,7 +93,7 @@ describe("deadlines and cancellation across hops", () => {
         "the server handler to see the cancellation",
       );
       assert.ok(seen.abortedAt! - at <= 50, `server saw it after ${seen.abortedAt! - at} ms`);
-      assert.match(String(seen.reason?.detail), /cancelled/);
+      assert.match(String((seen.reason as MicroError | undefined)?.detail), /cancelled/);
     });
   }
 });

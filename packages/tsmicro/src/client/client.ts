@@ -8,11 +8,14 @@ import type { Broker } from "../broker/broker.js";
 import { brokerFromEnv, defaultBroker } from "../broker/env.js";
 import { defaultCodecs } from "../codec/index.js";
 import type { Context } from "../context.js";
+import type { Contract, Endpoints } from "../contract/contract.js";
+import { createServiceProxy, type ServiceProxy } from "../contract/proxy.js";
 import { type InflightSnapshot, InflightTable } from "../inflight.js";
 import { defaultRegistry } from "../registry/default.js";
 import { createSelector } from "../selector/selector.js";
 import { Pool } from "../transport/pool.js";
 import { createTcpTransport } from "../transport/tcp.js";
+import { startWatchdog } from "../watchdog.js";
 import { callOnce, type Snapshot } from "./call.js";
 import {
   type CallFn,
@@ -29,8 +32,6 @@ import {
 import { type Message, type PublishCallOptions, publishMessage } from "./publish.js";
 import type { Request } from "./request.js";
 import { openStream, type Stream } from "./stream.js";
-import type { Contract, Endpoints } from "../contract/contract.js";
-import { createServiceProxy, type ServiceProxy } from "../contract/proxy.js";
 
 export interface Client {
   /** Calls `request.service`'s endpoint and resolves with the decoded response. */
@@ -45,7 +46,11 @@ export interface Client {
     options?: CallOptions,
   ): Promise<Stream<Req, Rsp>>;
   /** A typed proxy for `contract` served as `service`: one method per endpoint (contract/proxy.ts). */
-  service<E extends Endpoints>(contract: Contract<E>, service: string, defaults?: CallOptions): ServiceProxy<E>;
+  service<E extends Endpoints>(
+    contract: Contract<E>,
+    service: string,
+    defaults?: CallOptions,
+  ): ServiceProxy<E>;
   /** Encodes `message.payload` with the client's codec and publishes it on the broker, with the context's metadata as headers. */
   publish(ctx: Context, message: Message, options?: PublishCallOptions): Promise<void>;
   /** Replaces the options (merged over the current ones). Never waits; in-flight calls keep theirs. */
@@ -77,8 +82,20 @@ class ClientImpl implements Client {
   readonly #inflight = new InflightTable();
   #ownBroker: Broker | undefined;
 
+  #stopWatchdog: (() => void) | undefined;
+
   constructor(options: Partial<ClientOptions>) {
     this.#state = this.#build(undefined, options);
+    this.#syncWatchdog(undefined);
+  }
+
+  /** (Re)starts the watchdog when its options change; it reads the table, never the calls. */
+  #syncWatchdog(prev: ClientOptions["watchdog"]): void {
+    const next = this.#state.options.watchdog;
+    if (next === prev) return;
+    this.#stopWatchdog?.();
+    this.#stopWatchdog =
+      next === undefined ? undefined : startWatchdog(() => this.#inflight.snapshot(), next);
   }
 
   call<R>(ctx: Context, request: Request, options: CallOptions = {}): Promise<R> {
@@ -96,18 +113,23 @@ class ClientImpl implements Client {
     );
   }
 
-  service<E extends Endpoints>(contract: Contract<E>, service: string, defaults?: CallOptions): ServiceProxy<E> {
-    return createServiceProxy(this, contract, service, defaults);
-  }
-
   publish(ctx: Context, message: Message, options?: PublishCallOptions): Promise<void> {
     return publishMessage(this.#state.options, ctx, message, options);
+  }
+
+  service<E extends Endpoints>(
+    contract: Contract<E>,
+    service: string,
+    defaults?: CallOptions,
+  ): ServiceProxy<E> {
+    return createServiceProxy(this, contract, service, defaults);
   }
 
   init(options: Partial<ClientOptions>): void {
     const prev = this.#state;
     const next = this.#build(prev, options);
     this.#state = next; // the one assignment; calls already running keep `prev`
+    this.#syncWatchdog(prev.options.watchdog);
     if (next.pool !== prev.pool) void prev.pool.drain();
     if (next.selector !== prev.selector && prev.options.selector === undefined) prev.selector.close();
   }
@@ -125,6 +147,7 @@ class ClientImpl implements Client {
   }
 
   async close(): Promise<void> {
+    this.#stopWatchdog?.();
     const s = this.#state;
     if (s.options.selector === undefined) s.selector.close();
     await s.pool.drain();
@@ -154,6 +177,7 @@ class ClientImpl implements Client {
       maxCallDepth: DEFAULT_MAX_CALL_DEPTH,
       backoff: defaultBackoff,
       trackInflight: true,
+      watchdog: undefined,
       broker: changes.broker ?? this.#brokerFor(changes.registry),
     };
     const options: ClientOptions = Object.freeze({ ...base, ...stripUndefined(changes) });

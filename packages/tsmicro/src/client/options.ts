@@ -5,6 +5,7 @@ import type { Context } from "../context.js";
 import type { Registry } from "../registry/registry.js";
 import type { SelectOptions, Selector } from "../selector/selector.js";
 import type { Transport } from "../transport/transport.js";
+import type { WatchdogOptions } from "../watchdog.js";
 import type { Request } from "./request.js";
 
 export interface CallOptions {
@@ -56,6 +57,8 @@ export interface ClientOptions {
   backoff: (attempt: number) => number;
   /** Keep the in-flight call table that `inflight()` and the stall doctor read. @default true */
   trackInflight: boolean;
+  /** Report calls stuck in one phase longer than a threshold (needs trackInflight). @default off */
+  watchdog: WatchdogOptions | undefined;
   /** Where `publish` sends messages. @default the process default broker (MICRO_BROKER, else http) */
   broker: Broker;
 }

@@ -3,20 +3,21 @@
  * an interval, with a client for calling others (go-micro's micro.Service).
  */
 import { randomUUID } from "node:crypto";
-import type { Client } from "../client/client.js";
 import type { Broker } from "../broker/broker.js";
 import { brokerFromEnv } from "../broker/env.js";
+import type { Client } from "../client/client.js";
 import { newClient } from "../client/client.js";
 import { type CodecRegistry, defaultCodecs } from "../codec/index.js";
 import type { InflightSnapshot } from "../inflight.js";
 import { defaultRegistry } from "../registry/default.js";
 import type { Registry, Service as RegistryService } from "../registry/registry.js";
-import { type BulkheadOptions, createBulkhead } from "../server/bulkhead.js";
+import { type Bulkhead, type BulkheadOptions, createBulkhead } from "../server/bulkhead.js";
 import type { HandleOptions } from "../server/router.js";
 import { type HandlerWrapper, Server } from "../server/server.js";
 import { isMountable, MOUNT, StreamServer } from "../server/stream.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import type { Listener, Transport } from "../transport/transport.js";
+import { startWatchdog, type WatchdogOptions } from "../watchdog.js";
 import { type ServiceSubscribeOptions, type SubscriberFn, Subscriptions } from "./subscribe.js";
 
 export interface ServiceOptions {
@@ -43,10 +44,12 @@ export interface ServiceOptions {
   registerIntervalMs?: number;
   /** On stop, how long in-flight requests may take to finish. @default 10000 */
   drainTimeoutMs?: number;
-  /** Concurrency limits (bulkhead). @default none */
-  limits?: BulkheadOptions;
+  /** Concurrency limits (bulkhead), or your own admission control. @default none */
+  limits?: BulkheadOptions | Bulkhead;
   /** Keep the in-flight table for `inflight()` and the stall doctor. @default true */
   trackInflight?: boolean;
+  /** Report requests stuck in one phase (e.g. queued for a slot) longer than a threshold. @default off */
+  watchdog?: WatchdogOptions;
   /** Lifecycle messages. @default silent */
   log?: (message: string) => void;
   /**
@@ -103,6 +106,7 @@ class ServiceImpl implements MicroService {
   readonly #transport: Transport;
   readonly #startedAt = Date.now();
   #listener: Listener | undefined;
+  #stopWatchdog: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   /** Whether the last registration (or refresh) succeeded; for health checks. */
   #registered = false;
@@ -125,7 +129,12 @@ class ServiceImpl implements MicroService {
       nodeId: this.nodeId,
       codecs: options.codecs ?? defaultCodecs(),
       wrappers: options.wrappers ?? [],
-      bulkhead: options.limits === undefined ? undefined : createBulkhead(this.name, options.limits),
+      bulkhead:
+        options.limits === undefined
+          ? undefined
+          : "acquire" in options.limits
+            ? options.limits
+            : createBulkhead(this.name, options.limits),
       trackInflight: options.trackInflight ?? true,
     });
     this.#streams = new StreamServer({
@@ -254,6 +263,9 @@ class ServiceImpl implements MicroService {
       );
     }, interval);
     this.#timer.unref();
+    if (this.#opts.watchdog !== undefined) {
+      this.#stopWatchdog = startWatchdog(() => this.inflight(), this.#opts.watchdog);
+    }
     this.#state = "running";
     this.#opts.log?.(`tsmicro: ${this.name} (${this.nodeId}) listening on ${this.address}`);
   }
@@ -271,6 +283,7 @@ class ServiceImpl implements MicroService {
     this.#state = "stopping";
     clearInterval(this.#timer);
     this.#registered = false;
+    this.#stopWatchdog?.();
     // Deregister first so that callers stop choosing this node, then drain.
     await this.registry.deregister(this.record()).catch((err: Error) => {
       this.#opts.log?.(`tsmicro: ${this.name} could not deregister: ${err.message}`);

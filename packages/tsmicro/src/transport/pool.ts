@@ -4,7 +4,7 @@
  * back, so a nested call can never wait for a connection its own caller holds.
  */
 import { abortable } from "../util/abort.js";
-import type { Connection, Transport } from "./transport.js";
+import type { Connection, SignalLike, Transport } from "./transport.js";
 
 export interface PoolOptions {
   transport: Transport;
@@ -36,7 +36,7 @@ export class Pool {
   }
 
   /** An open connection to `address`, dialling one only when none is usable (or all are busy and there is room). */
-  get(address: string, dialTimeoutMs: number, signal?: AbortSignal): Promise<Connection> | Connection {
+  get(address: string, dialTimeoutMs: number, signal?: SignalLike): Promise<Connection> | Connection {
     let slot = this.#slots.get(address);
     if (slot === undefined) {
       slot = { conns: [], dialing: undefined };

@@ -8,6 +8,7 @@ import { ClientStreams } from "./stream.js";
 import type {
   Connection,
   RequestHeaders,
+  SignalLike,
   TransportRequest,
   TransportResponse,
   TransportStream,
@@ -50,14 +51,15 @@ export class TcpConnection implements Connection {
     const decoder = new FrameDecoder(maxFrameBytes, {
       frame: (f) => this.#onFrame(f.type, f.id, f.header, f.body),
       oversized: (type, id, length) =>
-        type === FrameType.StreamMessage ? this.#streams.oversized(id, length) :
-        this.#settle(
-          id,
-          payloadTooLarge(
-            address,
-            `response of ${length} bytes from ${address} exceeds the client's frame limit of ${maxFrameBytes} bytes`,
-          ),
-        ),
+        type === FrameType.StreamMessage
+          ? this.#streams.oversized(id, length)
+          : this.#settle(
+              id,
+              payloadTooLarge(
+                address,
+                `response of ${length} bytes from ${address} exceeds the client's frame limit of ${maxFrameBytes} bytes`,
+              ),
+            ),
     });
     socket.on("data", (chunk: Buffer) => {
       try {
@@ -92,7 +94,7 @@ export class TcpConnection implements Connection {
     return this.#usable;
   }
 
-  request(req: TransportRequest, signal: AbortSignal): Promise<TransportResponse> {
+  request(req: TransportRequest, signal: SignalLike): Promise<TransportResponse> {
     if (!this.#usable) {
       return Promise.reject(
         markTransportFailure(serviceUnavailable(this.address, `connection to ${this.address} is closing`)),
@@ -138,7 +140,9 @@ export class TcpConnection implements Connection {
 
   stream(headers: RequestHeaders, signal: AbortSignal): TransportStream {
     if (!this.#usable) {
-      throw markTransportFailure(serviceUnavailable(this.address, `connection to ${this.address} is closing`));
+      throw markTransportFailure(
+        serviceUnavailable(this.address, `connection to ${this.address} is closing`),
+      );
     }
     return this.#streams.open(this.#allocateId(), headers, signal);
   }
@@ -149,7 +153,7 @@ export class TcpConnection implements Connection {
       this.#closeWhenIdle = true;
       return;
     }
-    this.#socket.end();
+    this.#writer.end();
     // A peer that never answers the FIN must not keep the socket open forever.
     setTimeout(() => this.#socket.destroy(), 1000).unref();
   }

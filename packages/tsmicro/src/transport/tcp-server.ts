@@ -10,6 +10,7 @@ import {
   timeout,
   tooManyRequests,
 } from "../errors.js";
+import { LightAbort } from "../util/light-abort.js";
 import { encodeFrame, FrameDecoder, FrameType, PREFACE, ProtocolError } from "./frame.js";
 import { decodeRequestHeaders, encodeResponseHeaders, type HeaderLimits } from "./headers.js";
 import {
@@ -19,8 +20,8 @@ import {
   guardConnection,
   type LimitLog,
 } from "./limits.js";
-import { describeTlsServerError, type TcpTlsOptions, tlsServerOptions } from "./tls.js";
 import { ServerStreams } from "./stream.js";
+import { describeTlsServerError, type TcpTlsOptions, tlsServerOptions } from "./tls.js";
 import type { InboundRequest, Listener, RequestHandler, StreamHandler } from "./transport.js";
 import { FrameWriter } from "./writer.js";
 
@@ -50,10 +51,9 @@ export function serveConnection(
 ): void {
   const peer = `${socket.remoteAddress}:${socket.remotePort}`;
   const writer = new FrameWriter(socket);
-  const inflight = new Map<number, AbortController>();
+  const inflight = new Map<number, LightAbort>();
   let preface: Buffer | undefined = Buffer.alloc(0);
   socket.setNoDelay(true);
-  const streams = new ServerStreams((frame) => writer.write(frame), peer, options, options.streamHandler);
   const limitLog = options.limitLog ?? createLimitLog(options.log);
   const guard = guardConnection(socket, options, {
     refuse: (kind, detail) => refuse(detail, kind),
@@ -61,13 +61,14 @@ export function serveConnection(
     inflight: () => inflight.size + streams.size,
   });
   let warnedInflight = false;
+  const streams = new ServerStreams((frame) => writer.write(frame), peer, options, options.streamHandler);
 
   const refuse = (detail: string, kind = "protocol error") => {
     // Logged once per kind per window, answered once, then closed: other connections carry on.
     limitLog.report(kind, `tsmicro: closing connection from ${peer}: ${detail}`);
     const err = kind.endsWith("timeout") ? timeout("tsmicro", detail) : badRequest("tsmicro", detail);
     writer.write(errorFrame(0, err));
-    socket.end();
+    writer.end();
     setTimeout(() => socket.destroy(), 1000).unref();
     socket.removeAllListeners("data");
   };
@@ -126,7 +127,7 @@ export function serveConnection(
       writer.write(errorFrame(id, MicroError.from(err, "tsmicro", 400)));
       return;
     }
-    const controller = new AbortController();
+    const controller = new LightAbort();
     inflight.set(id, controller);
     let done = false;
     const finish = (): boolean => {

@@ -4,6 +4,9 @@
  * connection, matched by id, so a pool bounds sockets and never concurrent calls.
  */
 import type { MicroError } from "../errors.js";
+import type { SignalLike } from "../util/light-abort.js";
+
+export type { SignalLike } from "../util/light-abort.js";
 
 /** What the client sends with every request. */
 export interface RequestHeaders {
@@ -40,7 +43,7 @@ export interface Connection {
    * error, or a transport failure marked retryable). Aborting `signal` tells the server to
    * cancel the handler and rejects at once with `signal.reason`.
    */
-  request(request: TransportRequest, signal: AbortSignal): Promise<TransportResponse>;
+  request(request: TransportRequest, signal: SignalLike): Promise<TransportResponse>;
   /** Resolves when the connection has closed. */
   readonly closed: Promise<void>;
   /** Closes after the in-flight requests finish (`graceful`) or at once. */
@@ -92,7 +95,7 @@ export interface InboundRequest {
   readonly headers: RequestHeaders;
   readonly body: Uint8Array;
   /** Aborts when the caller cancels or its connection drops. */
-  readonly signal: AbortSignal;
+  readonly signal: SignalLike;
   /** Remote address of the caller, for logs. */
   readonly peer: string;
   respond(response: TransportResponse): void;
