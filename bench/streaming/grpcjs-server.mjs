@@ -1,7 +1,7 @@
 // @grpc/grpc-js server for the streaming benchmark, bytes passthrough.
 import grpc from "@grpc/grpc-js";
 import { exitWithParent, report } from "../lib/stats.mjs";
-import { benchService, parseDownload } from "./services.mjs";
+import { answerCpuQueries, benchService, parseDownload } from "./services.mjs";
 
 const server = new grpc.Server();
 server.addService(benchService, {
@@ -29,4 +29,5 @@ server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p
   if (err) throw err;
   report({ type: "ready", address: `127.0.0.1:${port}` });
 });
+answerCpuQueries();
 exitWithParent(() => server.forceShutdown());

@@ -114,12 +114,22 @@ async function start(file, config) {
               },
             };
           });
+  const expect = async (type, timeoutMs) => {
+    const msg = await next(timeoutMs);
+    if (msg.type !== type) throw new Error(msg.error ?? JSON.stringify(msg));
+    return msg;
+  };
   const child = {
-    async job(job, timeoutMs) {
-      proc.stdin.write(JSON.stringify(job) + "\n");
-      const msg = await next(timeoutMs);
-      if (msg.type !== "result") throw new Error(msg.error ?? JSON.stringify(msg));
-      return msg;
+    send: (msg) => proc.stdin.write(JSON.stringify(msg) + "\n"),
+    expect,
+    job(job, timeoutMs) {
+      child.send(job);
+      return expect("result", timeoutMs);
+    },
+    /** A server's CPU time so far, in µs. */
+    async cpu() {
+      child.send({ type: "cpu" });
+      return (await expect("cpu", 5000)).us;
     },
     stop: () =>
       new Promise((resolve) => {
@@ -186,15 +196,12 @@ async function main() {
     const unarySamples = {};
     const unaryClients = {};
     for (const [pair, { server, client }] of Object.entries(UNARY_PAIRS)) {
-      // grpc-js's load generator is the unary bench's own (same /bench.Echo/Echo bytes echo).
-      const file = client === "grpc-js" ? "../stacks/grpc-client.mjs" : "unary-client.mjs";
-      unaryClients[pair] = await start(file, { address: servers[server].address });
+      unaryClients[pair] = await start("unary-client.mjs", { client, address: servers[server].address });
       clients.push(unaryClients[pair]);
       // Priming: past JIT warm-up before anything is measured.
-      await unaryClients[pair].job(
-        { payloadSize: 100, concurrency: 64, warmupMs: 0, durationMs: warmupMs * 2 },
-        60_000,
-      );
+      unaryClients[pair].send({ payloadSize: 100, concurrency: 64, warmupMs: warmupMs * 2, durationMs: 1 });
+      await unaryClients[pair].expect("warm", 60_000);
+      await unaryClients[pair].expect("result", 60_000);
     }
     for (const scenario of UNARY_SCENARIOS) {
       for (let round = 0; round < rounds; round++) {
@@ -203,15 +210,20 @@ async function main() {
           const pair = pairs[(i + round) % pairs.length];
           const key = `${scenarioName(scenario)}|${pair}`;
           try {
-            const r = await unaryClients[pair].job(
-              { ...scenario, warmupMs, durationMs: seconds * 1000 },
-              60_000,
-            );
+            // Server CPU is read when the client starts its measured window and when it ends.
+            const c = unaryClients[pair];
+            const server = servers[UNARY_PAIRS[pair].server];
+            c.send({ ...scenario, warmupMs, durationMs: seconds * 1000 });
+            await c.expect("warm", 60_000);
+            const serverCpu0 = await server.cpu();
+            const r = await c.expect("result", 60_000);
+            r.serverCpuUs = ((await server.cpu()) - serverCpu0) / Math.max(1, r.count);
             unarySamples[key] ??= [];
             unarySamples[key].push(r);
             if (r.errors) problems.push(`${key}: ${r.errors} errors, first: ${r.firstError}`);
             console.error(
-              `  unary ${scenarioName(scenario).padEnd(10)} ${pair.padEnd(20)} ${fmt(r.rps)} req/s`,
+              `  unary ${scenarioName(scenario).padEnd(10)} ${pair.padEnd(20)} ${fmt(r.rps)} req/s, ` +
+                `CPU per call: client ${fmt(r.clientCpuUs, 1)} µs, server ${fmt(r.serverCpuUs, 1)} µs`,
             );
           } catch (err) {
             problems.push(`unary ${key}: ${String(err.message).split("\n")[0]}`);
@@ -257,30 +269,37 @@ function report(streamSamples, unarySamples, problems, loadAtStart) {
   const verdicts = [];
   for (const scenario of UNARY_SCENARIOS) {
     const name = scenarioName(scenario);
-    const rps = (pair) => median((unarySamples[`${name}|${pair}`] ?? []).map((r) => r.rps));
-    const base = rps("grpc-js → grpc-js");
+    const samples = (pair) => unarySamples[`${name}|${pair}`] ?? [];
+    const med = (pair, field) => median(samples(pair).map((r) => r[field]));
+    const base = med("grpc-js → grpc-js", "rps");
     for (const pair of Object.keys(UNARY_PAIRS)) {
-      const s = unarySamples[`${name}|${pair}`] ?? [];
       unaryRows.push([
         name,
         pair,
-        fmt(rps(pair)),
-        fmt(median(s.map((r) => r.p50))),
-        fmt(median(s.map((r) => r.p99))),
-        Number.isFinite(base) && base > 0 ? (rps(pair) / base).toFixed(2) : "n/a",
+        fmt(med(pair, "rps")),
+        fmt(med(pair, "p50")),
+        fmt(med(pair, "p99")),
+        fmt(med(pair, "clientCpuUs"), 1),
+        fmt(med(pair, "serverCpuUs"), 1),
+        Number.isFinite(base) && base > 0 ? (med(pair, "rps") / base).toFixed(2) : "n/a",
       ]);
     }
-    const server = rps("grpc-js → tsmicro") / base;
-    const client = rps("tsmicro → grpc-js") / base;
+    // The targets, by throughput and by CPU per call (the latter barely moves with machine load).
+    const serverRps = med("grpc-js → tsmicro", "rps") / base;
+    const serverCpu = med("grpc-js → grpc-js", "serverCpuUs") / med("grpc-js → tsmicro", "serverCpuUs");
+    const clientRps = med("tsmicro → grpc-js", "rps") / base;
+    const clientCpu = med("grpc-js → grpc-js", "clientCpuUs") / med("tsmicro → grpc-js", "clientCpuUs");
+    const met = (x, target) =>
+      `${x.toFixed(2)}× (target ≥ ${target.toFixed(2)}: ${x >= target ? "met" : "NOT met"})`;
     verdicts.push(
-      `${name}: tsmicro server under a grpc-js client ${server.toFixed(2)}× grpc-js's server (target ≥ 1.00: ${server >= 1 ? "met" : "NOT met"}); ` +
-        `tsmicro client against a grpc-js server ${client.toFixed(2)}× grpc-js's client (target ≥ 1.50: ${client >= 1.5 ? "met" : "NOT met"})`,
+      `${name}: tsmicro's server under a grpc-js client vs grpc-js's server — throughput ${met(serverRps, 1)}, CPU per call ${met(serverCpu, 1)}; ` +
+        `tsmicro's client against a grpc-js server vs grpc-js's client — throughput ${met(clientRps, 1.5)}, CPU per call ${met(clientCpu, 1.5)}`,
     );
   }
   const notes = [
     `node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}; ${new Date().toISOString()}`,
     `${rounds} round(s) of ${seconds} s after ${warmupMs} ms warm-up, median over rounds; each server and client its own process on 127.0.0.1; messages are raw bytes on every stack.`,
-    "streaming: one server-streaming call consumed as fast as it arrives (flow control on); unary: closed loop, `× n` = calls in flight on one connection; ratio = req/s ÷ grpc-js → grpc-js.",
+    "streaming: one server-streaming call consumed as fast as it arrives (flow control on); unary: closed loop, `× n` = calls in flight on one connection; ratio = req/s ÷ grpc-js → grpc-js; CPU µs/call = the process's user+system CPU time over the measured window ÷ calls.",
     `load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${os.loadavg()[0].toFixed(2)}`,
     ...verdicts,
     ...problems.map((p) => `problem: ${p}`),
@@ -294,7 +313,19 @@ function report(streamSamples, unarySamples, problems, loadAtStart) {
     "",
     "## Unary over gRPC (client → server)",
     "",
-    table(["scenario", "client → server", "req/s", "p50 µs", "p99 µs", "ratio"], unaryRows),
+    table(
+      [
+        "scenario",
+        "client → server",
+        "req/s",
+        "p50 µs",
+        "p99 µs",
+        "client CPU µs/call",
+        "server CPU µs/call",
+        "ratio",
+      ],
+      unaryRows,
+    ),
     "",
     ...notes.map((n) => `- ${n}`),
     "",

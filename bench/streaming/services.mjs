@@ -2,6 +2,9 @@
 // encoding on either side, so transports are compared, not codecs):
 //   bench.Echo/Echo          unary echo
 //   bench.Stream/Download    server-streaming: request = u32 count, u32 size; `count` messages of `size` bytes
+import { createInterface } from "node:readline";
+import { report } from "../lib/stats.mjs";
+
 const bytes = (b) => b;
 const method = (path, responseStream) => ({
   path,
@@ -29,4 +32,13 @@ export function downloadRequest(count, size) {
 export function parseDownload(b) {
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   return { count: buf.readUInt32BE(0), size: buf.readUInt32BE(4) };
+}
+
+/** Servers answer `{"type":"cpu"}` on stdin with their CPU time so far (µs), for CPU per call. */
+export function answerCpuQueries() {
+  createInterface({ input: process.stdin }).on("line", (line) => {
+    if (JSON.parse(line).type !== "cpu") return;
+    const { user, system } = process.cpuUsage();
+    report({ type: "cpu", us: user + system });
+  });
 }

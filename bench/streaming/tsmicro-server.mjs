@@ -3,7 +3,7 @@ import { createGrpcTransport } from "@tsmicro/grpc";
 import { withProtobuf } from "@tsmicro/protobuf";
 import { createMemoryRegistry, defineContract, implement, newService, serverStream, unary } from "tsmicro";
 import { childConfig, exitWithParent, report } from "../lib/stats.mjs";
-import { parseDownload } from "./services.mjs";
+import { answerCpuQueries, parseDownload } from "./services.mjs";
 
 const { transport } = childConfig();
 const Echo = defineContract("bench.Echo", { Echo: unary() });
@@ -28,4 +28,5 @@ const service = newService({
   );
 await service.start();
 report({ type: "ready", address: service.address });
+answerCpuQueries();
 exitWithParent(() => service.stop());
