@@ -20,7 +20,11 @@ function walk(dir, out) {
   return out;
 }
 
-const files = [...walk(join(root, "packages"), []), ...walk(join(root, "test"), []), ...walk(join(root, "examples"), [])]
+const files = [
+  ...walk(join(root, "packages"), []),
+  ...walk(join(root, "test"), []),
+  ...walk(join(root, "examples"), []),
+]
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 if (files.length === 0) {

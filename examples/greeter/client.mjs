@@ -1,10 +1,13 @@
 // examples/greeter/client.mjs — finds "greeter" through the local registry and calls it.
 // Run: node examples/greeter/client.mjs Ada
-import { MicroError, background, defaultClient, newRequest, withTimeout } from "tsmicro";
+import { background, defaultClient, MicroError, newRequest, withTimeout } from "tsmicro";
 
 const ctx = withTimeout(background(), 2000);
 try {
-  const rsp = await defaultClient.call(ctx, newRequest("greeter", "Greeter.Hello", { name: process.argv[2] ?? "world" }));
+  const rsp = await defaultClient.call(
+    ctx,
+    newRequest("greeter", "Greeter.Hello", { name: process.argv[2] ?? "world" }),
+  );
   console.log(rsp.msg);
 } catch (err) {
   if (!(err instanceof MicroError)) throw err;

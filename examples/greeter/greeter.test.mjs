@@ -14,7 +14,9 @@ const env = { ...process.env, MICRO_REGISTRY: "local", MICRO_REGISTRY_DIR: dir }
 const here = new URL(".", import.meta.url).pathname;
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-it("the README's service and client talk through the local registry, and SIGTERM deregisters", { timeout: 30_000 }, async () => {
+it("the README's service and client talk through the local registry, and SIGTERM deregisters", {
+  timeout: 30_000,
+}, async () => {
   const service = spawn(process.execPath, [join(here, "service.mjs")], { env, stdio: "inherit" });
   try {
     // Until the service has registered, the client answers 404: retry, bounded.

@@ -2,7 +2,7 @@
 // Starts TestService in a child process, fires FuncA many times at once from this process
 // while both processes re-initialise their clients in a loop, and reports what completed.
 import { fork } from "node:child_process";
-import { background, defaultClient, newClient, newRequest } from "tsmicro";
+import { defaultClient, newClient, newRequest } from "tsmicro";
 import { fireConcurrently } from "./harness.mjs";
 
 const COUNT = Number(process.env.SEED_CALLS ?? 1000);

@@ -133,6 +133,7 @@ export {
   type RegistryFromEnvOptions,
   registryFromEnv,
 } from "./registry/default.js";
+export { createReadThrough, type ReadThrough } from "./registry/last-answer.js";
 export { createLocalRegistry, DEFAULT_LOCAL_POLL_MS, type LocalRegistryOptions } from "./registry/local.js";
 export { createMemoryRegistry } from "./registry/memory.js";
 export type {
@@ -154,7 +155,6 @@ export {
   rowsOf as registryRowsOf,
   servicesOf as servicesOfRows,
 } from "./registry/table.js";
-export { createReadThrough, type ReadThrough } from "./registry/last-answer.js";
 export { createWatcherSet, type WatcherSet } from "./registry/watchers.js";
 export {
   createSelector,
@@ -202,8 +202,8 @@ export { isTransportFailure, markTransportFailure } from "./transport/failure.js
 export { DEFAULT_MAX_FRAME_BYTES } from "./transport/frame.js";
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./transport/limits.js";
 export { STREAM_WINDOW_BYTES } from "./transport/stream.js";
-export { parseAddress } from "./transport/tcp-server.js";
 export { createTcpTransport, DEFAULT_TCP_OPTIONS, type TcpTransportOptions } from "./transport/tcp.js";
+export { parseAddress } from "./transport/tcp-server.js";
 export { DEFAULT_TLS_MIN_VERSION, type TcpTlsOptions } from "./transport/tls.js";
 export type {
   Connection,

@@ -19,7 +19,13 @@ export class HandlerContext implements Context {
   #reason: unknown;
   #disposed = false;
 
-  constructor(deadline: number | undefined, metadata: Metadata, chain: readonly string[], hop: string, started: number) {
+  constructor(
+    deadline: number | undefined,
+    metadata: Metadata,
+    chain: readonly string[],
+    hop: string,
+    started: number,
+  ) {
     this.deadline = deadline;
     this.metadata = metadata;
     this.chain = chain;
@@ -47,7 +53,11 @@ export class HandlerContext implements Context {
 
   #expire(): void {
     const id = this.#hop.slice(0, this.#hop.indexOf("."));
-    this.abort(timeout(id, `deadline of ${this.#hop} passed after ${Date.now() - this.#started} ms`, { chain: this.chain }));
+    this.abort(
+      timeout(id, `deadline of ${this.#hop} passed after ${Date.now() - this.#started} ms`, {
+        chain: this.chain,
+      }),
+    );
   }
 
   abort(reason: unknown): void {

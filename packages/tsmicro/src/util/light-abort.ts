@@ -31,7 +31,9 @@ export class LightAbort implements SignalLike {
 
   addEventListener(_type: "abort", listener: () => void): void {
     // As AbortSignal: a listener added after the abort is never called.
-    if (!this.aborted) (this.#listeners ??= []).push(listener);
+    if (this.aborted) return;
+    if (this.#listeners === undefined) this.#listeners = [listener];
+    else this.#listeners.push(listener);
   }
 
   removeEventListener(_type: "abort", listener: () => void): void {
