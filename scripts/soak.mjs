@@ -96,6 +96,15 @@ const sink = newService({ name: "sink", registry, broker, log: quiet }).subscrib
 });
 for (const s of [back, middle, front, sink]) await s.start();
 
+// Registry changes during the run: a service that vanishes mid-run is a finding, reported.
+const registryEvents = [];
+const watchStop = new AbortController();
+void (async () => {
+  for await (const e of registry.watch({ signal: watchStop.signal })) {
+    if (e.type === "delete") registryEvents.push(`${new Date().toISOString()} delete ${e.service.name}`);
+  }
+})().catch(() => {});
+
 // ---- load -------------------------------------------------------------------------------
 const client = newClient({ registry, broker, poolTtlMs: 3000, requestTimeoutMs: 5000 });
 const stats = {};
@@ -126,7 +135,12 @@ const loop = (n, body) => {
   for (let i = 0; i < n; i++) {
     loops.push(
       (async () => {
-        while (running()) await body();
+        while (running()) {
+          await body();
+          // A call that fails without I/O settles in a microtask: yield, or a failing loop
+          // would starve every timer (samples, registration refresh) in the process.
+          await new Promise((r) => setImmediate(r));
+        }
       })(),
     );
   }
@@ -203,13 +217,14 @@ const sample = () => {
 const timer = setInterval(sample, sampleMs);
 // Every call has a deadline, so the loops end soon after the run does; one that does not is a
 // lost call, counted below rather than waited for forever.
-await Promise.race([Promise.all(loops), pause(30_000)]);
+await Promise.race([Promise.all(loops), pause(end - Date.now() + 30_000)]);
 clearInterval(timer);
 
 // ---- drain and account ------------------------------------------------------------------
 const published = stats.publish?.ok ?? 0;
 const drainUntil = Date.now() + 10_000;
 while (delivered < published && Date.now() < drainUntil) await pause(50);
+watchStop.abort();
 for (const s of [front, middle, back, sink]) await s.stop();
 await client.close();
 await broker.disconnect();
@@ -286,7 +301,7 @@ Mean rate: ${fmt(total / (durationMs / 1000), 0)} operations/s.
 |---|---|---|
 ${checks.map(([name, ok, figure]) => `| ${name} | ${ok ? "pass" : "**FAIL**"} | ${figure} |`).join("\n")}
 
-${errors.length > 0 ? `First errors:\n\n${errors.map((e) => `- ${e}`).join("\n")}\n` : ""}
+${registryEvents.length > 0 ? `Registry deletions during the run:\n\n${registryEvents.map((e) => `- ${e}`).join("\n")}\n\n` : ""}${errors.length > 0 ? `First errors:\n\n${errors.map((e) => `- ${e}`).join("\n")}\n` : ""}
 ## Samples (every ${sampleMs / 1000} s; heap after a full GC; event-loop delay over the interval)
 
 | t (s) | RSS (MB) | heap (MB) | fds | ELD p50 (ms) | ELD p99 (ms) | ELD max (ms) | ops/s |
