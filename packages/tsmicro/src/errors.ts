@@ -148,6 +148,16 @@ export const serviceUnavailable = helper(503);
 /** Code 499: the caller cancelled (no HTTP equivalent; nginx's convention). */
 export const cancelled = helper(499);
 
+/**
+ * The error for an aborted signal: its reason when that is a MicroError (a deadline, a
+ * cancel), otherwise a 499 — `controller.abort()` with no reason means "the caller cancelled".
+ */
+export function abortError(reason: unknown, id = "tsmicro"): MicroError {
+  if (reason instanceof MicroError) return reason;
+  const why = reason instanceof Error ? reason.message : reason === undefined ? "" : String(reason);
+  return cancelled(id, why ? `the caller cancelled: ${why}` : "the caller cancelled", { cause: reason });
+}
+
 export function isMicroError(value: unknown): value is MicroError {
   return value instanceof MicroError;
 }

@@ -107,6 +107,7 @@ export type { MethodOf, ProxyCallOptions, ResponseStream, ServiceProxy } from ".
 export type { StandardSchemaV1 } from "./contract/standard-schema.js";
 export { formatPath, validate } from "./contract/validate.js";
 export {
+  abortError,
   badRequest,
   cancelled,
   conflict,

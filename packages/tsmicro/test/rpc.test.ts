@@ -232,3 +232,27 @@ describe("rpc end to end", () => {
     assert.ok(results.every((r) => r.depth === 4));
   });
 });
+
+describe("plain AbortController cancellation", () => {
+  const f = fixture();
+  after(() => f.close());
+
+  it("an abort without a MicroError reason is a 499, not a 500", async () => {
+    class Slow {
+      async Wait() {
+        await delay(2000);
+        return {};
+      }
+    }
+    await f.start("slow", [new Slow()]);
+    const controller = new AbortController();
+    const call = f
+      .client()
+      .call(background(), newRequest("slow", "Slow.Wait", {}), { signal: controller.signal });
+    await delay(50);
+    controller.abort();
+    const e = await rejection(call, 2000, "the aborted call");
+    assert.equal(e.code, 499);
+    assert.match(e.detail, /the caller cancelled/);
+  });
+});

@@ -5,7 +5,7 @@
  */
 import type { Codec } from "../codec/codec.js";
 import { type Context, linkSignal } from "../context.js";
-import { MicroError, timeout } from "../errors.js";
+import { abortError, MicroError, timeout } from "../errors.js";
 import { type CallPhase, type InflightCall, type InflightTable, setPhase } from "../inflight.js";
 import type { Node } from "../registry/registry.js";
 import type { Selector } from "../selector/selector.js";
@@ -178,7 +178,7 @@ export async function callOnce(
       } catch (err) {
         release();
         // 7. Retry only what may be retried, only while time remains.
-        if (signal.aborted) throw MicroError.from(signal.reason, req.service);
+        if (signal.aborted) throw abortError(signal.reason, req.service);
         const e = MicroError.from(err, req.service);
         if (node !== undefined && addresses === undefined && isTransportFailure(e)) {
           snap.selector.mark(req.service, node, e);
@@ -187,7 +187,7 @@ export async function callOnce(
           throw e.chain.length > 0 ? e : e.with({ chain: [...ctx.chain, hop] });
         enter("backoff");
         await sleep(Math.min(o.backoff(attempt), Math.max(0, deadline - Date.now())), signal);
-        if (signal.aborted) throw MicroError.from(signal.reason, req.service);
+        if (signal.aborted) throw abortError(signal.reason, req.service);
         attempt++;
         if (record !== undefined) record.attempt = attempt;
       }

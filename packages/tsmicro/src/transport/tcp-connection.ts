@@ -1,6 +1,6 @@
 /** The client's end of a TCP connection: many requests in flight, matched by id. */
 import type { Socket } from "node:net";
-import { MicroError, payloadTooLarge, serviceUnavailable } from "../errors.js";
+import { abortError, MicroError, payloadTooLarge, serviceUnavailable } from "../errors.js";
 import { markTransportFailure } from "./failure.js";
 import { encodeFrame, FrameDecoder, FrameType, PREFACE, ProtocolError } from "./frame.js";
 import { decodeResponseContentType, encodeRequestHeaders } from "./headers.js";
@@ -100,7 +100,7 @@ export class TcpConnection implements Connection {
         markTransportFailure(serviceUnavailable(this.address, `connection to ${this.address} is closing`)),
       );
     }
-    if (signal.aborted) return Promise.reject(MicroError.from(signal.reason));
+    if (signal.aborted) return Promise.reject(abortError(signal.reason));
     const header = encodeRequestHeaders(req.headers);
     const frame = encodeFrame(FrameType.Request, 0, header, req.body);
     if (frame.length > this.#maxFrameBytes) {
@@ -119,7 +119,7 @@ export class TcpConnection implements Connection {
       const onAbort = () => {
         if (this.#pending.delete(id)) {
           this.#writer.write(encodeFrame(FrameType.Cancel, id, "", EMPTY));
-          reject(MicroError.from(signal.reason));
+          reject(abortError(signal.reason));
           this.#maybeCloseIdle();
         }
       };
