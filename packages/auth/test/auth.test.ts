@@ -289,12 +289,8 @@ describe("service auth over TCP", () => {
     });
   });
 
-  // A known gap, reported: stream handlers do not run the service's HandlerWrappers
-  // (server/stream.ts), so authHandlerWrapper cannot refuse them. Marked todo so it shows in
-  // every run without failing it; it passes once streams go through the wrappers.
-  test("stream endpoints are guarded too: a stream opened without a token is a 401", {
-    todo: "stream handlers do not run HandlerWrappers yet",
-  }, async () => {
+  // Streams run the handler wrappers when they open, so the same guard covers them.
+  test("stream endpoints are guarded too: a stream opened without a token is a 401", async () => {
     const Feed = defineContract("Feed", { secrets: serverStream<Record<string, never>, { n: number }>() });
     const guarded = newService({
       name: "vault",
