@@ -96,7 +96,11 @@ export function withCancel(parent: Context): [Context, (reason?: string) => void
 /** A child whose metadata is the parent's merged with `md` (keys lower-cased, as HTTP headers). */
 export function withMetadata(parent: Context, md: Record<string, string>): Context {
   const merged: Record<string, string> = { ...parent.metadata };
-  for (const [k, v] of Object.entries(md)) merged[k.toLowerCase()] = String(v);
+  for (const [k, v] of Object.entries(md)) {
+    // Assigning "__proto__" would set the prototype, not an entry: refuse it, as the wire does.
+    if (k === "__proto__") throw new TypeError('withMetadata: "__proto__" is not a valid metadata key');
+    merged[k.toLowerCase()] = String(v);
+  }
   return derive(parent, { metadata: Object.freeze(merged) });
 }
 
