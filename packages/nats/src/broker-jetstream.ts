@@ -238,7 +238,12 @@ export function createJetStreamBroker(options: JetStreamBrokerOptions = {}): Bro
           : await jsm.consumers.info(stream, consumerName).catch(() => undefined);
       if (existing === undefined) await jsm.consumers.add(stream, config);
       const consumer = await a.js.consumers.get(stream, consumerName);
-      const messages = await consumer.consume({ max_messages: o.prefetch });
+      // Pull requests expire before a delivery's ack wait does: a request left by a subscriber that
+      // died is gone before JetStream redelivers, so the redelivery reaches a live member and is counted.
+      const messages = await consumer.consume({
+        max_messages: o.prefetch,
+        expires: Math.min(30_000, Math.max(1000, o.ackWaitMs / 2)),
+      });
       const ctx = { options: resolved, handler, publish, onError, broker: name };
       const done = (async () => {
         for await (const m of messages) {

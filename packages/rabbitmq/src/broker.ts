@@ -157,8 +157,7 @@ export function createRabbitBroker(options: RabbitBrokerOptions = {}): Broker {
             : undefined,
         prefetch: o.prefetch,
         publish,
-        // A redelivery goes back to the same queue only, with its count.
-        requeue: (queue, message) => send("", queue, message),
+        broadcastPrefix: `${o.queuePrefix}${topic}:b-`,
         onError,
       });
       await consumer.start(AbortSignal.timeout(10_000));

@@ -3,12 +3,11 @@
  * deliveries handled one at a time in arrival order. Made again on every reconnect; a
  * delivery from a channel that has closed is skipped (RabbitMQ delivers it again).
  */
+import { randomUUID } from "node:crypto";
 import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
 import {
   type BrokerHandler,
-  deadLetterMessage,
   deliver,
-  HEADER,
   type BrokerMessage as Message,
   type ResolvedSubscribeOptions,
 } from "tsmicro";
@@ -27,8 +26,8 @@ export interface ConsumerOptions {
   keepDeadLetters: string | undefined;
   prefetch: number;
   publish: (topic: string, message: Message) => Promise<void>;
-  /** Publishes straight to one queue (for redeliveries with their count). */
-  requeue: (queue: string, message: Message) => Promise<void>;
+  /** Prefix of a broadcast subscription's exclusive queue name. */
+  broadcastPrefix: string;
   onError: (e: Error) => void;
 }
 
@@ -47,6 +46,7 @@ export class Consumer {
   #tag: string | undefined;
   #stopped = false;
   #unlisten: (() => void) | undefined;
+  #generation = 0;
 
   constructor(options: ConsumerOptions) {
     this.#o = options;
@@ -69,14 +69,29 @@ export class Consumer {
     if (ch !== undefined) await ch.close().catch(() => {});
   }
 
+  /**
+   * Subscribes again on a new connection, retrying with back-off while it fails (a node that has
+   * just restarted can refuse a declaration for a moment).
+   * Stops when unsubscribed or when a newer connection takes over.
+   */
   async #resetup(model: ChannelModel): Promise<void> {
-    if (this.#stopped) return;
-    try {
-      await this.#setup(model);
-    } catch (err) {
-      this.#o.onError(
-        new Error(`broker ${this.#o.broker}: resubscribing to "${this.#o.topic}": ${(err as Error).message}`),
-      );
+    const generation = ++this.#generation;
+    for (let attempt = 1; !this.#stopped && generation === this.#generation; attempt++) {
+      try {
+        await this.#setup(model);
+        return;
+      } catch (err) {
+        if (attempt === 1 || attempt % 10 === 0) {
+          this.#o.onError(
+            new Error(
+              `broker ${this.#o.broker}: resubscribing to "${this.#o.topic}" (attempt ${attempt}, retrying): ${(err as Error).message}`,
+            ),
+          );
+        }
+        await new Promise((r) => setTimeout(r, Math.min(5000, 200 * attempt)));
+        if (!this.#o.link.connected) return; // the next connection starts its own resubscription
+        model = await this.#o.link.model(AbortSignal.timeout(10_000), this.#o.broker).catch(() => model);
+      }
     }
   }
 
@@ -97,10 +112,15 @@ export class Consumer {
     });
     await ch.prefetch(o.prefetch);
     await ch.assertExchange(o.exchange, "topic", { durable: true });
-    const q =
-      o.queue === undefined
-        ? (await ch.assertQueue("", { exclusive: true, autoDelete: true, durable: false })).queue
-        : (await ch.assertQueue(o.queue, { durable: true })).queue;
+    // Rejected deliveries are dead-lettered straight back to the same queue: RabbitMQ counts
+    // each one in the x-death header (the delivery count survives processes, atomically).
+    const q = o.queue ?? `${o.broadcastPrefix}${randomUUID()}`;
+    const back = { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": q };
+    if (o.queue === undefined) {
+      await ch.assertQueue(q, { exclusive: true, autoDelete: true, durable: false, arguments: back });
+    } else {
+      await ch.assertQueue(q, { durable: true, arguments: back });
+    }
     await ch.bindQueue(q, o.exchange, o.topic);
     if (o.keepDeadLetters !== undefined && o.options.deadLetterTopic !== false) {
       await ch.assertQueue(o.keepDeadLetters, { durable: true });
@@ -139,57 +159,59 @@ export class Consumer {
 
   async #handle({ ch, queue, msg }: Item): Promise<void> {
     const o = this.#o;
-    const headers = fromAmqpHeaders(msg.properties.headers);
-    const counted = Number(headers[HEADER.attempt] ?? 1);
-    const message: Message = { headers, body: msg.content };
-    const ack = async () => {
-      if (this.#open.has(ch)) ch.ack(msg);
+    const raw = msg.properties.headers ?? {};
+    const reject = () => {
+      if (this.#open.has(ch)) ch.nack(msg, false, false); // back to this queue, counted
     };
     if (msg.fields.redelivered) {
-      // Delivered before without an ack (a subscriber died or lost its connection). Count it:
-      // re-queue a copy carrying the count, or dead-letter it once the count is used up.
-      const attempt = counted + 1;
-      if (attempt > o.options.maxDeliver && o.options.deadLetterTopic !== false) {
-        await o.publish(
-          o.options.deadLetterTopic,
-          deadLetterMessage(
-            { topic: o.topic, message, attempt: attempt - 1 },
-            "delivered without an acknowledgement until maxDeliver (the subscriber kept dying or losing its connection)",
-          ),
-        );
-      } else {
-        await o.requeue(queue, {
-          headers: { ...headers, [HEADER.attempt]: String(attempt) },
-          body: msg.content,
-        });
-      }
-      await ack();
+      // Delivered before with no verdict (its subscriber died or lost its connection): RabbitMQ
+      // does not count that, so count it by rejecting it to itself; the counted message comes
+      // back, and past maxDeliver deliver() dead-letters it instead of running the handler.
+      reject();
       return;
     }
+    const message: Message = { headers: fromAmqpHeaders(raw), body: msg.content };
     await deliver(
-      { topic: o.topic, message, attempt: counted },
+      { topic: o.topic, message, attempt: deaths(raw, queue) + 1 },
       { options: o.options, handler: o.handler, publish: o.publish, onError: o.onError, broker: o.broker },
       {
         durable: true,
-        ack,
-        retry: async (attempt, delayMs) => {
+        ack: async () => {
+          if (this.#open.has(ch)) ch.ack(msg);
+        },
+        retry: async (_attempt, delayMs) => {
           await new Promise((r) => setTimeout(r, delayMs));
-          // The copy goes to this queue only (not to other groups), then the original is acked.
-          await o.requeue(queue, {
-            headers: { ...headers, [HEADER.attempt]: String(attempt) },
-            body: msg.content,
-          });
-          await ack();
+          reject();
         },
       },
     );
   }
 }
 
+/** How many times this message was rejected back to `queue` (RabbitMQ's x-death count). */
+function deaths(headers: Record<string, unknown>, queue: string): number {
+  const xDeath = headers["x-death"];
+  if (!Array.isArray(xDeath)) return 0;
+  let n = 0;
+  for (const d of xDeath as { queue?: unknown; reason?: unknown; count?: unknown }[]) {
+    if (d?.queue === queue && d.reason === "rejected") n += Number(d.count ?? 0);
+  }
+  return n;
+}
+
+/** RabbitMQ's own bookkeeping headers are not the message's. */
+const AMQP_HEADERS = new Set([
+  "x-death",
+  "x-first-death-exchange",
+  "x-first-death-queue",
+  "x-first-death-reason",
+  "x-delivery-count",
+]);
+
 function fromAmqpHeaders(h: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h ?? {})) {
-    if (v === undefined || v === null) continue;
+    if (v === undefined || v === null || AMQP_HEADERS.has(k.toLowerCase())) continue;
     out[k.toLowerCase()] = Buffer.isBuffer(v) ? v.toString("utf8") : String(v);
   }
   return out;

@@ -37,6 +37,15 @@ export interface DeliverContext {
  * event stays open for the handler to settle later.
  */
 export async function deliver(d: Delivery, ctx: DeliverContext, settle: Settle): Promise<void> {
+  if (d.attempt > ctx.options.maxDeliver) {
+    // Deliveries that ended with no verdict at all (the subscriber died mid-handler) count
+    // too: a message that keeps killing its subscriber goes to the dead-letter topic.
+    const why = `delivered ${d.attempt - 1} times without an ack or a nack (its subscriber died or lost its connection while handling it)`;
+    await reject({ ...d, attempt: d.attempt - 1 }, ctx, settle, new Error(why)).catch((err: unknown) => {
+      ctx.onError(MicroError.from(err));
+    });
+    return;
+  }
   let settled: Promise<void> | undefined;
   const finish = (verdict: () => Promise<void>) => {
     settled ??= verdict().catch((err: unknown) => {

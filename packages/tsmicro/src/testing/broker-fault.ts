@@ -126,11 +126,96 @@ async function runFault(name: string, options: BrokerFaultOptions): Promise<Faul
   }
 }
 
+/**
+ * A message that kills its subscriber process every time (SIGKILL, no verdict) must still end
+ * on the dead-letter topic after `maxDeliver` deliveries: the count survives the processes.
+ */
+export function brokerCrashLoopTest(
+  name: string,
+  options: Pick<BrokerFaultOptions, "create" | "subscriber" | "cleanup" | "timeoutMs">,
+): void {
+  const maxDeliver = 3;
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  it(`${name}: a message that kills its subscriber each time reaches the dead-letter topic after maxDeliver`, {
+    timeout: timeoutMs + 10_000,
+  }, async () => {
+    const topic = `crash.${name.replace(/[^A-Za-z0-9]/g, "-")}.${randomUUID().slice(0, 8)}`;
+    const end = Date.now() + timeoutMs;
+    const pub = await options.create();
+    const dead: Record<string, string>[] = [];
+    const attempts: number[] = [];
+    const opts = {
+      ...options,
+      subscriber: {
+        ...options.subscriber,
+        env: {
+          ...options.subscriber.env,
+          TSMICRO_FAULT_POISON: "1",
+          TSMICRO_FAULT_MAX_DELIVER: String(maxDeliver),
+        },
+      },
+      handlerMs: 0,
+    };
+    let child: ChildProcess | undefined;
+    try {
+      await pub.subscribe(`${topic}.dlq`, (e) => void dead.push(e.message.headers));
+      let deaths = 0;
+      const exits: string[] = [];
+      let lastStderr = () => "";
+      const start = async () => {
+        const s = await startSubscriber(
+          opts,
+          topic,
+          `subscriber #${deaths + 1}`,
+          (id, attempt) => {
+            if (id === "poison") attempts.push(attempt);
+          },
+          deaths > 0,
+        );
+        child = s.child;
+        lastStderr = () => s.stderr().slice(-300);
+      };
+      await start();
+      await pub.publish(topic, { headers: { [HEADER.id]: "poison" }, body: Buffer.from("poison") });
+      while (dead.length === 0) {
+        if (Date.now() > end)
+          throw new Error(
+            `timed out waiting for the dead letter (deaths ${deaths}, attempts ${attempts.join(",")})`,
+          );
+        if (child!.exitCode !== null || child!.signalCode !== null) {
+          deaths++;
+          exits.push(`${child!.exitCode ?? child!.signalCode}: ${lastStderr()}`);
+          assert.ok(
+            deaths <= maxDeliver,
+            `the subscriber died ${deaths} times (attempts seen ${attempts.join(",")}; exits ${exits.join(" | ")}); the message should have been dead-lettered after ${maxDeliver}`,
+          );
+          await start();
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      console.log(
+        `[crash-loop ${name}] subscriber deaths=${deaths} attempts=${attempts.join(",")} dead-lettered after attempt=${dead[0]![HEADER.attempt]}`,
+      );
+      assert.equal(deaths, maxDeliver, "one death per delivery");
+      assert.deepEqual(attempts, [1, 2, 3], "each delivery counted, across processes");
+      assert.equal(dead[0]![HEADER.deadLetterTopic], topic);
+      assert.equal(dead[0]![HEADER.attempt], String(maxDeliver));
+      assert.match(dead[0]![HEADER.deadLetterReason] ?? "", /without an ack or a nack/);
+    } finally {
+      if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await pub.disconnect().catch(() => {});
+      await options.cleanup?.(topic).catch(() => {});
+    }
+  });
+}
+
 async function startSubscriber(
   options: BrokerFaultOptions,
   topic: string,
   label: string,
   onHandled: (id: string, attempt: number) => void,
+  /** A subscriber that dies of the poison before it says ready counts as started (crash loop). */
+  earlyDeathIsOk = false,
 ) {
   const child = spawn(process.execPath, options.subscriber.args, {
     cwd: options.subscriber.cwd,
@@ -148,9 +233,11 @@ async function startSubscriber(
     stderr = (stderr + d.toString()).slice(-2000);
   });
   const ready = new Promise<void>((resolve, reject) => {
-    child.once("exit", (code, sig) =>
-      reject(new Error(`the ${label} subscriber exited (${code ?? sig}) before it was ready: ${stderr}`)),
-    );
+    child.once("exit", (code, sig) => {
+      if (earlyDeathIsOk && sig === "SIGKILL") resolve();
+      else
+        reject(new Error(`the ${label} subscriber exited (${code ?? sig}) before it was ready: ${stderr}`));
+    });
     createInterface({ input: child.stdout! }).on("line", (line) => {
       if (line === "ready") resolve();
       const m = /^h (\S+) (\d+)$/.exec(line);
@@ -170,7 +257,7 @@ async function startSubscriber(
       );
     }),
   ]).finally(() => clearTimeout(timer));
-  return { child, handled: () => n };
+  return { child, handled: () => n, stderr: () => stderr };
 }
 
 /**
@@ -181,6 +268,8 @@ export async function runFaultSubscriber(create: () => Broker | Promise<Broker>)
   const topic = process.env.TSMICRO_FAULT_TOPIC;
   if (!topic) throw new Error("runFaultSubscriber: TSMICRO_FAULT_TOPIC is not set");
   const handlerMs = Number(process.env.TSMICRO_FAULT_HANDLER_MS ?? 2);
+  const poison = process.env.TSMICRO_FAULT_POISON === "1";
+  const maxDeliver = Number(process.env.TSMICRO_FAULT_MAX_DELIVER ?? 1000);
   const broker = await create();
   await broker.subscribe(
     topic,
@@ -188,8 +277,10 @@ export async function runFaultSubscriber(create: () => Broker | Promise<Broker>)
       if (handlerMs > 0) await new Promise((r) => setTimeout(r, handlerMs));
       // Synchronous on a pipe: written before the ack, so an acked message is always counted.
       process.stdout.write(`h ${e.message.headers[HEADER.id]} ${e.attempt}\n`);
+      // The poison message kills its subscriber, before any ack or nack.
+      if (poison && e.message.headers[HEADER.id] === "poison") process.kill(process.pid, "SIGKILL");
     },
-    { queue: "fault", maxDeliver: 1000 },
+    { queue: "fault", maxDeliver },
   );
   process.stdout.write("ready\n");
   process.once("SIGTERM", () => {

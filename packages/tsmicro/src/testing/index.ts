@@ -4,6 +4,7 @@ export { type BrokerConformanceOptions, brokerConformance } from "./broker-confo
 export { brokerFromEnvTest } from "./broker-env.js";
 export {
   type BrokerFaultOptions,
+  brokerCrashLoopTest,
   brokerFaultTest,
   type FaultCounts,
   runFaultSubscriber,
