@@ -2,6 +2,16 @@
  * @tsmicro/nats: NATS for tsmicro. One connection (see `connection.ts`) can serve the
  * registry, the broker and the transport together.
  */
+
+// Brokers (issue 5): core NATS (fire-and-forget, queue groups) and JetStream (at-least-once).
+export { createNatsBroker, type NatsBrokerOptions } from "./broker.js";
+export { brokerFromAddress } from "./broker-env.js";
+export {
+  createJetStreamBroker,
+  DEFAULT_JETSTREAM_BROKER_OPTIONS,
+  defaultStreamName,
+  type JetStreamBrokerOptions,
+} from "./broker-jetstream.js";
 export {
   createNatsConnection,
   DEFAULT_NATS_SERVERS,
@@ -18,12 +28,3 @@ export {
   type NatsRegistryOptions,
 } from "./registry.js";
 export { registryFromAddress } from "./registry-env.js";
-// Brokers (issue 5): core NATS (fire-and-forget, queue groups) and JetStream (at-least-once).
-export { createNatsBroker, type NatsBrokerOptions } from "./broker.js";
-export { brokerFromAddress } from "./broker-env.js";
-export {
-  createJetStreamBroker,
-  DEFAULT_JETSTREAM_BROKER_OPTIONS,
-  defaultStreamName,
-  type JetStreamBrokerOptions,
-} from "./broker-jetstream.js";
