@@ -14,6 +14,7 @@ import type { Pool } from "../transport/pool.js";
 import type { Connection } from "../transport/transport.js";
 import { abortable, sleep } from "../util/abort.js";
 import { LightAbort } from "../util/light-abort.js";
+import { checkDepth } from "./depth.js";
 import type { CallOptions, ClientOptions } from "./options.js";
 import type { Request } from "./request.js";
 
@@ -45,16 +46,7 @@ export async function callOnce(
   const hop = `${req.service}.${req.endpoint}`;
 
   // 1. Refuse runaway chains before doing anything.
-  if (ctx.chain.length >= o.maxCallDepth) {
-    throw new MicroError({
-      id: req.service,
-      code: 508,
-      status: "Loop Detected",
-      detail: `call to ${hop} refused: chain depth ${ctx.chain.length} reached maxCallDepth ${o.maxCallDepth}: ${ctx.chain.join(" -> ")}`,
-      chain: ctx.chain,
-      retryable: false,
-    });
-  }
+  checkDepth(ctx, req.service, `call to ${hop}`, o.maxCallDepth);
 
   // 2. The deadline: the smaller of this call's timeout and the caller's remaining time.
   const started = Date.now();

@@ -13,6 +13,7 @@ import { isTransportFailure } from "../transport/failure.js";
 import type { Connection, TransportStream } from "../transport/transport.js";
 import { abortable, sleep } from "../util/abort.js";
 import type { Snapshot } from "./call.js";
+import { checkDepth } from "./depth.js";
 import type { CallOptions } from "./options.js";
 import type { Request } from "./request.js";
 
@@ -56,16 +57,7 @@ export async function openStream<Req, Rsp>(
 ): Promise<Stream<Req, Rsp>> {
   const o = snap.options;
   const hop = `${req.service}.${req.endpoint}`;
-  if (ctx.chain.length >= o.maxCallDepth) {
-    throw new MicroError({
-      id: req.service,
-      code: 508,
-      status: "Loop Detected",
-      detail: `stream to ${hop} refused: chain depth ${ctx.chain.length} reached maxCallDepth ${o.maxCallDepth}: ${ctx.chain.join(" -> ")}`,
-      chain: ctx.chain,
-      retryable: false,
-    });
-  }
+  checkDepth(ctx, req.service, `stream to ${hop}`, o.maxCallDepth);
   const started = Date.now();
   const own =
     opts.requestTimeoutMs === undefined ? Number.POSITIVE_INFINITY : started + opts.requestTimeoutMs;
