@@ -1,7 +1,7 @@
 /**
- * The core NATS broker: topics are subjects, queue groups are NATS queue groups. Fire-and-
- * forget (NATS keeps no copy): a message reaches the subscribers connected when it is
- * published. The client reconnects by itself and resubscribes; a publish while it is
+ * The core NATS broker: topics are subjects, queue groups are NATS queue groups; the payload is
+ * tsmicro's message frame (headers + body). Fire-and-forget (NATS keeps no copy): a message
+ * reaches the subscribers connected when it is published. The client reconnects by itself and resubscribes; a publish while it is
  * reconnecting waits for it, bounded by the publish's timeout and signal.
  */
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
@@ -11,6 +11,8 @@ import {
   type BrokerOptions,
   checkMessage,
   checkTopic,
+  decodeMessageFrame,
+  encodeMessageFrame,
   errorSink,
   type BrokerMessage as Message,
   notConnected,
@@ -21,7 +23,7 @@ import {
   type SubscribeOptions,
   type Subscriber,
 } from "tsmicro";
-import { ConnectionState, fromNatsHeaders, openConnection, toNatsHeaders } from "./broker-connection.js";
+import { ConnectionState, openConnection } from "./broker-connection.js";
 import { type NatsConnectionOptions, natsConnectionHandle } from "./connection.js";
 
 export type NatsBrokerOptions = BrokerOptions & NatsConnectionOptions;
@@ -57,7 +59,9 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
         deadline.setPhase("waiting for NATS to reconnect");
         await state!.wait(deadline.signal);
       }
-      nc.publish(topic, message.body, { headers: toNatsHeaders(message.headers) });
+      // Headers and body in one payload frame, as go-micro's NATS broker marshals the whole
+      // message: cheaper than NATS headers, which nats.js validates and canonicalizes per key.
+      nc.publish(topic, encodeMessageFrame(topic, message));
     } finally {
       deadline.done();
     }
@@ -102,7 +106,20 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
             onError(new Error(`broker ${name}: subscription to "${topic}" failed: ${err.message}`));
             return;
           }
-          sub.push({ headers: fromNatsHeaders(m.headers), body: m.data });
+          let message: Message;
+          try {
+            message = decodeMessageFrame(
+              Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength),
+            ).message;
+          } catch (e) {
+            onError(
+              new Error(
+                `broker ${name}: a message on "${topic}" is not a tsmicro message: ${(e as Error).message}`,
+              ),
+            );
+            return;
+          }
+          sub.push(message);
         },
       });
       // The server knows of the subscription once this round trip returns: publishes after

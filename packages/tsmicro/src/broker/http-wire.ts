@@ -8,11 +8,13 @@ import type { Message } from "./broker.js";
 export const HTTP_BROKER_CONTENT_TYPE = "application/x-tsmicro-message";
 
 export function encodeHttpMessage(topic: string, message: Message): Buffer {
-  const head = Buffer.from(JSON.stringify({ t: topic, h: message.headers }), "utf8");
-  const out = Buffer.allocUnsafe(4 + head.length + message.body.length);
-  out.writeUInt32BE(head.length, 0);
-  head.copy(out, 4);
-  out.set(message.body, 4 + head.length);
+  const head = JSON.stringify({ t: topic, h: message.headers });
+  // One allocation: the header written in place, then the body.
+  const headLength = Buffer.byteLength(head, "utf8");
+  const out = Buffer.allocUnsafe(4 + headLength + message.body.length);
+  out.writeUInt32BE(headLength, 0);
+  out.write(head, 4, "utf8");
+  out.set(message.body, 4 + headLength);
   return out;
 }
 
@@ -28,7 +30,7 @@ export function decodeHttpMessage(raw: Buffer): { topic: string; message: Messag
   }
   let head: unknown;
   try {
-    head = JSON.parse(raw.subarray(4, 4 + n).toString("utf8"));
+    head = JSON.parse(raw.toString("utf8", 4, 4 + n));
   } catch {
     throw badRequest("tsmicro", "http broker: message header is not valid JSON");
   }
@@ -36,10 +38,10 @@ export function decodeHttpMessage(raw: Buffer): { topic: string; message: Messag
   if (typeof h?.t !== "string" || typeof h.h !== "object" || h.h === null || Array.isArray(h.h)) {
     throw badRequest("tsmicro", "http broker: message header needs a topic (t) and a headers object (h)");
   }
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h.h as Record<string, unknown>)) {
-    if (typeof v !== "string") throw badRequest("tsmicro", `http broker: header "${k}" is not a string`);
-    headers[k] = v;
+  const headers = h.h as Record<string, unknown>;
+  for (const k in headers) {
+    if (typeof headers[k] !== "string")
+      throw badRequest("tsmicro", `http broker: header "${k}" is not a string`);
   }
-  return { topic: h.t, message: { headers, body: raw.subarray(4 + n) } };
+  return { topic: h.t, message: { headers: headers as Record<string, string>, body: raw.subarray(4 + n) } };
 }

@@ -20,6 +20,8 @@ export type SubscriberFn<T = any> = (ctx: Context, payload: T, event: Event) => 
 /** `queue` for a queue group (one member gets each message); the rest as the broker's SubscribeOptions. */
 export type ServiceSubscribeOptions = SubscribeOptions;
 
+const NO_CHAIN: readonly string[] = Object.freeze([]);
+
 interface Entry {
   topic: string;
   handler: SubscriberFn;
@@ -96,12 +98,13 @@ export class Subscriptions {
           `cannot decode a message on "${event.topic}" as ${contentType}: ${(err as Error).message}`,
         );
       }
-      const ctx: Context = Object.freeze({
+      // The headers object is this delivery's own (every broker decodes or copies it): no copy.
+      const ctx: Context = {
         signal: this.#stopping.signal,
         deadline: undefined,
-        metadata: Object.freeze({ ...h }),
-        chain: [],
-      });
+        metadata: Object.freeze(h),
+        chain: NO_CHAIN,
+      };
       await e.handler(ctx, payload, event);
     };
   }
