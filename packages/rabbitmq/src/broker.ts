@@ -26,7 +26,7 @@ import {
   type Subscriber,
 } from "tsmicro";
 import { Consumer } from "./consumer.js";
-import { abortable, DEFAULT_RABBITMQ_URL, Link } from "./link.js";
+import { DEFAULT_RABBITMQ_URL, Link } from "./link.js";
 
 export interface RabbitBrokerOptions extends BrokerOptions {
   /** @default "amqp://guest:guest@127.0.0.1:5672" */
@@ -76,36 +76,44 @@ export function createRabbitBroker(options: RabbitBrokerOptions = {}): Broker {
       for (let attempt = 1; ; attempt++) {
         deadline.check();
         try {
-          deadline.setPhase(link.connected ? "opening a channel" : "waiting for RabbitMQ to reconnect");
-          const ch = await link.confirmChannel(deadline.signal, name);
-          const model = await link.model(deadline.signal, name);
-          if (exchangeReady !== model) {
-            await ch.assertExchange(o.exchange, "topic", { durable: true });
-            exchangeReady = model;
+          let ready = link.ready();
+          if (ready === undefined || exchangeReady !== ready.model) {
+            deadline.setPhase(link.connected ? "opening a channel" : "waiting for RabbitMQ to reconnect");
+            const ch = await link.confirmChannel(deadline.signal, name);
+            const model = await link.model(deadline.signal, name);
+            if (exchangeReady !== model) {
+              await ch.assertExchange(o.exchange, "topic", { durable: true });
+              exchangeReady = model;
+            }
+            ready = { ch, model };
           }
+          const { ch } = ready;
           deadline.setPhase(`waiting for the publisher confirm (attempt ${attempt})`);
-          await abortable(
-            new Promise<void>((resolve, reject) => {
-              ch.publish(
-                exchange,
-                routingKey,
-                Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
-                {
-                  headers: message.headers,
-                  persistent: true,
-                  ...(message.headers[HEADER.id] === undefined
-                    ? {}
-                    : { messageId: message.headers[HEADER.id] }),
-                },
-                (err: unknown) =>
-                  err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
-              );
-            }),
-            deadline.signal,
-          );
+          await new Promise<void>((resolve, reject) => {
+            // Bounded by the deadline through the shared sweep: no timer per publish.
+            const unwatch = deadline.watch(reject);
+            ch.publish(
+              exchange,
+              routingKey,
+              Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
+              {
+                headers: message.headers,
+                persistent: true,
+                ...(message.headers[HEADER.id] === undefined
+                  ? {}
+                  : { messageId: message.headers[HEADER.id] }),
+              },
+              (err: unknown) => {
+                unwatch();
+                if (err) reject(err instanceof Error ? err : new Error(String(err)));
+                else resolve();
+              },
+            );
+          });
           return;
         } catch (err) {
-          if (deadline.signal.aborted) throw deadline.signal.reason;
+          const stop = deadline.stopReason();
+          if (stop !== undefined) throw stop;
           deadline.setPhase(`retrying after: ${(err as Error).message}`);
           await new Promise((r) => setTimeout(r, Math.min(500, 25 * 2 ** attempt)));
         }

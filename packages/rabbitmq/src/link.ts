@@ -23,6 +23,7 @@ export class Link {
   #waiters: (() => void)[] = [];
   #listeners = new Set<(model: ChannelModel) => void>();
   #confirm: Promise<ConfirmChannel> | undefined;
+  #ready: { ch: ConfirmChannel; model: ChannelModel } | undefined;
   #closed = false;
   readonly #onError: (e: Error) => void;
 
@@ -46,6 +47,7 @@ export class Link {
       r.on("connect", (model: ChannelModel) => {
         this.#model = model;
         this.#confirm = undefined;
+        this.#ready = undefined;
         const w = this.#waiters;
         this.#waiters = [];
         for (const f of w) f();
@@ -54,6 +56,7 @@ export class Link {
       r.on("disconnect", () => {
         this.#model = undefined;
         this.#confirm = undefined;
+        this.#ready = undefined;
       });
       r.on("error", () => {}); // followed by "disconnect": recovery takes it from there
       r.on("handler-error", (err: Error) => this.#onError(err));
@@ -85,7 +88,9 @@ export class Link {
         ch.on("error", () => {});
         ch.on("close", () => {
           if (this.#confirm === p) this.#confirm = undefined;
+          if (this.#ready?.ch === ch) this.#ready = undefined;
         });
+        if (this.#model === model) this.#ready = { ch, model };
         return ch;
       });
       p.catch(() => {
@@ -94,6 +99,11 @@ export class Link {
       this.#confirm = p;
     }
     return abortable(this.#confirm, signal);
+  }
+
+  /** The publisher's confirm channel and its connection, when both are open now (the fast path). */
+  ready(): { ch: ConfirmChannel; model: ChannelModel } | undefined {
+    return this.#ready;
   }
 
   /** Calls `listener` with every new connection from now on (and now, if connected). */
@@ -111,6 +121,7 @@ export class Link {
     const r = this.#recovering;
     this.#recovering = undefined;
     this.#model = undefined;
+    this.#ready = undefined;
     if (r !== undefined) await (await r.catch(() => undefined))?.close().catch(() => {});
   }
 }

@@ -27,9 +27,8 @@ export class PublishDeadline {
 
   /** Throws the reason if the caller gave up or the time is up. Cheap: no timer. */
   check(): void {
-    if (this.#controller?.signal.aborted) throw this.#controller.signal.reason;
-    if (this.#parent?.aborted) throw this.#cancelled();
-    if (Date.now() >= this.#end) throw this.#timedOut();
+    const reason = this.stopReason();
+    if (reason !== undefined) throw reason;
   }
 
   get signal(): AbortSignal {
@@ -46,6 +45,29 @@ export class PublishDeadline {
         this.#timer = setTimeout(() => c.abort(this.#timedOut()), Math.max(0, this.#end - Date.now()));
     }
     return this.#controller.signal;
+  }
+
+  /**
+   * Calls `fail` with the reason once the caller gives up or the time is up, checked by one
+   * shared 25 ms sweep instead of a timer per publish; returns the function that stops
+   * watching. For the wait on a broker's reply (a publisher confirm), on every publish.
+   */
+  watch(fail: (reason: unknown) => void): () => void {
+    const w: Watch = { deadline: this, fail };
+    watched.add(w);
+    if (sweeper === undefined) {
+      sweeper = setInterval(sweep, SWEEP_MS);
+      sweeper.unref();
+    }
+    return () => watched.delete(w);
+  }
+
+  /** The reason the publish must stop now, or undefined. */
+  stopReason(): unknown {
+    if (this.#controller?.signal.aborted) return this.#controller.signal.reason;
+    if (this.#parent?.aborted) return this.#cancelled();
+    if (Date.now() >= this.#end) return this.#timedOut();
+    return undefined;
   }
 
   /** Milliseconds left (never negative): a bound for a library's own timeout option. */
@@ -75,6 +97,29 @@ export class PublishDeadline {
       "tsmicro",
       `publish to "${this.#topic}" on broker ${this.#broker} timed out after ${Date.now() - this.#started} ms while ${this.#phase}`,
     );
+  }
+}
+
+interface Watch {
+  deadline: PublishDeadline;
+  fail: (reason: unknown) => void;
+}
+
+const SWEEP_MS = 25;
+const watched = new Set<Watch>();
+let sweeper: NodeJS.Timeout | undefined;
+
+function sweep(): void {
+  for (const w of watched) {
+    const reason = w.deadline.stopReason();
+    if (reason !== undefined) {
+      watched.delete(w);
+      w.fail(reason);
+    }
+  }
+  if (watched.size === 0) {
+    clearInterval(sweeper);
+    sweeper = undefined;
   }
 }
 
