@@ -41,20 +41,24 @@ export function ready(redis: Redis, signal: AbortSignal | undefined, broker: str
     );
   }
   if (redis.status === "wait") redis.connect().catch(() => {}); // failures retry per retryStrategy
-  if (signal?.aborted) return Promise.reject(signal.reason);
+  // One "ready" listener per connection however many publishes wait for it.
+  let p = readyWaits.get(redis);
+  if (p === undefined) {
+    p = new Promise<void>((resolve) => redis.once("ready", () => resolve())).finally(() =>
+      readyWaits.delete(redis),
+    );
+    readyWaits.set(redis, p);
+  }
+  if (signal === undefined) return p;
+  if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
-    const onReady = () => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    };
-    const onAbort = () => {
-      redis.off("ready", onReady);
-      reject(signal!.reason);
-    };
-    redis.once("ready", onReady);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
+
+const readyWaits = new WeakMap<Redis, Promise<void>>();
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -144,7 +144,8 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
     // consumer (which counts a delivery in Redis) and deliver again.
     const handle = async (id: string, fields: Buffer[] | null, attempt: number) => {
       const again: { next?: { delayMs: number } } = {};
-      for (let message = parse(fields); message !== undefined && !stopped; ) {
+      const first = parse(fields);
+      for (let message = first; message !== undefined && !stopped; ) {
         again.next = undefined;
         let inLoop = true;
         await deliver({ topic, message, attempt }, ctx, {
@@ -174,7 +175,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
         attempt = await deliveries(r, key, group, id, attempt + 1);
         message = parse(claimed[0]![1]);
       }
-      if (fields === null || parse(fields) === undefined) {
+      if (first === undefined) {
         // Deleted (trimmed) while pending, or not written by tsmicro: say so, clear it from the pending list.
         onError(
           new Error(

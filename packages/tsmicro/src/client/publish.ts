@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { HEADER, type Headers } from "../broker/broker.js";
-import { type Context, linkSignal, remainingMs } from "../context.js";
+import { background, type Context, linkSignal, remainingMs } from "../context.js";
 import { timeout } from "../errors.js";
 import type { ClientOptions } from "./options.js";
 
@@ -48,7 +48,9 @@ export async function publishMessage(
   if (left <= 0) throw timeout("tsmicro", `publish to "${message.topic}": the caller's deadline has passed`);
   const timeoutMs = Math.min(opts.timeoutMs ?? o.requestTimeoutMs, left);
   if (opts.signal === undefined) {
-    await o.broker.publish(message.topic, { headers, body }, { signal: ctx.signal, timeoutMs });
+    // background()'s signal never aborts: leave it out rather than hang a listener on it per publish.
+    const signal = ctx.signal === background().signal ? undefined : ctx.signal;
+    await o.broker.publish(message.topic, { headers, body }, { signal, timeoutMs });
     return;
   }
   const controller = new AbortController();
