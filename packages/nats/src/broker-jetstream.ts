@@ -23,16 +23,13 @@ import {
   type Broker,
   type BrokerHandler,
   type BrokerOptions,
-  checkMessage,
-  checkTopic,
   deliver,
   errorSink,
   HEADER,
   type BrokerMessage as Message,
-  MicroError,
   notConnected,
   type PublishOptions,
-  publishDeadline,
+  publishWithRetry,
   resolveSubscribeOptions,
   type SubscribeOptions,
   type Subscriber,
@@ -133,50 +130,32 @@ export function createJetStreamBroker(options: JetStreamBrokerOptions = {}): Bro
     return p;
   };
 
-  const publish = async (topic: string, message: Message, opts?: PublishOptions): Promise<void> => {
-    checkTopic(topic, name);
-    checkMessage(message, name, topic);
-    if (closed) throw notConnected(name, `publish to "${topic}"`);
-    const deadline = publishDeadline(opts, name, topic);
-    const msgID = message.headers[HEADER.id] ?? randomUUID();
-    let lastError: Error | undefined;
-    try {
-      // Retried with the same message id until the deadline: JetStream stores it once.
-      for (let attempt = 1; ; attempt++) {
-        deadline.check();
-        try {
-          let a = api;
-          if (a === undefined || !a.state.up) {
-            deadline.setPhase("connecting to NATS");
-            a = await conn(deadline.signal);
-            deadline.setPhase("waiting for NATS to reconnect");
-            await a.state.wait(deadline.signal);
-          }
-          deadline.setPhase("finding the topic's stream");
-          await ensureStream(topic);
-          deadline.setPhase(`waiting for JetStream to store it (attempt ${attempt})`);
-          await a.js.publish(topic, message.body, {
-            headers: toNatsHeaders(message.headers),
-            msgID,
-            timeout: Math.max(1, Math.min(2000, deadline.remainingMs())),
-          });
-          return;
-        } catch (err) {
-          if (deadline.signal.aborted) throw deadline.signal.reason;
-          lastError = err as Error;
-          if (/no responders|no stream/i.test(lastError.message)) streams.delete(topic);
-          deadline.setPhase(`retrying after: ${lastError.message}`);
-          await sleep(Math.min(1000, 50 * 2 ** (attempt - 1)), deadline.signal);
-        }
+  // Retried with the same message id until the deadline: JetStream stores it once.
+  const publish = (topic: string, message: Message, opts?: PublishOptions): Promise<void> => {
+    const msgID = message.headers?.[HEADER.id] ?? randomUUID();
+    return publishWithRetry({ broker: name, topic, message, options: opts, closed }, async (n, deadline) => {
+      let a = api;
+      if (a === undefined || !a.state.up) {
+        deadline.setPhase("connecting to NATS");
+        a = await conn(deadline.signal);
+        deadline.setPhase("waiting for NATS to reconnect");
+        await a.state.wait(deadline.signal);
       }
-    } catch (err) {
-      if (err instanceof MicroError && lastError !== undefined && !err.detail.includes(lastError.message)) {
-        throw err.with({ detail: `${err.detail} (last error: ${lastError.message})` });
+      deadline.setPhase("finding the topic's stream");
+      await ensureStream(topic);
+      deadline.setPhase(`waiting for JetStream to store it (attempt ${n})`);
+      try {
+        await a.js.publish(topic, message.body, {
+          headers: toNatsHeaders(message.headers),
+          msgID,
+          timeout: Math.max(1, Math.min(2000, deadline.remainingMs())),
+        });
+      } catch (err) {
+        // The stream was deleted meanwhile: look it up (or make it) again on the next try.
+        if (/no responders|no stream/i.test((err as Error).message)) streams.delete(topic);
+        throw err;
       }
-      throw err;
-    } finally {
-      deadline.done();
-    }
+    });
   };
 
   const consumerConfig = (topic: string, queue: string | undefined): Partial<ConsumerConfig> => {
@@ -291,16 +270,4 @@ function keepAlive(handler: BrokerHandler, m: JsMsg, ackWaitMs: number): BrokerH
       clearInterval(timer);
     }
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

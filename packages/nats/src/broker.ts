@@ -9,15 +9,13 @@ import {
   type Broker,
   type BrokerHandler,
   type BrokerOptions,
-  checkMessage,
-  checkTopic,
   decodeMessageFrame,
   encodeMessageFrame,
   errorSink,
   type BrokerMessage as Message,
   notConnected,
   type PublishOptions,
-  publishDeadline,
+  publishWithRetry,
   resolveSubscribeOptions,
   SerialSubscription,
   type SubscribeOptions,
@@ -44,28 +42,25 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
     return nc;
   };
 
-  const publish = async (topic: string, message: Message, opts?: PublishOptions): Promise<void> => {
-    checkTopic(topic, name);
-    checkMessage(message, name, topic);
-    if (closed) throw notConnected(name, `publish to "${topic}"`);
-    const deadline = publishDeadline(opts, name, topic);
-    try {
-      deadline.check();
-      let nc = current;
-      if (nc === undefined || !state?.up) {
-        // Only a publish that has to wait pays for the deadline's timer.
-        deadline.setPhase("connecting to NATS");
-        nc = await conn(deadline.signal);
-        deadline.setPhase("waiting for NATS to reconnect");
-        await state!.wait(deadline.signal);
-      }
-      // Headers and body in one payload frame, as go-micro's NATS broker marshals the whole
-      // message: cheaper than NATS headers, which nats.js validates and canonicalizes per key.
-      nc.publish(topic, encodeMessageFrame(topic, message));
-    } finally {
-      deadline.done();
-    }
-  };
+  // Fire-and-forget: nothing to retry once it is written, so one attempt.
+  const publish = (topic: string, message: Message, opts?: PublishOptions): Promise<void> =>
+    publishWithRetry(
+      { broker: name, topic, message, options: opts, closed },
+      async (_n, deadline) => {
+        let nc = current;
+        if (nc === undefined || !state?.up) {
+          // Only a publish that has to wait pays for the deadline's timer.
+          deadline.setPhase("connecting to NATS");
+          nc = await conn(deadline.signal);
+          deadline.setPhase("waiting for NATS to reconnect");
+          await state!.wait(deadline.signal);
+        }
+        // Headers and body in one payload frame, as go-micro's NATS broker marshals the whole
+        // message: cheaper than NATS headers, which nats.js validates and canonicalizes per key.
+        nc.publish(topic, encodeMessageFrame(topic, message));
+      },
+      false,
+    );
 
   return {
     name,

@@ -13,14 +13,12 @@ import {
   type Broker,
   type BrokerHandler,
   type BrokerOptions,
-  checkMessage,
-  checkTopic,
   errorSink,
   HEADER,
   type BrokerMessage as Message,
   notConnected,
   type PublishOptions,
-  publishDeadline,
+  publishWithRetry,
   resolveSubscribeOptions,
   type SubscribeOptions,
   type Subscriber,
@@ -68,67 +66,43 @@ export function createRabbitBroker(options: RabbitBrokerOptions = {}): Broker {
     return new Link(o.url, onError, { heartbeat: o.heartbeatSeconds });
   }
 
-  // Publishes one message and resolves on the broker's confirm; retried (same message id)
-  // across reconnects until the deadline, so it is stored at least once or the caller hears why.
-  const send = async (exchange: string, routingKey: string, message: Message, opts?: PublishOptions) => {
-    const deadline = publishDeadline(opts, name, routingKey);
-    try {
-      for (let attempt = 1; ; attempt++) {
-        deadline.check();
-        try {
-          let ready = link.ready();
-          if (ready === undefined || exchangeReady !== ready.model) {
-            deadline.setPhase(link.connected ? "opening a channel" : "waiting for RabbitMQ to reconnect");
-            const ch = await link.confirmChannel(deadline.signal, name);
-            const model = await link.model(deadline.signal, name);
-            if (exchangeReady !== model) {
-              await ch.assertExchange(o.exchange, "topic", { durable: true });
-              exchangeReady = model;
-            }
-            ready = { ch, model };
-          }
-          const { ch } = ready;
-          deadline.setPhase(`waiting for the publisher confirm (attempt ${attempt})`);
-          await new Promise<void>((resolve, reject) => {
-            // Bounded by the deadline through the shared sweep: no timer per publish.
-            const unwatch = deadline.watch(reject);
-            ch.publish(
-              exchange,
-              routingKey,
-              Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
-              {
-                headers: message.headers,
-                persistent: true,
-                ...(message.headers[HEADER.id] === undefined
-                  ? {}
-                  : { messageId: message.headers[HEADER.id] }),
-              },
-              (err: unknown) => {
-                unwatch();
-                if (err) reject(err instanceof Error ? err : new Error(String(err)));
-                else resolve();
-              },
-            );
-          });
-          return;
-        } catch (err) {
-          const stop = deadline.stopReason();
-          if (stop !== undefined) throw stop;
-          deadline.setPhase(`retrying after: ${(err as Error).message}`);
-          await new Promise((r) => setTimeout(r, Math.min(500, 25 * 2 ** attempt)));
+  // Resolves on the broker's confirm; retried across reconnects until the deadline, so the
+  // message is stored at least once or the caller hears why.
+  const publish = (topic: string, message: Message, opts?: PublishOptions): Promise<void> =>
+    publishWithRetry({ broker: name, topic, message, options: opts, closed }, async (n, deadline) => {
+      let ready = link.ready();
+      if (ready === undefined || exchangeReady !== ready.model) {
+        deadline.setPhase(link.connected ? "opening a channel" : "waiting for RabbitMQ to reconnect");
+        const ch = await link.confirmChannel(deadline.signal, name);
+        const model = await link.model(deadline.signal, name);
+        if (exchangeReady !== model) {
+          await ch.assertExchange(o.exchange, "topic", { durable: true });
+          exchangeReady = model;
         }
+        ready = { ch, model };
       }
-    } finally {
-      deadline.done();
-    }
-  };
-
-  const publish = async (topic: string, message: Message, opts?: PublishOptions): Promise<void> => {
-    checkTopic(topic, name);
-    checkMessage(message, name, topic);
-    if (closed) throw notConnected(name, `publish to "${topic}"`);
-    await send(o.exchange, topic, message, opts);
-  };
+      const { ch } = ready;
+      deadline.setPhase(`waiting for the publisher confirm (attempt ${n})`);
+      await new Promise<void>((resolve, reject) => {
+        // Bounded by the deadline through the shared sweep: no timer per publish.
+        const unwatch = deadline.watch(reject);
+        ch.publish(
+          o.exchange,
+          topic,
+          Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
+          {
+            headers: message.headers,
+            persistent: true,
+            ...(message.headers[HEADER.id] === undefined ? {} : { messageId: message.headers[HEADER.id] }),
+          },
+          (err: unknown) => {
+            unwatch();
+            if (err) reject(err instanceof Error ? err : new Error(String(err)));
+            else resolve();
+          },
+        );
+      });
+    });
 
   return {
     name,

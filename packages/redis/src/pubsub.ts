@@ -9,8 +9,6 @@ import {
   type BrokerHandler,
   type BrokerOptions,
   badRequest,
-  checkMessage,
-  checkTopic,
   decodeMessageFrame,
   encodeMessageFrame,
   errorSink,
@@ -18,13 +16,13 @@ import {
   MicroError,
   notConnected,
   type PublishOptions,
-  publishDeadline,
+  publishWithRetry,
   resolveSubscribeOptions,
   SerialSubscription,
   type SubscribeOptions,
   type Subscriber,
 } from "tsmicro";
-import { openRedis, type RedisConnectionOptions, ready, sleep } from "./connection.js";
+import { openRedis, type RedisConnectionOptions, ready } from "./connection.js";
 
 export interface RedisPubSubBrokerOptions extends BrokerOptions, RedisConnectionOptions {
   /** Prefix of each topic's channel. @default "tsmicro:" */
@@ -68,32 +66,15 @@ export function createRedisPubSubBroker(options: RedisPubSubBrokerOptions = {}):
     return sub;
   };
 
-  const publish = async (topic: string, message: Message, opts?: PublishOptions): Promise<void> => {
-    checkTopic(topic, name);
-    checkMessage(message, name, topic);
-    if (closed) throw notConnected(name, `publish to "${topic}"`);
-    const deadline = publishDeadline(opts, name, topic);
+  const publish = (topic: string, message: Message, opts?: PublishOptions): Promise<void> => {
     const r = pub();
-    const frame = encodeMessageFrame(topic, message);
-    try {
-      for (let attempt = 1; ; attempt++) {
-        deadline.check();
-        try {
-          if (r.status !== "ready") {
-            deadline.setPhase("waiting for the Redis connection");
-            await ready(r, deadline.signal, name);
-          }
-          await r.publish(prefix + topic, frame);
-          return;
-        } catch (err) {
-          if (deadline.signal.aborted) throw deadline.signal.reason;
-          deadline.setPhase(`retrying after: ${(err as Error).message}`);
-          await sleep(Math.min(500, 25 * 2 ** attempt), deadline.signal);
-        }
+    return publishWithRetry({ broker: name, topic, message, options: opts, closed }, async (_n, deadline) => {
+      if (r.status !== "ready") {
+        deadline.setPhase("waiting for the Redis connection");
+        await ready(r, deadline.signal, name);
       }
-    } finally {
-      deadline.done();
-    }
+      await r.publish(prefix + topic, encodeMessageFrame(topic, message));
+    });
   };
 
   return {

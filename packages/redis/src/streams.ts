@@ -12,15 +12,13 @@ import {
   type Broker,
   type BrokerHandler,
   type BrokerOptions,
-  checkMessage,
-  checkTopic,
   deliver,
   errorSink,
   type BrokerMessage as Message,
   MicroError,
   notConnected,
   type PublishOptions,
-  publishDeadline,
+  publishWithRetry,
   resolveSubscribeOptions,
   type SubscribeOptions,
   type Subscriber,
@@ -68,49 +66,27 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
     return cmd;
   };
 
-  const publish = async (topic: string, message: Message, opts?: PublishOptions): Promise<void> => {
-    checkTopic(topic, name);
-    checkMessage(message, name, topic);
-    if (closed) throw notConnected(name, `publish to "${topic}"`);
-    const deadline = publishDeadline(opts, name, topic);
+  const publish = (topic: string, message: Message, opts?: PublishOptions): Promise<void> => {
     const r = redis();
-    let last: Error | undefined;
-    try {
-      for (let attempt = 1; ; attempt++) {
-        deadline.check();
-        try {
-          if (r.status !== "ready") {
-            deadline.setPhase("waiting for the Redis connection");
-            await ready(r, deadline.signal, name);
-          }
-          deadline.setPhase("waiting for XADD");
-          await r.call(
-            "XADD",
-            o.keyPrefix + topic,
-            "MAXLEN",
-            "~",
-            o.maxLen,
-            "*",
-            "h",
-            JSON.stringify(message.headers),
-            "b",
-            Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
-          );
-          return;
-        } catch (err) {
-          if (deadline.signal.aborted) throw deadline.signal.reason;
-          last = err as Error;
-          deadline.setPhase(`retrying after: ${last.message}`);
-          await sleep(Math.min(500, 25 * 2 ** attempt), deadline.signal);
-        }
+    return publishWithRetry({ broker: name, topic, message, options: opts, closed }, async (_n, deadline) => {
+      if (r.status !== "ready") {
+        deadline.setPhase("waiting for the Redis connection");
+        await ready(r, deadline.signal, name);
       }
-    } catch (err) {
-      throw err instanceof MicroError && last !== undefined
-        ? err.with({ detail: `${err.detail} (last error: ${last.message})` })
-        : err;
-    } finally {
-      deadline.done();
-    }
+      deadline.setPhase("waiting for XADD");
+      await r.call(
+        "XADD",
+        o.keyPrefix + topic,
+        "MAXLEN",
+        "~",
+        o.maxLen,
+        "*",
+        "h",
+        JSON.stringify(message.headers),
+        "b",
+        Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
+      );
+    });
   };
 
   const subscribe = async (

@@ -52,6 +52,7 @@ export {
   type ResolvedSubscribeOptions,
   resolveSubscribeOptions,
 } from "./broker/options.js";
+export { type PublishAttempt, publishWithRetry } from "./broker/publish.js";
 export { SerialSubscription } from "./broker/serial.js";
 export type { Client, ClientStats } from "./client/client.js";
 export { defaultClient, newClient } from "./client/client.js";

@@ -23,14 +23,8 @@ import type {
 import { brokerServiceName, groupVersion, SubscriberDirectory } from "./http-directory.js";
 import { serveSubscriptions } from "./http-server.js";
 import { encodeHttpMessage, HTTP_BROKER_CONTENT_TYPE } from "./http-wire.js";
-import {
-  checkMessage,
-  checkTopic,
-  errorSink,
-  notConnected,
-  publishDeadline,
-  resolveSubscribeOptions,
-} from "./options.js";
+import { errorSink, notConnected, resolveSubscribeOptions } from "./options.js";
+import { publishWithRetry } from "./publish.js";
 import { SerialSubscription } from "./serial.js";
 
 export interface HttpBrokerOptions extends BrokerOptions {
@@ -173,46 +167,41 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
       req.end(body);
     });
 
-  const publish = async (topic: string, message: Message, opts?: PublishOptions): Promise<void> => {
-    checkTopic(topic, name);
-    checkMessage(message, name, topic);
-    if (state === "disconnected") throw notConnected(name, `publish to "${topic}"`);
-    const deadline = publishDeadline(opts, name, topic);
-    try {
-      deadline.check();
-      deadline.setPhase("looking up subscribers");
-      const targets = await directory.lookup(topic);
-      const body = encodeHttpMessage(topic, message);
-      deadline.setPhase("delivering to subscribers");
-      const sends: Promise<void>[] = [];
-      for (const node of targets.broadcast) {
-        sends.push(
-          post(node, body, deadline.signal).then((r) => {
-            if (r === "gone") directory.gone(node);
-          }),
-        );
-      }
-      for (const [version, members] of targets.groups) {
-        sends.push(toOneMember(topic, version, members, body, deadline.signal));
-      }
-      const results = await Promise.allSettled(sends);
-      const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
-      if (failed.length > 0) {
-        const first = failed[0]!.reason as Error;
-        throw new MicroError({
-          id: "tsmicro",
-          code: first instanceof MicroError ? first.code : 503,
-          detail: `publish to "${topic}" on broker ${name}: ${failed.length} of ${results.length} subscriber(s) did not take the message: ${first.message}`,
-          retryable: true,
-          cause: first,
-        });
-      }
-    } catch (err) {
-      throw deadline.signal.aborted ? deadline.signal.reason : err;
-    } finally {
-      deadline.done();
-    }
-  };
+  // A subscriber that cannot be reached is skipped or fails the publish: nothing to retry here.
+  const publish = (topic: string, message: Message, opts?: PublishOptions): Promise<void> =>
+    publishWithRetry(
+      { broker: name, topic, message, options: opts, closed: state === "disconnected" },
+      async (_n, deadline) => {
+        deadline.setPhase("looking up subscribers");
+        const targets = await directory.lookup(topic);
+        const body = encodeHttpMessage(topic, message);
+        deadline.setPhase("delivering to subscribers");
+        const sends: Promise<void>[] = [];
+        for (const node of targets.broadcast) {
+          sends.push(
+            post(node, body, deadline.signal).then((r) => {
+              if (r === "gone") directory.gone(node);
+            }),
+          );
+        }
+        for (const [version, members] of targets.groups) {
+          sends.push(toOneMember(topic, version, members, body, deadline.signal));
+        }
+        const results = await Promise.allSettled(sends);
+        const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+        if (failed.length > 0) {
+          const first = failed[0]!.reason as Error;
+          throw new MicroError({
+            id: "tsmicro",
+            code: first instanceof MicroError ? first.code : 503,
+            detail: `publish to "${topic}" on broker ${name}: ${failed.length} of ${results.length} subscriber(s) did not take the message: ${first.message}`,
+            retryable: true,
+            cause: first,
+          });
+        }
+      },
+      false,
+    );
 
   // One member of the group takes it; members that are gone are skipped, in round-robin order.
   const toOneMember = async (
