@@ -224,25 +224,30 @@ export function createJetStreamBroker(options: JetStreamBrokerOptions = {}): Bro
         expires: Math.min(30_000, Math.max(1000, o.ackWaitMs / 2)),
       });
       const ctx = { options: resolved, handler, publish, onError, broker: name };
+      const working = keepAlive(o.ackWaitMs);
       const done = (async () => {
         for await (const m of messages) {
+          working.handling(m);
           await deliver(
             {
               topic,
               message: { headers: fromNatsHeaders(m.headers), body: m.data },
               attempt: m.info.deliveryCount,
             },
-            { ...ctx, handler: keepAlive(handler, m, o.ackWaitMs) },
+            ctx,
             {
               durable: true,
               ack: async () => m.ack(),
               retry: async (_attempt, delayMs) => m.nak(delayMs),
             },
           );
+          working.handling(undefined);
         }
-      })().catch((err: Error) => {
-        onError(new Error(`broker ${name}: subscription to "${topic}" ended: ${err.message}`));
-      });
+      })()
+        .catch((err: Error) => {
+          onError(new Error(`broker ${name}: subscription to "${topic}" ended: ${err.message}`));
+        })
+        .finally(() => working.stop());
       const entry: Active = { messages, done };
       active.add(entry);
       return {
@@ -260,14 +265,30 @@ export function createJetStreamBroker(options: JetStreamBrokerOptions = {}): Bro
   };
 }
 
-/** While a handler runs longer than half the ack wait, tell JetStream it is still working on it. */
-function keepAlive(handler: BrokerHandler, m: JsMsg, ackWaitMs: number): BrokerHandler {
-  return async (event) => {
-    const timer = setInterval(() => m.working(), Math.max(100, ackWaitMs / 2));
-    try {
-      await handler(event);
-    } finally {
+/**
+ * While a handler runs longer than half the ack wait, tell JetStream it is still working on
+ * its message, so it is not delivered again meanwhile. One timer per subscription, not one
+ * per message.
+ */
+function keepAlive(ackWaitMs: number) {
+  const every = Math.max(100, ackWaitMs / 2);
+  let current: { m: JsMsg; since: number } | undefined;
+  const timer = setInterval(
+    () => {
+      if (current !== undefined && Date.now() - current.since >= every) {
+        current.m.working();
+        current.since = Date.now();
+      }
+    },
+    Math.max(50, every / 2),
+  );
+  timer.unref();
+  return {
+    handling(m: JsMsg | undefined) {
+      current = m === undefined ? undefined : { m, since: Date.now() };
+    },
+    stop() {
       clearInterval(timer);
-    }
+    },
   };
 }
