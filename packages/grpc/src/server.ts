@@ -17,8 +17,8 @@ import {
   type InboundStream,
   isUnknownEndpoint,
   type Listener,
+  listenAt,
   MicroError,
-  parseAddress,
   type RequestHandler,
   type RequestHeaders,
   type StreamHandler,
@@ -41,7 +41,6 @@ export async function listenGrpc(
   streamHandler: StreamHandler | undefined,
   options: ResolvedGrpcOptions,
 ): Promise<Listener> {
-  const { host, port } = parseAddress(address);
   const sessions = new Set<Http2Session>();
   const settings = http2Settings(options);
   const tls = options.tls;
@@ -71,16 +70,7 @@ export async function listenGrpc(
     onStream(stream, headers, serve, options),
   );
   server.on("sessionError", () => {});
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ host, port }, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const bound = server.address();
-  const shownHost = host.includes(":") ? `[${host}]` : host;
-  const boundAddress = typeof bound === "object" && bound !== null ? `${shownHost}:${bound.port}` : address;
+  const boundAddress = await listenAt(server, address);
   let closing: Promise<void> | undefined;
   const stopAccepting = () => {
     closing ??= new Promise<void>((resolve) => server.close(() => resolve()));

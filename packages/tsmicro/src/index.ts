@@ -203,6 +203,7 @@ export type { ServiceSubscribeOptions, SubscriberFn } from "./service/subscribe.
 export { isTransportFailure, markTransportFailure } from "./transport/failure.js";
 export { DEFAULT_MAX_FRAME_BYTES } from "./transport/frame.js";
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./transport/limits.js";
+export { listenAt } from "./transport/listen.js";
 export { STREAM_WINDOW_BYTES } from "./transport/stream.js";
 export { createTcpTransport, DEFAULT_TCP_OPTIONS, type TcpTransportOptions } from "./transport/tcp.js";
 export { parseAddress } from "./transport/tcp-server.js";

@@ -20,6 +20,7 @@ import {
   guardConnection,
   type LimitLog,
 } from "./limits.js";
+import { listenAt } from "./listen.js";
 import { ServerStreams } from "./stream.js";
 import { describeTlsServerError, type TcpTlsOptions, tlsServerOptions } from "./tls.js";
 import type { InboundRequest, Listener, RequestHandler, StreamHandler } from "./transport.js";
@@ -224,7 +225,6 @@ export async function listenTcp(
   handler: RequestHandler,
   options: ServerConnectionOptions,
 ): Promise<Listener> {
-  const { host, port } = parseAddress(address);
   const sockets = new Set<Socket>();
   const goAways = new Set<() => void>();
   const limitLog = options.limitLog ?? createLimitLog(options.log);
@@ -249,16 +249,7 @@ export async function listenTcp(
     // Node leaves the socket open after some of these (a handshake timeout among them).
     socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ host, port }, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const bound = server.address();
-  const shownHost = host.includes(":") ? `[${host}]` : host;
-  const boundAddress = typeof bound === "object" && bound !== null ? `${shownHost}:${bound.port}` : address;
+  const boundAddress = await listenAt(server, address);
   let closing: Promise<void> | undefined;
   const stopAccepting = () => {
     closing ??= new Promise<void>((resolve) => server.close(() => resolve()));
