@@ -173,11 +173,15 @@ export class GrpcClientStream implements TransportStream {
     }
   }
 
+  #endError: MicroError | undefined;
+
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
 
   send(body: Uint8Array): Promise<void> {
+    // A call that ended with a status (a deadline, a cancel) reports that status, not "ended".
+    if (this.#done && this.#endError !== undefined) return Promise.reject(this.#endError);
     if (this.#done || this.#halfClosed) {
       return Promise.reject(
         new MicroError({
@@ -220,6 +224,7 @@ export class GrpcClientStream implements TransportStream {
   #finish(error: MicroError | undefined, local: boolean): void {
     if (this.#done) return;
     this.#done = true;
+    this.#endError = error;
     if (error === undefined) this.#inbox.end();
     else if (local) this.#inbox.fail(error);
     else this.#inbox.end(error);
