@@ -2,7 +2,7 @@
  * `tsmicro run` end to end in a real browser (Debian's chromium through playwright-core):
  * the dashboard lists the demo service, calls an endpoint through its form and shows the
  * answer, charts the traffic and shows an in-flight chain. The screenshot goes to
- * artifacts/dashboard.png. Chromium comes from `bash scripts/chromium.sh`.
+ * artifacts/dashboard.png. Chromium comes from `bash scripts/services.sh` (run by `npm test`).
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -25,7 +25,7 @@ let browser: Browser;
 before(async () => {
   assert.ok(
     existsSync(CHROMIUM),
-    `${CHROMIUM} is missing: run \`bash scripts/chromium.sh\` (installs Debian's chromium)`,
+    `${CHROMIUM} is missing: run \`bash scripts/services.sh\` (installs Debian's chromium)`,
   );
   demo = await startDemo("demo");
   run = spawn(process.execPath, [BIN, "run", "--address", "127.0.0.1:0", "--json"], {
