@@ -22,6 +22,11 @@ export interface Selector {
   started?(service: string, node: Node): void;
   /** The call reported by `started` finished, however it ended. */
   finished?(service: string, node: Node): void;
+  /**
+   * Stops the watch and drops the cache. A closed selector still answers `select()` (a call
+   * that started on an old client snapshot finishes), from the registry each time, and
+   * starts nothing that would need stopping again.
+   */
   close(): void;
 }
 
@@ -59,9 +64,10 @@ export function createSelector(options: SelectorOptions): Selector {
   const inflight = new Map<string, number>();
   const load: NodeLoad = { inflight: (node) => inflight.get(node.id) ?? 0 };
   let watcher: Watcher | undefined;
+  let closed = false;
 
   const startWatch = () => {
-    if (watcher !== undefined) return;
+    if (watcher !== undefined || closed) return;
     const w = registry.watch();
     watcher = w;
     void (async () => {
@@ -70,6 +76,8 @@ export function createSelector(options: SelectorOptions): Selector {
           const entry = cache.get(event.service.name);
           if (entry !== undefined) applyEvent(entry, event.type, event.service);
           else early.get(event.service.name)?.push(event);
+          // A node that left takes its ejection record with it, so churn does not grow the map.
+          if (event.type === "delete") for (const n of event.service.nodes) ejected.delete(n.id);
         }
       } catch {
         // Handled below as any end of the watch.
@@ -92,7 +100,8 @@ export function createSelector(options: SelectorOptions): Selector {
           const entry: Entry = { services, fetchedAt: Date.now() };
           for (const e of early.get(name) ?? []) applyEvent(entry, e.type, e.service);
           early.delete(name);
-          cache.set(name, entry);
+          // Closed meanwhile: answer this call, keep nothing.
+          if (!closed) cache.set(name, entry);
           return entry.services;
         },
         (err) => {
@@ -104,6 +113,16 @@ export function createSelector(options: SelectorOptions): Selector {
       loading.set(name, p);
     }
     return p;
+  };
+
+  // Ejections of nodes the watch never reported gone (their service was not cached when
+  // they left): swept once the map doubles, keeping those still ejected or still known.
+  let sweepAt = 64;
+  const sweepEjected = (now: number) => {
+    const known = new Set<string>();
+    for (const e of cache.values()) for (const s of e.services) for (const n of s.nodes) known.add(n.id);
+    for (const [id, e] of ejected) if (e.until <= now && !known.has(id)) ejected.delete(id);
+    sweepAt = Math.max(64, ejected.size * 2);
   };
 
   const notFoundError = async (name: string, why: string) => {
@@ -125,8 +144,11 @@ export function createSelector(options: SelectorOptions): Selector {
     async select(name, selectOptions = {}) {
       startWatch();
       const entry = cache.get(name);
-      const services =
-        entry !== undefined && Date.now() - entry.fetchedAt < cacheTtlMs ? entry.services : await fetch(name);
+      const services = closed
+        ? await registry.getService(name)
+        : entry !== undefined && Date.now() - entry.fetchedAt < cacheTtlMs
+          ? entry.services
+          : await fetch(name);
       const filters = selectOptions.filters ?? [];
       const nodes: Node[] = [];
       for (const s of services) {
@@ -151,7 +173,9 @@ export function createSelector(options: SelectorOptions): Selector {
         if (ejected.size > 0) ejected.delete(node.id);
         return;
       }
+      if (closed) return;
       const now = Date.now();
+      if (ejected.size >= sweepAt) sweepEjected(now);
       const prev = ejected.get(node.id);
       // Calls that were already in flight when the node failed fail together: one ejection.
       if (prev !== undefined && prev.until > now) return;
@@ -170,9 +194,12 @@ export function createSelector(options: SelectorOptions): Selector {
       else inflight.delete(node.id);
     },
     close() {
+      closed = true;
       watcher?.stop();
       watcher = undefined;
       cache.clear();
+      early.clear();
+      ejected.clear();
     },
   };
 }
