@@ -28,6 +28,17 @@ export interface Selector {
    * starts nothing that would need stopping again.
    */
   close(): void;
+  /** Sizes of the selector's maps, for tests and metrics; optional for custom selectors. */
+  stats?(): SelectorStats;
+}
+
+export interface SelectorStats {
+  /** Services cached. */
+  cached: number;
+  /** Nodes with an ejection record. */
+  ejected: number;
+  /** Nodes with calls in flight. */
+  inflight: number;
 }
 
 export interface SelectorOptions {
@@ -168,12 +179,16 @@ export function createSelector(options: SelectorOptions): Selector {
       // All ejected: try them anyway rather than fail without a probe.
       return (selectOptions.strategy ?? defaultStrategy)(healthy.length > 0 ? healthy : nodes, load);
     },
-    mark(_service, node, error) {
+    mark(service, node, error) {
       if (error === undefined) {
         if (ejected.size > 0) ejected.delete(node.id);
         return;
       }
       if (closed) return;
+      // A call that was in flight when its node left reports it after the delete event:
+      // nothing to eject, and a record kept would outlive the node.
+      const entry = cache.get(service);
+      if (entry !== undefined && !entry.services.some((s) => s.nodes.some((n) => n.id === node.id))) return;
       const now = Date.now();
       if (ejected.size >= sweepAt) sweepEjected(now);
       const prev = ejected.get(node.id);
@@ -192,6 +207,9 @@ export function createSelector(options: SelectorOptions): Selector {
       const n = (inflight.get(node.id) ?? 0) - 1;
       if (n > 0) inflight.set(node.id, n);
       else inflight.delete(node.id);
+    },
+    stats() {
+      return { cached: cache.size, ejected: ejected.size, inflight: inflight.size };
     },
     close() {
       closed = true;
