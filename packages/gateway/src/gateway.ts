@@ -156,6 +156,11 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     redact,
     auth,
   };
+  if (!loopbackBound && auth === undefined) {
+    log(
+      `gateway: address ${listenAddress} is beyond loopback and no auth is set: any caller that reaches it can call every registered endpoint${dashboard === undefined ? "" : " and use the dashboard"}; set the auth option`,
+    );
+  }
   const startedAt = Date.now();
   let bound: string | undefined;
 
@@ -205,7 +210,8 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       fail(err);
       return;
     }
-    const loopbackPeer = isLoopback(req.socket.remoteAddress);
+    // A loopback peer of a gateway bound beyond loopback may be a proxy relaying anyone: not trusted.
+    const loopbackPeer = loopbackBound && isLoopback(req.socket.remoteAddress);
     const caller: Caller = { requestId, account, trusted: loopbackPeer || (auth?.admin(account) ?? false) };
     if (isApi && limiter !== undefined) {
       const wait = limiter.take(account?.id ?? `ip:${req.socket.remoteAddress}`);
@@ -225,6 +231,10 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
 
     if (pathname.startsWith(API_PREFIX)) {
       const t = parseApiPath(pathname);
+      if (t === undefined && pathname.split("/").some((seg) => decodeSegment(seg) === undefined)) {
+        fail(new MicroError({ id: "gateway", code: 400, detail: "the path is not valid percent-encoding" }));
+        return;
+      }
       if (t === undefined) {
         fail(
           notFound("gateway", `no route for ${pathname}: call a service as POST /api/{service}/{endpoint}`),
@@ -357,11 +367,6 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
           server.off("error", reject);
           const a = server.address() as AddressInfo;
           bound = `${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
-          if (!loopbackBound && auth === undefined) {
-            log(
-              `gateway: listening on ${bound}, beyond loopback, without auth: any caller that reaches it can call every registered endpoint${dashboard === undefined ? "" : " and use the dashboard"}; set the auth option`,
-            );
-          }
           resolve(bound);
         });
       });

@@ -95,8 +95,9 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const broadcast = (event: string, data: unknown) => {
     const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
     for (const res of streams) {
-      // A client that does not read must not grow the gateway's memory: close its stream.
-      if (res.writableLength + frame.length > maxBufferedBytes) {
+      // A client that does not read must not grow the gateway's memory: close its stream
+      // (what is queued stays under maxBufferedBytes plus one frame).
+      if (res.writableLength > maxBufferedBytes) {
         dropStream(res);
         continue;
       }
