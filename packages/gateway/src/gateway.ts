@@ -3,8 +3,8 @@
  * for the gateway itself, and (unless turned off) the dashboard is served at `/`.
  */
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { type Client, defaultRegistry, newClient, notFound, type Registry } from "tsmicro";
+import { listenAt, parseAddress } from "tsmicro/plugin";
 import { API_PREFIX, handleApi } from "./api.js";
 import { createDashboard, type Dashboard } from "./dashboard/dashboard.js";
 import { serviceHealth } from "./health.js";
@@ -57,7 +57,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const routes = options.routes ?? {};
   const listenAddress = options.address ?? DEFAULT_GATEWAY_ADDRESS;
-  const [host, port] = splitHostPort(listenAddress);
+  const { host } = parseAddress(listenAddress, "gateway address");
   const allowedHosts =
     options.allowedHosts ??
     (LOOPBACK_HOSTS.includes(host) || host.startsWith("127.") ? LOOPBACK_HOSTS : undefined);
@@ -111,14 +111,9 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       return bound;
     },
     listen() {
-      return new Promise((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => {
-          server.off("error", reject);
-          const a = server.address() as AddressInfo;
-          bound = `${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
-          resolve(bound);
-        });
+      return listenAt(server, listenAddress, "gateway address").then((address) => {
+        bound = address;
+        return address;
       });
     },
     async close() {
@@ -130,12 +125,6 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       if (options.client === undefined) await client.close();
     },
   };
-}
-
-function splitHostPort(address: string): [string, number] {
-  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(address);
-  if (m === null) throw new TypeError(`gateway address must be host:port, got "${address}"`);
-  return [m[1]!.replace(/^\[|\]$/g, ""), Number(m[2])];
 }
 
 function hostAllowed(header: string | undefined, allowed: readonly string[]): boolean {

@@ -1,5 +1,6 @@
 /** `MICRO_BROKER=redis|redis-pubsub` with `MICRO_BROKER_ADDRESS` (a redis:// URL): tsmicro's brokerFromEnv imports this. */
-import type { Broker, BrokerFromAddress } from "tsmicro";
+import type { Broker } from "tsmicro";
+import type { BrokerFromAddress } from "tsmicro/plugin";
 import { createRedisPubSubBroker } from "./pubsub.js";
 import { createRedisBroker } from "./streams.js";
 

@@ -6,8 +6,10 @@
 import { cancelled, timeout } from "./errors.js";
 import type { SignalLike } from "./util/light-abort.js";
 
+/** Key-value pairs that travel with a call (keys lower-cased, as HTTP headers). */
 export type Metadata = Readonly<Record<string, string>>;
 
+/** What travels with a call: cancellation, deadline, metadata and chain (Go's context.Context). */
 export interface Context {
   /** Aborts when the caller cancels or the deadline passes; `signal.reason` is a MicroError. */
   readonly signal: AbortSignal;

@@ -11,18 +11,19 @@ import type { AddressInfo } from "node:net";
 import { MicroError } from "../errors.js";
 import { defaultRegistry } from "../registry/default.js";
 import type { Node, Registry } from "../registry/registry.js";
+import { listenAt, parseAddress } from "../util/address.js";
 import type {
   Broker,
   BrokerHandler,
+  BrokerMessage,
   BrokerOptions,
-  Message,
   PublishOptions,
   SubscribeOptions,
   Subscriber,
 } from "./broker.js";
 import { brokerServiceName, groupVersion, SubscriberDirectory } from "./http-directory.js";
 import { serveSubscriptions } from "./http-server.js";
-import { encodeHttpMessage, HTTP_BROKER_CONTENT_TYPE } from "./http-wire.js";
+import { encodeMessageFrame, MESSAGE_FRAME_CONTENT_TYPE } from "./message-frame.js";
 import { errorSink, notConnected, resolveSubscribeOptions } from "./options.js";
 import { publishWithRetry } from "./publish.js";
 import { SerialSubscription } from "./serial.js";
@@ -110,14 +111,7 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
         maxMessageBytes: o.maxMessageBytes,
         maxPending: o.maxPending,
       });
-      const [host, port] = splitHostPort(o.address);
-      await new Promise<void>((resolve, reject) => {
-        srv.once("error", reject);
-        srv.listen(port, host, () => {
-          srv.off("error", reject);
-          resolve();
-        });
-      });
+      await listenAt(srv, o.address, "http broker address");
       server = srv;
       refresh = setInterval(() => {
         for (const s of subs.values()) {
@@ -134,7 +128,7 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
 
   const post = (node: Node, body: Buffer, signal: AbortSignal, again = true): Promise<"ok" | "gone"> =>
     new Promise((resolve, reject) => {
-      const [host, port] = splitHostPort(node.address);
+      const { host, port } = parseAddress(node.address, "subscriber address");
       const req = http.request(
         {
           host,
@@ -143,7 +137,7 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
           path: node.metadata.path ?? `/broker/${node.id}`,
           agent,
           signal,
-          headers: { "content-type": HTTP_BROKER_CONTENT_TYPE, "content-length": body.length },
+          headers: { "content-type": MESSAGE_FRAME_CONTENT_TYPE, "content-length": body.length },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -168,13 +162,13 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
     });
 
   // A subscriber that cannot be reached is skipped or fails the publish: nothing to retry here.
-  const publish = (topic: string, message: Message, opts?: PublishOptions): Promise<void> =>
+  const publish = (topic: string, message: BrokerMessage, opts?: PublishOptions): Promise<void> =>
     publishWithRetry(
       { broker: name, topic, message, options: opts, closed: state === "disconnected" },
       async (_n, deadline) => {
         deadline.setPhase("looking up subscribers");
         const targets = await directory.lookup(topic);
-        const body = encodeHttpMessage(topic, message);
+        const body = encodeMessageFrame(topic, message);
         deadline.setPhase("delivering to subscribers");
         const sends: Promise<void>[] = [];
         for (const node of targets.broadcast) {
@@ -284,14 +278,4 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
       };
     },
   };
-}
-
-function splitHostPort(address: string): [string, number] {
-  const i = address.lastIndexOf(":");
-  if (i < 0) throw new TypeError(`address "${address}" is not host:port`);
-  const host = address.slice(0, i).replace(/^\[|\]$/g, "");
-  const port = Number(address.slice(i + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new TypeError(`address "${address}" has no valid port`);
-  return [host, port];
 }

@@ -5,7 +5,7 @@
  */
 import type { Codec } from "../codec/codec.js";
 import { type Context, linkSignal } from "../context.js";
-import { abortError, MicroError, timeout } from "../errors.js";
+import { abortError, Code, MicroError, timeout } from "../errors.js";
 import { type CallPhase, type InflightCall, type InflightTable, setPhase } from "../inflight.js";
 import type { Node } from "../registry/registry.js";
 import type { Selector } from "../selector/selector.js";
@@ -162,7 +162,7 @@ export async function callOnce(
         } catch (err) {
           throw new MicroError({
             id: req.service,
-            code: 502,
+            code: Code.BadGateway,
             detail: `cannot decode the response of ${hop} as ${res.contentType}: ${(err as Error).message}`,
             retryable: false,
           });

@@ -17,6 +17,7 @@ import { Pool } from "../transport/pool.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import { startWatchdog } from "../watchdog.js";
 import { callOnce, type Snapshot } from "./call.js";
+import { openStream, type Stream } from "./client-stream.js";
 import {
   type CallFn,
   type CallOptions,
@@ -31,14 +32,14 @@ import {
 } from "./options.js";
 import { type Message, type PublishCallOptions, publishMessage } from "./publish.js";
 import type { Request } from "./request.js";
-import { openStream, type Stream } from "./stream.js";
 
+/** The RPC client (go-micro's client.Client): calls, streams, publishes. */
 export interface Client {
   /** Calls `request.service`'s endpoint and resolves with the decoded response. */
   call<R = any>(ctx: Context, request: Request, options?: CallOptions): Promise<R>;
   /**
    * Opens a bidirectional stream to `request.service`'s stream endpoint; `request.body`, when
-   * not undefined, is sent as the first message. See client/stream.ts.
+   * not undefined, is sent as the first message. See client/client-stream.ts.
    */
   stream<Req = any, Rsp = any>(
     ctx: Context,
@@ -231,6 +232,7 @@ function validate(o: ClientOptions): void {
   }
 }
 
+/** Creates a client (go-micro's client.NewClient); unset options take their defaults. */
 export function newClient(options: Partial<ClientOptions> = {}): Client {
   return new ClientImpl(options);
 }

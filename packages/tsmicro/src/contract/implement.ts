@@ -4,8 +4,8 @@
  * is a compile error); at run time each request is validated by the endpoint's schema.
  */
 import type { Context } from "../context.js";
-import { MicroError } from "../errors.js";
-import { MOUNT, type Mountable, type MountTargets, type StreamHandlerFn } from "../server/stream.js";
+import { Code, MicroError } from "../errors.js";
+import { MOUNT, type Mountable, type MountTargets, type StreamHandlerFn } from "../server/stream-server.js";
 import { type Contract, type EndpointSpec, type Endpoints, endpointName } from "./contract.js";
 import { validate } from "./validate.js";
 
@@ -26,6 +26,7 @@ export type HandlerOf<S> =
 /** One handler per endpoint of the contract, no more, no fewer. */
 export type Implementation<E extends Endpoints> = { [K in keyof E]: HandlerOf<E[K]> };
 
+/** Binds handlers to a contract; `service.handle(implement(contract, handlers))` mounts them. */
 export function implement<E extends Endpoints>(
   contract: Contract<E>,
   handlers: Implementation<E>,
@@ -72,7 +73,7 @@ function mountOne(
         const as = body instanceof Uint8Array ? spec.wire!.contentType : "a plain value";
         throw new MicroError({
           id,
-          code: 400,
+          code: Code.BadRequest,
           detail: `cannot decode the request of ${hop} as ${as}: ${(err as Error).message}`,
           chain: ctx.chain,
           retryable: false,
@@ -80,13 +81,13 @@ function mountOne(
       }
     }
     if (spec.request === undefined) return value;
-    return validate(spec.request, value, { id, hop, part: "request", code: 400 });
+    return validate(spec.request, value, { id, hop, part: "request", code: Code.BadRequest });
   };
   const encodeResponse = async (value: unknown, binary: boolean): Promise<unknown> => {
     const checked =
       spec.response === undefined
         ? value
-        : await validate(spec.response, value, { id, hop, part: "response", code: 500 });
+        : await validate(spec.response, value, { id, hop, part: "response", code: Code.InternalServerError });
     const serde = spec.wire?.response;
     if (serde === undefined) return checked;
     if (binary) return serde.encode(checked);

@@ -5,7 +5,7 @@
  * take, so "N outer calls into S each calling S again" completes instead of stalling.
  */
 import type { Context } from "../context.js";
-import { MicroError } from "../errors.js";
+import { Code, MicroError } from "../errors.js";
 
 export interface LimitOptions {
   /** Requests handled at once. */
@@ -95,7 +95,7 @@ class Limiter {
       return Promise.reject(
         new MicroError({
           id: this.#id,
-          code: 503,
+          code: Code.ServiceUnavailable,
           detail: `${this.#label} is at its concurrency limit (maxConcurrent ${this.#max}, ${this.#active} active, queue of ${this.#maxQueue} full)`,
           retryable: true,
           chain: ctx.chain,
@@ -136,7 +136,10 @@ class Limiter {
         const left = ctx.deadline - started;
         const margin = Math.min(50, Math.max(1, left / 10));
         timer = setTimeout(
-          () => giveUp(new MicroError({ id: this.#id, code: 408, detail: "deadline reached while queued" })),
+          () =>
+            giveUp(
+              new MicroError({ id: this.#id, code: Code.Timeout, detail: "deadline reached while queued" }),
+            ),
           Math.max(0, left - margin),
         );
       }

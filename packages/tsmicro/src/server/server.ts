@@ -5,13 +5,14 @@
  */
 import type { CodecRegistry } from "../codec/codec.js";
 import { type Context, linkSignal } from "../context.js";
-import { badRequest, MicroError, notFound } from "../errors.js";
+import { badRequest, Code, MicroError, notFound } from "../errors.js";
 import { type InflightSnapshot, InflightTable, setPhase } from "../inflight.js";
 import type { InboundRequest } from "../transport/transport.js";
 import type { Bulkhead } from "./bulkhead.js";
 import { HandlerContext } from "./handler-context.js";
 import { type HandleOptions, Router } from "./router.js";
 
+/** The request a handler wrapper sees: the decoded body and where it was sent. */
 export interface HandlerRequest {
   readonly service: string;
   readonly endpoint: string;
@@ -20,6 +21,7 @@ export interface HandlerRequest {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
+/** A handler as wrappers see it: context and request in, the response out. */
 export type HandlerFn = (ctx: Context, request: HandlerRequest) => Promise<unknown>;
 
 /** go-micro's HandlerWrapper. The first wrapper in the list is the outermost. */
@@ -190,7 +192,7 @@ export class Server {
           inbound.fail(
             new MicroError({
               id: name,
-              code: 500,
+              code: Code.InternalServerError,
               detail: `cannot encode the response of ${hop}: ${(err as Error).message}`,
               chain,
             }),
@@ -215,5 +217,11 @@ const NO_CHAIN: readonly string[] = Object.freeze([]);
 function toWireError(err: unknown, id: string, hop: string, chain: readonly string[]): MicroError {
   if (err instanceof MicroError) return err.chain.length > 0 ? err : err.with({ chain });
   const message = err instanceof Error ? err.message || err.name : String(err);
-  return new MicroError({ id, code: 500, detail: `${hop} failed: ${message}`, chain, cause: err });
+  return new MicroError({
+    id,
+    code: Code.InternalServerError,
+    detail: `${hop} failed: ${message}`,
+    chain,
+    cause: err,
+  });
 }

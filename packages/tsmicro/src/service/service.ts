@@ -14,12 +14,13 @@ import type { Registry, Service as RegistryService } from "../registry/registry.
 import { type Bulkhead, type BulkheadOptions, createBulkhead } from "../server/bulkhead.js";
 import type { HandleOptions } from "../server/router.js";
 import { type HandlerWrapper, Server } from "../server/server.js";
-import { isMountable, MOUNT, StreamServer } from "../server/stream.js";
+import { isMountable, MOUNT, StreamServer } from "../server/stream-server.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import type { Listener, Transport } from "../transport/transport.js";
 import { startWatchdog, type WatchdogOptions } from "../watchdog.js";
 import { type ServiceSubscribeOptions, type SubscriberFn, Subscriptions } from "./subscribe.js";
 
+/** Options of `newService`; every one but `name` has a default. */
 export interface ServiceOptions {
   name: string;
   /** @default "latest" */
@@ -64,6 +65,7 @@ export const DEFAULT_REGISTER_TTL_MS = 30_000;
 export const DEFAULT_REGISTER_INTERVAL_MS = 10_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
+/** A service: its server, client, registration and lifecycle (go-micro's micro.Service). */
 export interface MicroService {
   readonly name: string;
   readonly version: string;
@@ -332,6 +334,7 @@ class ServiceImpl implements MicroService {
   }
 }
 
+/** Creates a service (go-micro's micro.NewService); `start()` or `run()` serves it. */
 export function newService(options: ServiceOptions): MicroService {
   return new ServiceImpl(options);
 }

@@ -9,7 +9,7 @@
  */
 import type { CodecRegistry } from "../codec/codec.js";
 import { type Context, linkSignal, type Metadata } from "../context.js";
-import { badRequest, MicroError, notFound, timeout } from "../errors.js";
+import { badRequest, Code, MicroError, notFound, timeout } from "../errors.js";
 import type { Endpoint } from "../registry/registry.js";
 import type { InboundRequest, InboundStream, RequestHandler } from "../transport/transport.js";
 import type { HandlerFn, HandlerWrapper } from "./server.js";
@@ -185,7 +185,7 @@ export class StreamServer {
       } catch (err) {
         throw new MicroError({
           id: name,
-          code: 500,
+          code: Code.InternalServerError,
           detail: `cannot encode a message of ${hop}: ${(err as Error).message}`,
           chain,
         });
@@ -335,7 +335,13 @@ async function* mapIterable<T>(
 function toWireError(err: unknown, id: string, hop: string, chain: readonly string[]): MicroError {
   if (err instanceof MicroError) return err.chain.length > 0 ? err : err.with({ chain });
   const message = err instanceof Error ? err.message || err.name : String(err);
-  return new MicroError({ id, code: 500, detail: `${hop} failed: ${message}`, chain, cause: err });
+  return new MicroError({
+    id,
+    code: Code.InternalServerError,
+    detail: `${hop} failed: ${message}`,
+    chain,
+    cause: err,
+  });
 }
 
 /** What `service.handle(x)` hands to an object that mounts itself (a contract implementation). */

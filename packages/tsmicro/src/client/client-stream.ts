@@ -6,7 +6,7 @@
  */
 import type { Codec } from "../codec/codec.js";
 import { type Context, linkSignal } from "../context.js";
-import { cancelled, MicroError, timeout } from "../errors.js";
+import { Code, cancelled, MicroError, timeout } from "../errors.js";
 import type { InflightCall, InflightTable } from "../inflight.js";
 import type { Node } from "../registry/registry.js";
 import { isTransportFailure } from "../transport/failure.js";
@@ -112,8 +112,7 @@ export async function openStream<Req, Rsp>(
     if (transport === undefined) {
       throw new MicroError({
         id: req.service,
-        code: 501,
-        status: "Not Implemented",
+        code: Code.NotImplemented,
         detail: `stream to ${hop}: the ${o.transport.name} transport does not support streams`,
         retryable: false,
       });
@@ -200,7 +199,7 @@ class ClientStream<Req, Rsp> implements Stream<Req, Rsp> {
       return Promise.reject(
         new MicroError({
           id: this.#id,
-          code: 400,
+          code: Code.BadRequest,
           detail: `cannot encode a message for ${this.#hop} as ${this.#codec.contentType}: ${(err as Error).message}`,
           retryable: false,
         }),
@@ -214,7 +213,7 @@ class ClientStream<Req, Rsp> implements Stream<Req, Rsp> {
   }
 
   close(reason = "the client closed the stream"): void {
-    this.#t.abort(new MicroError({ id: this.#id, code: 499, detail: `${this.#hop}: ${reason}` }));
+    this.#t.abort(new MicroError({ id: this.#id, code: Code.Cancelled, detail: `${this.#hop}: ${reason}` }));
   }
 
   async recv(): Promise<Rsp | undefined> {
@@ -228,7 +227,7 @@ class ClientStream<Req, Rsp> implements Stream<Req, Rsp> {
     } catch (err) {
       const e = new MicroError({
         id: this.#id,
-        code: 502,
+        code: Code.BadGateway,
         detail: `cannot decode a message of ${this.#hop} as ${this.#codec.contentType}: ${(err as Error).message}`,
         retryable: false,
       });

@@ -1,0 +1,187 @@
+/**
+ * tsmicro/plugin: helpers for authors of backends — brokers, registries, transports, codecs,
+ * selectors, bulkheads — and of tools that sit beside a service (gateway, health, metrics).
+ *
+ * NOT COVERED BY SEMVER. These names follow the core's internals and may change in any minor
+ * release; pin tsmicro's exact version in a package built on them. Applications import from
+ * `tsmicro` (and `tsmicro/testing` in tests), whose names are stable.
+ */
+
+// Brokers.
+export {
+  type BrokerHandler,
+  type BrokerMessage,
+  type BrokerOptions,
+  DEFAULT_MAX_DELIVER,
+  DEFAULT_PUBLISH_TIMEOUT_MS,
+  DEFAULT_RETRY_DELAY_MS,
+  defaultDeadLetterTopic,
+  type Event,
+  HEADER,
+  type MessageHeaders,
+  type PublishOptions,
+  type SubscribeOptions,
+  type Subscriber,
+} from "./broker/broker.js";
+export {
+  type DeliverContext,
+  type Delivery,
+  deadLetterMessage,
+  deliver,
+  type Settle,
+} from "./broker/deliver.js";
+export {
+  BROKER_KINDS,
+  BROKER_PACKAGES,
+  type BrokerFromAddress,
+  type BrokerFromEnvOptions,
+  brokerFromEnv,
+} from "./broker/env.js";
+export { createHttpBroker, DEFAULT_HTTP_BROKER_OPTIONS, type HttpBrokerOptions } from "./broker/http.js";
+export type { MemoryBrokerOptions } from "./broker/memory.js";
+export {
+  decodeMessageFrame,
+  encodeMessageFrame,
+  MESSAGE_FRAME_CONTENT_TYPE,
+} from "./broker/message-frame.js";
+export {
+  checkMessage,
+  checkTopic,
+  errorSink,
+  normalizeHeaders,
+  notConnected,
+  type PublishDeadline,
+  publishDeadline,
+  type ResolvedSubscribeOptions,
+  resolveSubscribeOptions,
+} from "./broker/options.js";
+export { type PublishAttempt, publishWithRetry } from "./broker/publish.js";
+export { SerialSubscription } from "./broker/serial.js";
+export type { ClientStats } from "./client/client.js";
+// Client and server internals a backend or tool plugs into.
+export {
+  DEFAULT_DIAL_TIMEOUT_MS,
+  DEFAULT_MAX_CALL_DEPTH,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_POOL_TTL_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_RETRIES,
+} from "./client/options.js";
+// Codecs.
+export {
+  type Codec,
+  CodecRegistry,
+  createJsonCodec,
+  createMsgpackCodec,
+  defaultCodecs,
+} from "./codec/index.js";
+export { createContext, linkSignal } from "./context.js";
+// Contracts, below the application helpers.
+export type {
+  EndpointKind,
+  EndpointOptions,
+  EndpointSpec,
+  Endpoints,
+  RequestOf,
+  ResponseOf,
+  Serde,
+  WireFormat,
+} from "./contract/contract.js";
+export { endpointName } from "./contract/contract.js";
+export type { HandlerOf } from "./contract/implement.js";
+export type { MethodOf, ProxyCallOptions, ProxyTarget, ResponseStream } from "./contract/proxy.js";
+export type { StandardSchemaV1 } from "./contract/standard-schema.js";
+export { formatPath, validate } from "./contract/validate.js";
+// Errors and contexts, below the application helpers.
+export { abortError, type MicroErrorInit, statusText } from "./errors.js";
+export type { CallPhase } from "./inflight.js";
+// Registries.
+export {
+  REGISTRY_KINDS,
+  REGISTRY_PACKAGES,
+  type RegistryFromAddress,
+  type RegistryFromEnvOptions,
+  registryFromEnv,
+} from "./registry/default.js";
+export { createLocalRegistry, DEFAULT_LOCAL_POLL_MS, type LocalRegistryOptions } from "./registry/local.js";
+export { createReadThrough, type ReadThrough } from "./registry/read-through.js";
+export type {
+  Endpoint,
+  Node,
+  RegisterOptions,
+  RegistryEvent,
+  RegistryEventType,
+  Watcher,
+  WatchOptions,
+} from "./registry/registry.js";
+export {
+  parseRegistryRow,
+  type RegistryRow,
+  registryEventOf,
+  registryRowsOf,
+  servicesOfRows,
+} from "./registry/table.js";
+export { createWatcherSet, type WatcherSet } from "./registry/watchers.js";
+// Selectors.
+export {
+  createSelector,
+  type SelectOptions,
+  type Selector,
+  type SelectorOptions,
+} from "./selector/selector.js";
+export {
+  filterMetadata,
+  filterVersion,
+  leastInflight,
+  type NodeFilter,
+  type NodeLoad,
+  random,
+  roundRobin,
+  type Strategy,
+} from "./selector/strategy.js";
+export {
+  type Bulkhead,
+  type BulkheadOptions,
+  createBulkhead,
+  type LimitOptions,
+  type Release,
+} from "./server/bulkhead.js";
+export type { HandleOptions } from "./server/router.js";
+export {
+  isUnknownEndpoint,
+  type Mountable,
+  type StreamHandlerFn,
+  type StreamKind,
+  setResponseHeader,
+  setResponseTrailer,
+} from "./server/stream-server.js";
+export {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_REGISTER_INTERVAL_MS,
+  DEFAULT_REGISTER_TTL_MS,
+} from "./service/service.js";
+// Transports.
+export { isTransportFailure, markTransportFailure } from "./transport/failure.js";
+export { DEFAULT_MAX_FRAME_BYTES } from "./transport/frame.js";
+export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./transport/limits.js";
+export { STREAM_WINDOW_BYTES } from "./transport/mux-stream.js";
+export { createTcpTransport, DEFAULT_TCP_OPTIONS, type TcpTransportOptions } from "./transport/tcp.js";
+export { DEFAULT_TLS_MIN_VERSION, type TcpTlsOptions } from "./transport/tls.js";
+export type {
+  Connection,
+  DialOptions,
+  InboundRequest,
+  InboundStream,
+  Listener,
+  RequestHandler,
+  RequestHeaders,
+  StreamHandler,
+  Transport,
+  TransportRequest,
+  TransportResponse,
+  TransportStream,
+} from "./transport/transport.js";
+// Addresses and listeners.
+export { listenAt, parseAddress } from "./util/address.js";
+export type { SignalLike } from "./util/light-abort.js";
+export { describeStuck, startWatchdog, type WatchdogOptions } from "./watchdog.js";
