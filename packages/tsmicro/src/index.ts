@@ -67,7 +67,7 @@ export type { InflightSnapshot } from "./inflight.js";
 export { defaultRegistry } from "./registry/default.js";
 export { createMemoryRegistry } from "./registry/memory.js";
 export type { Registry, Service } from "./registry/registry.js";
-export type { HandlerFn, HandlerRequest, HandlerWrapper } from "./server/server.js";
+export type { HandlerFn, HandlerRequest, HandlerWrapper } from "./server/invoke.js";
 // Services and clients.
 export { type MicroService, newService, type ServiceOptions } from "./service/service.js";
 export type { ServiceSubscribeOptions, SubscriberFn } from "./service/subscribe.js";

@@ -75,7 +75,7 @@ export {
   createMsgpackCodec,
   defaultCodecs,
 } from "./codec/index.js";
-export { createContext, linkSignal } from "./context.js";
+export { createContext } from "./context.js";
 // Contracts, below the application helpers.
 export type {
   EndpointKind,
@@ -183,5 +183,7 @@ export type {
 } from "./transport/transport.js";
 // Addresses and listeners.
 export { listenAt, parseAddress } from "./util/address.js";
+export { linkSignal, MAX_TIMER_MS, startTimer, stopTimer } from "./util/deadline.js";
+export { type Hop, renderHop } from "./util/hop.js";
 export type { SignalLike } from "./util/light-abort.js";
 export { describeStuck, startWatchdog, type WatchdogOptions } from "./watchdog.js";

@@ -7,7 +7,7 @@ import { bidiStream, clientStream, defineContract, serverStream, unary } from ".
 import { implement } from "../src/contract/implement.js";
 import { badRequest, MicroError, unauthorized } from "../src/errors.js";
 import { createMemoryRegistry } from "../src/registry/memory.js";
-import type { HandlerWrapper } from "../src/server/server.js";
+import type { HandlerWrapper } from "../src/server/invoke.js";
 import { setResponseHeader, setResponseTrailer } from "../src/server/stream-server.js";
 import { newService } from "../src/service/service.js";
 import { STREAM_WINDOW_BYTES } from "../src/transport/mux-stream.js";

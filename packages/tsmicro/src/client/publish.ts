@@ -5,8 +5,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { HEADER, type MessageHeaders } from "../broker/broker.js";
-import { background, type Context, linkSignal, remainingMs } from "../context.js";
+import { background, type Context, remainingMs } from "../context.js";
 import { timeout } from "../errors.js";
+import { linkSignal } from "../util/deadline.js";
 import type { ClientOptions } from "./options.js";
 
 /** A payload for a topic (go-micro's client.Message). */

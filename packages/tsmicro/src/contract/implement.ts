@@ -6,6 +6,7 @@
 import type { Context } from "../context.js";
 import { Code, MicroError } from "../errors.js";
 import { MOUNT, type Mountable, type MountTargets, type StreamHandlerFn } from "../server/stream-server.js";
+import { hopOf } from "../util/hop.js";
 import { type Contract, type EndpointSpec, type Endpoints, endpointName } from "./contract.js";
 import { validate } from "./validate.js";
 
@@ -47,7 +48,7 @@ export function implement<E extends Endpoints>(
       for (const [key, spec] of Object.entries(contract.endpoints)) {
         const name = endpointName(contract, key);
         const fn = (handlers as Record<string, (...a: any[]) => any>)[key]!.bind(handlers);
-        mountOne(targets, name, spec, fn);
+        mountOne(targets, contract.name, name, spec, fn);
         names.push(name);
       }
       return names;
@@ -57,13 +58,17 @@ export function implement<E extends Endpoints>(
 
 function mountOne(
   targets: MountTargets,
+  contractName: string,
   hop: string,
   spec: EndpointSpec<any, any>,
   fn: (ctx: Context, input: any) => any,
 ): void {
-  const id = hop.slice(0, hop.lastIndexOf("."));
+  // Errors are raised by the service serving the endpoint (MicroError.id); the contract's name
+  // stands in only where no server built the context (a handler called directly).
+  const idOf = (ctx: Context): string => hopOf(ctx.chain)?.service ?? contractName;
   // Binary wire (protobuf): bytes in and out; plain values when a JSON client calls the same endpoint.
   const decodeRequest = async (ctx: Context, body: unknown): Promise<unknown> => {
+    const id = idOf(ctx);
     let value = body;
     const serde = spec.wire?.request;
     if (serde !== undefined && (body instanceof Uint8Array || serde.fromValue !== undefined)) {
@@ -83,11 +88,16 @@ function mountOne(
     if (spec.request === undefined) return value;
     return validate(spec.request, value, { id, hop, part: "request", code: Code.BadRequest });
   };
-  const encodeResponse = async (value: unknown, binary: boolean): Promise<unknown> => {
+  const encodeResponse = async (ctx: Context, value: unknown, binary: boolean): Promise<unknown> => {
     const checked =
       spec.response === undefined
         ? value
-        : await validate(spec.response, value, { id, hop, part: "response", code: Code.InternalServerError });
+        : await validate(spec.response, value, {
+            id: idOf(ctx),
+            hop,
+            part: "response",
+            code: Code.InternalServerError,
+          });
     const serde = spec.wire?.response;
     if (serde === undefined) return checked;
     if (binary) return serde.encode(checked);
@@ -96,7 +106,7 @@ function mountOne(
 
   if (spec.kind === "unary") {
     targets.unary(hop, async (ctx, body) =>
-      encodeResponse(await fn(ctx, await decodeRequest(ctx, body)), body instanceof Uint8Array),
+      encodeResponse(ctx, await fn(ctx, await decodeRequest(ctx, body)), body instanceof Uint8Array),
     );
     return;
   }
@@ -105,21 +115,21 @@ function mountOne(
   const inputs = async function* (ctx: Context, source: AsyncIterable<unknown>) {
     for await (const m of source) yield await decodeRequest(ctx, m);
   };
-  const outputs = async function* (source: AsyncIterable<unknown>) {
-    for await (const m of source) yield await encodeResponse(m, binary);
+  const outputs = async function* (ctx: Context, source: AsyncIterable<unknown>) {
+    for await (const m of source) yield await encodeResponse(ctx, m, binary);
   };
   let handler: StreamHandlerFn;
   switch (spec.kind) {
     case "server":
       handler = async function* (ctx, request) {
-        yield* outputs(fn(ctx, await decodeRequest(ctx, request)));
+        yield* outputs(ctx, fn(ctx, await decodeRequest(ctx, request)));
       };
       break;
     case "client":
-      handler = async (ctx, requests) => encodeResponse(await fn(ctx, inputs(ctx, requests)), binary);
+      handler = async (ctx, requests) => encodeResponse(ctx, await fn(ctx, inputs(ctx, requests)), binary);
       break;
     default:
-      handler = (ctx, requests) => outputs(fn(ctx, inputs(ctx, requests)));
+      handler = (ctx, requests) => outputs(ctx, fn(ctx, inputs(ctx, requests)));
   }
   targets.stream(hop, spec.kind, handler);
 }

@@ -13,11 +13,17 @@ import { Code, MicroError } from "../errors.js";
 import { type Contract, type EndpointSpec, type Endpoints, endpointName } from "./contract.js";
 
 /**
- * What a proxy calls through: the client's `call` and `stream` (declared here rather than
- * imported, so that client.ts, which builds proxies, and this file do not import each other).
+ * What a proxy calls through: the client's `call` and `stream`. The Client interface extends
+ * it (declared here, so that client.ts, which builds proxies, and this file do not import each
+ * other).
  */
 export interface ProxyTarget {
+  /** Calls `request.service`'s endpoint and resolves with the decoded response. */
   call<R = any>(ctx: Context, request: Request, options?: CallOptions): Promise<R>;
+  /**
+   * Opens a bidirectional stream to `request.service`'s stream endpoint; `request.body`, when
+   * not undefined, is sent as the first message. See client/client-stream.ts.
+   */
   stream<Req = any, Rsp = any>(
     ctx: Context,
     request: Request,

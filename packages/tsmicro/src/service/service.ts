@@ -12,8 +12,9 @@ import type { InflightSnapshot } from "../inflight.js";
 import { defaultRegistry } from "../registry/default.js";
 import type { Registry, Service as RegistryService } from "../registry/registry.js";
 import { type Bulkhead, type BulkheadOptions, createBulkhead } from "../server/bulkhead.js";
+import type { HandlerWrapper } from "../server/invoke.js";
 import type { HandleOptions } from "../server/router.js";
-import { type HandlerWrapper, Server } from "../server/server.js";
+import { Server } from "../server/server.js";
 import { isMountable, MOUNT, StreamServer } from "../server/stream-server.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import type { Listener, Transport } from "../transport/transport.js";
@@ -146,7 +147,7 @@ class ServiceImpl implements MicroService {
       unary: this.#server.dispatch,
       hasUnary: (endpoint) => this.#server.router.get(endpoint) !== undefined,
       unaryNames: () => this.#server.router.names(),
-      wrappers: options.wrappers ?? [],
+      invoker: this.#server.invoker,
     });
     this.#server.router.add("Debug.Health", () => this.#health());
     this.#server.router.add("Debug.Inflight", () => ({
