@@ -8,7 +8,8 @@
  */
 import { ConsecutiveBreaker, circuitBreaker, ExponentialBackoff, handleWhen, retry } from "cockatiel";
 import { Etcd3, type IOptions, isRecoverableError, type Namespace } from "etcd3";
-import type { Registry, Service } from "tsmicro";
+import type { Registry } from "tsmicro";
+import type { Service } from "tsmicro/plugin";
 import {
   createReadThrough,
   parseRegistryRow,

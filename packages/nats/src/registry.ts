@@ -10,12 +10,13 @@
 import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { MicroError, type Registry, type Service } from "tsmicro";
+import { MicroError, type Registry } from "tsmicro";
 import {
   createReadThrough,
   type RegisterOptions,
   type RegistryRow,
   registryRowsOf,
+  type Service,
   servicesOfRows,
   type Watcher,
   type WatchOptions,

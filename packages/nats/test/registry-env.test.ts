@@ -1,7 +1,7 @@
 /** MICRO_REGISTRY=nats: the core imports this package on first use and talks to NATS through it. */
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import type { Service } from "tsmicro";
+import type { Service } from "tsmicro/plugin";
 import { registryFromEnv } from "tsmicro/plugin";
 import { createNatsRegistry } from "../src/index.js";
 

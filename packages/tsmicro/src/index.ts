@@ -13,7 +13,7 @@ export { defaultBroker } from "./broker/env.js";
 export { createMemoryBroker } from "./broker/memory.js";
 export { type Client, defaultClient, newClient } from "./client/client.js";
 export type { Stream, StreamOptions } from "./client/client-stream.js";
-export type { CallFn, CallOptions, CallWrapper, ClientOptions } from "./client/options.js";
+export type { CallOptions, CallWrapper, ClientOptions } from "./client/options.js";
 export { type Message, newMessage, type PublishCallOptions } from "./client/publish.js";
 export { newRequest, type Request } from "./client/request.js";
 
@@ -62,12 +62,14 @@ export {
   unauthorized,
   unsupportedMediaType,
 } from "./errors.js";
-// The stall doctor's view (`client.inflight()`, `service.inflight()`).
-export type { InflightSnapshot } from "./inflight.js";
 export { defaultRegistry } from "./registry/default.js";
 export { createMemoryRegistry } from "./registry/memory.js";
-export type { Registry, Service } from "./registry/registry.js";
-export type { HandlerFn, HandlerRequest, HandlerWrapper } from "./server/invoke.js";
+export type { Registry } from "./registry/registry.js";
+export type { HandlerRequest, HandlerWrapper } from "./server/invoke.js";
 // Services and clients.
 export { type MicroService, newService, type ServiceOptions } from "./service/service.js";
 export type { ServiceSubscribeOptions, SubscriberFn } from "./service/subscribe.js";
+// Data: the store (go-micro's store.Store), the process default and the in-memory one.
+export { defaultStore } from "./store/env.js";
+export { createMemoryStore } from "./store/memory.js";
+export type { Store, StoreRecord } from "./store/store.js";

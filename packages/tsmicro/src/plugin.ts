@@ -58,8 +58,9 @@ export {
 export { type PublishAttempt, publishWithRetry } from "./broker/publish.js";
 export { SerialSubscription } from "./broker/serial.js";
 export type { ClientStats } from "./client/client.js";
-// Client and server internals a backend or tool plugs into.
+// Client and server internals a backend or tool plugs into; the client's option resolution.
 export {
+  type CallFn,
   DEFAULT_DIAL_TIMEOUT_MS,
   DEFAULT_MAX_CALL_DEPTH,
   DEFAULT_POOL_SIZE,
@@ -94,7 +95,7 @@ export type { StandardSchemaV1 } from "./contract/standard-schema.js";
 export { formatPath, validate } from "./contract/validate.js";
 // Errors and contexts, below the application helpers.
 export { abortError, type MicroErrorInit, statusText } from "./errors.js";
-export type { CallPhase } from "./inflight.js";
+export type { CallPhase, InflightSnapshot } from "./inflight.js";
 // Registries.
 export {
   REGISTRY_KINDS,
@@ -111,6 +112,7 @@ export type {
   RegisterOptions,
   RegistryEvent,
   RegistryEventType,
+  Service,
   Watcher,
   WatchOptions,
 } from "./registry/registry.js";
@@ -146,6 +148,7 @@ export {
   type LimitOptions,
   type Release,
 } from "./server/bulkhead.js";
+export type { HandlerFn } from "./server/invoke.js";
 export type { HandleOptions } from "./server/router.js";
 export {
   isUnknownEndpoint,
@@ -160,6 +163,54 @@ export {
   DEFAULT_REGISTER_INTERVAL_MS,
   DEFAULT_REGISTER_TTL_MS,
 } from "./service/service.js";
+// Stores (backends and the process default's choice).
+export {
+  applyQuery,
+  type BackendWrite,
+  compareKeys,
+  defineStore,
+  type Query as StoreBackendQuery,
+  type Scope as StoreBackendScope,
+  type StoreBackend,
+  storeDefaults,
+} from "./store/backend.js";
+export { STORE_NAME_PATTERN, versionConflict } from "./store/check.js";
+export {
+  STORE_KINDS,
+  STORE_PACKAGES,
+  type StoreFromAddress,
+  type StoreFromEnvOptions,
+  storeFromEnv,
+} from "./store/env.js";
+export type { MemoryStoreOptions } from "./store/memory.js";
+export {
+  DEFAULT_STORE_DATABASE,
+  DEFAULT_STORE_LIMITS,
+  DEFAULT_STORE_TABLE,
+  type ListOptions,
+  type ReadOptions,
+  type StoredRecord,
+  type StoreLimits,
+  type StoreOptions,
+  type StoreQuery,
+  type StoreScope,
+  type WriteOptions,
+  type WriteResult,
+} from "./store/store.js";
+// Addresses and listeners: parsing, listening, what a listener registers (advertise, wildcard binds).
+export {
+  type AdvertiseOptions,
+  advertisedAddress,
+  ENV_BROKER_ADVERTISE,
+  ENV_SERVER_ADDRESS,
+  ENV_SERVER_ADVERTISE,
+  type InterfaceList,
+  interfaceHost,
+  isWildcardHost,
+  joinHostPort,
+  listenAt,
+  parseAddress,
+} from "./transport/address.js";
 // Transports.
 export { isTransportFailure, markTransportFailure } from "./transport/failure.js";
 export { DEFAULT_MAX_FRAME_BYTES } from "./transport/frame.js";
@@ -181,8 +232,6 @@ export type {
   TransportResponse,
   TransportStream,
 } from "./transport/transport.js";
-// Addresses and listeners.
-export { listenAt, parseAddress } from "./util/address.js";
 export { linkSignal, MAX_TIMER_MS, startTimer, stopTimer } from "./util/deadline.js";
 export { type Hop, renderHop } from "./util/hop.js";
 export type { SignalLike } from "./util/light-abort.js";

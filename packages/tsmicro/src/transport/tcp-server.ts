@@ -10,8 +10,8 @@ import {
   timeout,
   tooManyRequests,
 } from "../errors.js";
-import { listenAt } from "../util/address.js";
 import { LightAbort } from "../util/light-abort.js";
+import { listenAt } from "./address.js";
 import { encodeFrame, FrameDecoder, FrameType, PREFACE, ProtocolError } from "./frame.js";
 import { decodeRequestHeaders, encodeResponseHeaders, type HeaderLimits } from "./headers.js";
 import {
