@@ -6,6 +6,7 @@
  */
 import { MicroError } from "../errors.js";
 import type { Registry } from "../registry/registry.js";
+import { ENV_BROKER_ADVERTISE } from "../transport/address.js";
 import { importDriver } from "../util/driver.js";
 import type { Broker, BrokerOptions } from "./broker.js";
 import { createHttpBroker } from "./http.js";
@@ -44,8 +45,10 @@ export function brokerFromEnv(options: BrokerFromEnvOptions = {}): Broker {
   const address = options.address ?? (process.env.MICRO_BROKER_ADDRESS || undefined);
   const common: BrokerOptions = options.onError === undefined ? {} : { onError: options.onError };
   if (kind === "http") {
+    const advertise = process.env[ENV_BROKER_ADVERTISE] || undefined;
     return createHttpBroker({
       ...common,
+      ...(advertise === undefined ? {} : { advertise }),
       ...(options.registry === undefined ? {} : { registry: options.registry }),
       ...(address === undefined ? {} : { address }),
     });

@@ -15,6 +15,7 @@ import { type Bulkhead, type BulkheadOptions, createBulkhead } from "../server/b
 import type { HandleOptions } from "../server/router.js";
 import { type HandlerWrapper, Server } from "../server/server.js";
 import { isMountable, MOUNT, StreamServer } from "../server/stream.js";
+import { advertisedAddress, ENV_SERVER_ADDRESS, ENV_SERVER_ADVERTISE } from "../transport/address.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import type { Listener, Transport } from "../transport/transport.js";
 import { startWatchdog, type WatchdogOptions } from "../watchdog.js";
@@ -25,8 +26,16 @@ export interface ServiceOptions {
   name: string;
   /** @default "latest" */
   version?: string;
-  /** `host:port` to listen on; port 0 picks a free one. @default "127.0.0.1:0" */
+  /** `host:port` to listen on; port 0 picks a free one. @default $MICRO_SERVER_ADDRESS, else "127.0.0.1:0" */
   address?: string;
+  /**
+   * `host:port` (or a bare host, which takes the bound port) to register instead of the bound
+   * address: behind NAT, in a container, or to register a DNS name. When unset, a wildcard bind
+   * (`0.0.0.0`, `::`) registers this host's first non-loopback, non-link-local address (see
+   * transport/address.ts), never the wildcard.
+   * @default $MICRO_SERVER_ADVERTISE, else the bound address
+   */
+  advertise?: string;
   /** @default the process default (MICRO_REGISTRY, else the local registry) */
   registry?: Registry;
   /** For calls made from handlers through `service.client`. @default a new client on `registry` */
@@ -72,6 +81,8 @@ export interface MicroService {
   readonly nodeId: string;
   /** Bound `host:port`; throws before `start()`. */
   readonly address: string;
+  /** The `host:port` registered for this node (`advertise`, or derived from the bound address); throws before `start()`. */
+  readonly advertised: string;
   readonly registry: Registry;
   readonly client: Client;
   readonly broker: Broker;
@@ -107,6 +118,7 @@ class ServiceImpl implements MicroService {
   readonly #transport: Transport;
   readonly #startedAt = Date.now();
   #listener: Listener | undefined;
+  #advertised: string | undefined;
   #stopWatchdog: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   /** Whether the last registration (or refresh) succeeded; for health checks. */
@@ -172,6 +184,11 @@ class ServiceImpl implements MicroService {
     return this.#listener.address;
   }
 
+  get advertised(): string {
+    if (this.#advertised === undefined) throw new Error(`service ${this.name} is not started`);
+    return this.#advertised;
+  }
+
   subscribe<T = any>(topic: string, handler: SubscriberFn<T>, options?: ServiceSubscribeOptions): this {
     if (this.#state !== "new")
       throw new Error(`service ${this.name}: subscribe to "${topic}" before start()`);
@@ -206,7 +223,7 @@ class ServiceImpl implements MicroService {
       nodes: [
         {
           id: this.nodeId,
-          address: this.address,
+          address: this.advertised,
           metadata: {
             ...metadata,
             transport: this.#transport.name,
@@ -250,7 +267,7 @@ class ServiceImpl implements MicroService {
   async #start(): Promise<void> {
     this.#state = "starting";
     if (this.#opts.registry === undefined) this.#release = holdDefaultRegistry();
-    const address = this.#opts.address ?? "127.0.0.1:0";
+    const address = this.#opts.address ?? (process.env[ENV_SERVER_ADDRESS] || "127.0.0.1:0");
     let connected = false;
     const ttlMs = this.#opts.registerTtlMs ?? DEFAULT_REGISTER_TTL_MS;
     try {
@@ -259,6 +276,11 @@ class ServiceImpl implements MicroService {
       } catch (err) {
         throw listenError(this.name, address, err);
       }
+      this.#advertised = advertisedAddress(this.#listener.address, {
+        advertise: this.#opts.advertise ?? (process.env[ENV_SERVER_ADVERTISE] || undefined),
+        option: `the service's advertise option (or ${ENV_SERVER_ADVERTISE})`,
+        id: this.name,
+      });
       if (this.#subs.size > 0) {
         connected = true;
         await this.broker.connect();
