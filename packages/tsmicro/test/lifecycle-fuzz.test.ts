@@ -7,18 +7,25 @@
 // after the final teardown the process's active resources are back at their baseline.
 // Seeded and reproducible: a failure prints the seed and the shrunk command list.
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { lifecycleProperty } from "./lifecycle/property.js";
-import { outcomeReport, type Variant } from "./lifecycle/world.js";
+import { outcomeReport, Peer, type Variant } from "./lifecycle/world.js";
 
 const SEED = Number(process.env.LIFECYCLE_SEED ?? 20261201);
 const RUNS = Number(process.env.LIFECYCLE_RUNS ?? 200);
 
 describe("lifecycle fuzzer", { timeout: 600_000 }, () => {
+  let peer: Peer;
+  before(async () => {
+    peer = new Peer();
+    await peer.ready;
+  });
+  after(() => peer.close());
+
   it(`random lifecycles settle in time, with MicroErrors, and leave nothing open — ${RUNS} cases`, async () => {
     const t0 = Date.now();
-    await fc.assert(lifecycleProperty(), { seed: SEED, numRuns: RUNS });
+    await fc.assert(lifecycleProperty("correct", peer), { seed: SEED, numRuns: RUNS });
     console.log(`lifecycle fuzzer: ${RUNS} cases in ${Date.now() - t0} ms; outcomes:\n${outcomeReport()}`);
   });
 });

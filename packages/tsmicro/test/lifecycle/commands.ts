@@ -293,6 +293,20 @@ class RegistryRemove implements Cmd {
   toString = () => "registry remove(node)";
 }
 
+/** The other process starts or stops its fz service in this world's registry. */
+class PeerCmd implements Cmd {
+  constructor(readonly up: boolean) {}
+  check = () => true;
+  async run(_m: Model, w: World) {
+    if (w.peer === undefined) return;
+    const p = this.up ? w.peer.start(w.leases) : w.peer.stop();
+    // A peer that fails to start rejects with an Error naming why (not a MicroError over IPC).
+    w.track(`peer ${this.up ? "start" : "stop"}`, p, CLOSE_BOUND_MS, true);
+    await p.catch(() => {}); // requests to the peer are ordered: one at a time
+  }
+  toString = () => `peer ${this.up ? "start" : "stop"}`;
+}
+
 /** A pause, so that tracked operations progress between steps. */
 class Wait implements Cmd {
   constructor(readonly ms: number) {}
@@ -338,4 +352,5 @@ export const commandArbs: fc.Arbitrary<Cmd>[] = [
   fc.boolean().map((live) => new RegistryAdd(live)),
   fc.constant(new RegistryRemove()),
   fc.integer({ min: 1, max: 80 }).map((ms) => new Wait(ms)),
+  fc.boolean().map((up) => new PeerCmd(up)),
 ];

@@ -2,7 +2,7 @@
 // every step, then torn down and checked for leftovers (world.ts).
 import fc from "fast-check";
 import { commandArbs, initialModel, type Model, Start } from "./commands.js";
-import { type Variant, World } from "./world.js";
+import { type Peer, type Variant, World } from "./world.js";
 
 type Cmd = fc.AsyncCommand<Model, World, false>;
 
@@ -19,11 +19,11 @@ class Checked implements Cmd {
 
 export const MAX_COMMANDS = 20;
 
-export function lifecycleProperty(variant: Variant = "correct") {
+export function lifecycleProperty(variant: Variant = "correct", peer?: Peer) {
   return fc.asyncProperty(
     fc.commands(commandArbs, { maxCommands: MAX_COMMANDS, size: "+1" }),
     async (cmds) => {
-      const world = new World(variant);
+      const world = new World(variant, peer);
       let failure: unknown;
       try {
         await fc.asyncModelRun(

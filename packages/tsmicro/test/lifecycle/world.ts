@@ -4,6 +4,7 @@
 // after each step reports operations that settled wrongly or not in time, and unhandled
 // rejections; `teardown()` closes everything and compares the process's active resources with
 // the baseline taken before the world was built.
+import { type ChildProcess, fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -49,6 +50,65 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** The fz service's handlers: echo after `ms` (cut short by cancellation), chat echoes each message. */
+export function fzHandler() {
+  return implement(Fz, {
+    echo: async (ctx: Context, req) => {
+      await sleep(req.ms, ctx.signal);
+      return { n: req.n ?? 0 };
+    },
+    async *chat(_ctx, reqs) {
+      for await (const r of reqs) yield { i: Number(r.i) };
+    },
+  });
+}
+
+/** The peer process (peer.ts), shared by the cases of one run; its IPC channel is in every baseline. */
+export class Peer {
+  readonly #child: ChildProcess;
+  readonly #waiting = new Map<number, (reply: { ok: boolean; error?: string }) => void>();
+  #next = 1;
+  readonly ready: Promise<void>;
+
+  constructor() {
+    this.#child = fork(new URL("./peer.ts", import.meta.url), [], {
+      execArgv: ["--import", "tsx"],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    this.ready = new Promise((resolve, reject) => {
+      this.#waiting.set(0, () => resolve());
+      this.#child.once("exit", (code) =>
+        reject(new Error(`the lifecycle peer exited (${code}) before it was ready`)),
+      );
+    });
+    this.#child.on("message", (m: { id: number; ok: boolean; error?: string }) => {
+      this.#waiting.get(m.id)?.(m);
+      this.#waiting.delete(m.id);
+    });
+  }
+
+  /** Starts (or restarts) the peer's service in `dir`; rejects with the peer's error. */
+  start(dir: string): Promise<void> {
+    return this.#ask({ op: "start", dir });
+  }
+
+  stop(): Promise<void> {
+    return this.#ask({ op: "stop" });
+  }
+
+  #ask(req: { op: "start" | "stop"; dir?: string }): Promise<void> {
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, (r) => (r.ok ? resolve() : reject(new Error(`peer ${req.op}: ${r.error}`))));
+      this.#child.send({ id, ...req });
+    });
+  }
+
+  close(): void {
+    this.#child.kill("SIGKILL");
+  }
+}
+
 interface Tracked {
   what: string;
   started: number;
@@ -81,6 +141,7 @@ export function outcomeReport(): string {
 export class World {
   readonly variant: Variant;
   readonly dir = mkdtempSync(join(tmpdir(), "tsmicro-lifecycle-"));
+  readonly leases = join(this.dir, "leases");
   readonly local: Registry;
   readonly memory: Registry = createMemoryRegistry();
   readonly broker: Broker;
@@ -105,12 +166,16 @@ export class World {
   #leakedSocket: Socket | undefined;
   readonly log: string[] = [];
 
-  constructor(variant: Variant) {
+  /** The other process, when the run has one. */
+  readonly peer: Peer | undefined;
+
+  constructor(variant: Variant, peer?: Peer) {
     this.variant = variant;
+    this.peer = peer;
     this.#baseline = activeResources();
     process.on("unhandledRejection", this.#onUnhandled);
     this.#lag.enable();
-    this.local = createLocalRegistry({ dir: join(this.dir, "leases"), pollMs: 100 });
+    this.local = createLocalRegistry({ dir: this.leases, pollMs: 100 });
     this.broker = createHttpBroker({ registry: this.local, onError: () => {} });
     this.client = this.newClient(this.local);
     if (variant === "leaked-timer") this.#leakedTimer = setTimeout(() => {}, 600_000);
@@ -143,17 +208,7 @@ export class World {
       registerTtlMs: 2000,
       drainTimeoutMs: 300,
     });
-    svc.handle(
-      implement(Fz, {
-        echo: async (ctx: Context, req) => {
-          await sleep(req.ms, ctx.signal);
-          return { n: req.n ?? 0 };
-        },
-        async *chat(_ctx, reqs) {
-          for await (const r of reqs) yield { i: Number(r.i) };
-        },
-      }),
-    );
+    svc.handle(fzHandler());
     if (topic !== undefined) svc.subscribe(topic, () => {});
     this.slots[slot]!.service = svc;
     this.slots[slot]!.running = undefined;
@@ -294,6 +349,7 @@ export class World {
       }
       for (const sub of this.subs.splice(0))
         this.track("teardown: unsubscribe()", sub.unsubscribe(), CLOSE_BOUND_MS);
+      if (this.peer !== undefined) this.track("teardown: peer stop", this.peer.stop(), CLOSE_BOUND_MS, true);
       await this.settleAll();
       for (const c of this.clients) {
         const closing =
