@@ -91,4 +91,13 @@ describe("a finished script exits by itself", () => {
       console.log(`publisher on ${broker} exited in ${r.ms} ms`);
     });
   }
+
+  it("a service run() with MICRO_REGISTRY=consul exits 1 with one line saying what to install, no stack trace", async () => {
+    const r = await run("examples/greeter/service.mjs", [], { MICRO_REGISTRY: "consul" });
+    assert.equal(r.code, 1, `exit status 1 (stderr: ${r.stderr})`);
+    assert.equal(
+      r.stderr.trim(),
+      "tsmicro: MICRO_REGISTRY=consul needs the package @tsmicro/consul, which is not installed: run npm install @tsmicro/consul",
+    );
+  });
 });
