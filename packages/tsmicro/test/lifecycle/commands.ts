@@ -3,11 +3,14 @@
 // publishes, closes) are started and tracked, not awaited, so later steps overlap them: a call
 // in flight across stop(), init() or close() is the point.
 import fc from "fast-check";
+import { type CallWrapper, defaultBackoff } from "../../src/client/options.js";
 import { newMessage } from "../../src/client/publish.js";
 import { newRequest } from "../../src/client/request.js";
+import { defaultCodecs } from "../../src/codec/index.js";
 import { background, type Context, withCancel, withTimeout } from "../../src/context.js";
 import { createSelector } from "../../src/selector/selector.js";
 import { leastInflight, random, roundRobin } from "../../src/selector/strategy.js";
+import { createTcpTransport } from "../../src/transport/tcp.js";
 import { CLOSE_BOUND_MS, SERVICE, type World } from "./world.js";
 
 export interface Model {
@@ -112,7 +115,14 @@ type InitChoice =
   | { contentType: string }
   | { trackInflight: boolean }
   | { selector: "round robin" | "random" | "least in flight" | "default" }
-  | { registry: "local" | "memory" };
+  | { registry: "local" | "memory" }
+  | { watchdog: number | undefined }
+  | { wrappers: number }
+  | { maxCallDepth: number }
+  | { backoff: "none" | "default" }
+  | { transport: "new tcp" }
+  | { codecs: "new default" }
+  | { broker: "http" | "memory" };
 
 const initArb: fc.Arbitrary<InitChoice> = fc.oneof(
   fc.record({ requestTimeoutMs: fc.constantFrom(50, 300, 1000, 2000) }),
@@ -124,6 +134,13 @@ const initArb: fc.Arbitrary<InitChoice> = fc.oneof(
   fc.record({ trackInflight: fc.boolean() }),
   fc.record({ selector: fc.constantFrom("round robin", "random", "least in flight", "default") }),
   fc.record({ registry: fc.constantFrom("local", "memory") }),
+  fc.record({ watchdog: fc.option(fc.constantFrom(20, 200), { nil: undefined }) }),
+  fc.record({ wrappers: fc.integer({ min: 0, max: 2 }) }),
+  fc.record({ maxCallDepth: fc.constantFrom(1, 16) }),
+  fc.record({ backoff: fc.constantFrom<"none" | "default">("none", "default") }),
+  fc.record({ transport: fc.constant<"new tcp">("new tcp") }),
+  fc.record({ codecs: fc.constant<"new default">("new default") }),
+  fc.record({ broker: fc.constantFrom<"http" | "memory">("http", "memory") }),
 );
 
 class Init implements Cmd {
@@ -143,6 +160,22 @@ class Init implements Cmd {
       w.client.init({ selector: s });
     } else if ("registry" in c) {
       w.client.init({ registry: c.registry === "local" ? w.local : w.memory });
+    } else if ("watchdog" in c) {
+      // The watchdog's interval must stop with close() (the leak check sees it otherwise).
+      w.client.init({
+        watchdog: c.watchdog === undefined ? undefined : { thresholdMs: c.watchdog, log: () => {} },
+      });
+    } else if ("wrappers" in c) {
+      const pass: CallWrapper = (next) => (ctx, req, opts) => next(ctx, req, opts);
+      w.client.init({ wrappers: Array.from({ length: c.wrappers }, () => pass) });
+    } else if ("backoff" in c) {
+      w.client.init({ backoff: c.backoff === "none" ? () => 0 : defaultBackoff });
+    } else if ("transport" in c) {
+      w.client.init({ transport: createTcpTransport() }); // a new pool; the old one drains
+    } else if ("codecs" in c) {
+      w.client.init({ codecs: defaultCodecs() });
+    } else if ("broker" in c) {
+      w.client.init({ broker: c.broker === "http" ? w.broker : w.memoryBroker });
     } else {
       w.client.init(c);
     }

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { Broker, Subscriber } from "../../src/broker/broker.js";
 import { createHttpBroker } from "../../src/broker/http.js";
+import { createMemoryBroker } from "../../src/broker/memory.js";
 import { type Client, newClient } from "../../src/client/client.js";
 import type { Context } from "../../src/context.js";
 import { bidiStream, defineContract, unary } from "../../src/contract/contract.js";
@@ -145,6 +146,8 @@ export class World {
   readonly local: Registry;
   readonly memory: Registry = createMemoryRegistry();
   readonly broker: Broker;
+  /** The broker an init() may swap the client to. */
+  readonly memoryBroker: Broker = createMemoryBroker({ onError: () => {} });
   readonly slots: Slot[] = [
     { service: undefined, running: undefined },
     { service: undefined, running: undefined },
@@ -361,6 +364,7 @@ export class World {
       await this.settleAll();
       for (const s of this.selectors) s.close();
       this.track("teardown: broker.disconnect()", this.broker.disconnect(), CLOSE_BOUND_MS);
+      this.track("teardown: memory broker disconnect()", this.memoryBroker.disconnect(), CLOSE_BOUND_MS);
       this.track("teardown: local registry close()", this.local.close(), CLOSE_BOUND_MS);
       this.track("teardown: memory registry close()", this.memory.close(), CLOSE_BOUND_MS);
       await this.settleAll();
