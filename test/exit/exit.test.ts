@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { newService, registryFromEnv } from "tsmicro";
+import { newService } from "tsmicro";
+import { registryFromEnv } from "tsmicro/plugin";
 
 const root = new URL("../..", import.meta.url).pathname;
 const EXIT_BOUND_MS = 15_000;
