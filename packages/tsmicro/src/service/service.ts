@@ -171,6 +171,8 @@ class ServiceImpl implements MicroService {
   #registered = false;
   #state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   #stopping: Promise<void> | undefined;
+  /** The start in progress: a stop() called meanwhile waits for it, then undoes it. */
+  #starting: Promise<void> | undefined;
   /** Lets go of the process default registry, when the service uses it (held from start to stop). */
   #release: (() => Promise<void>) | undefined;
 
@@ -302,8 +304,13 @@ class ServiceImpl implements MicroService {
    * listener, subscription or broker connection is left behind) and leaves the service
    * "stopped"; the error is a MicroError naming the service and what to change.
    */
-  async start(): Promise<void> {
-    if (this.#state !== "new") throw new Error(`service ${this.name} was already started`);
+  start(): Promise<void> {
+    if (this.#state !== "new") return Promise.reject(new Error(`service ${this.name} was already started`));
+    this.#starting = this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     this.#state = "starting";
     if (this.#opts.registry === undefined) this.#release = holdDefaultRegistry();
     const address = this.#opts.address ?? (process.env[ENV_SERVER_ADDRESS] || "127.0.0.1:0");
@@ -370,6 +377,7 @@ class ServiceImpl implements MicroService {
   }
 
   async #stop(): Promise<void> {
+    await this.#starting?.catch(() => {});
     if (this.#listener === undefined) {
       if (this.#state === "new") this.#state = "stopped";
       return;
@@ -412,24 +420,31 @@ class ServiceImpl implements MicroService {
 
   async run(options: { exitProcess?: boolean } = {}): Promise<void> {
     const exit = options.exitProcess ?? true;
+    // Listening for the signal before starting: one that arrives during start() stops the
+    // service once it has started (deregistered and drained), instead of being missed.
+    let onSignal: ((sig: NodeJS.Signals) => void) | undefined;
+    const signalled = new Promise<void>((resolve) => {
+      onSignal = (sig) => {
+        this.#opts.log?.(`tsmicro: ${this.name} received ${sig}, stopping`);
+        resolve();
+      };
+    });
+    const handler = onSignal!;
+    process.on("SIGINT", handler);
+    process.on("SIGTERM", handler);
     try {
       await this.start();
     } catch (err) {
+      process.off("SIGINT", handler);
+      process.off("SIGTERM", handler);
       if (!exit) throw err;
       // As go-micro's Run: one line saying what failed, and a failing exit status.
       process.stderr.write(`tsmicro: ${(err as Error).message}\n`);
       process.exit(1);
     }
-    await new Promise<void>((resolve) => {
-      const onSignal = (sig: NodeJS.Signals) => {
-        this.#opts.log?.(`tsmicro: ${this.name} received ${sig}, stopping`);
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
-        resolve();
-      };
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
-    });
+    await signalled;
+    process.off("SIGINT", handler);
+    process.off("SIGTERM", handler);
     await this.stop();
     if (exit) process.exit(0);
   }
