@@ -9,7 +9,7 @@ import type { Client } from "../client/client.js";
 import { newClient } from "../client/client.js";
 import { type CodecRegistry, defaultCodecs } from "../codec/index.js";
 import type { InflightSnapshot } from "../inflight.js";
-import { defaultRegistry } from "../registry/default.js";
+import { defaultRegistry, holdDefaultRegistry } from "../registry/default.js";
 import type { Registry, Service as RegistryService } from "../registry/registry.js";
 import { type Bulkhead, type BulkheadOptions, createBulkhead } from "../server/bulkhead.js";
 import type { HandleOptions } from "../server/router.js";
@@ -19,6 +19,7 @@ import { advertisedAddress, ENV_SERVER_ADDRESS, ENV_SERVER_ADVERTISE } from "../
 import { createTcpTransport } from "../transport/tcp.js";
 import type { Listener, Transport } from "../transport/transport.js";
 import { startWatchdog, type WatchdogOptions } from "../watchdog.js";
+import { listenError } from "./start-error.js";
 import { type ServiceSubscribeOptions, type SubscriberFn, Subscriptions } from "./subscribe.js";
 
 export interface ServiceOptions {
@@ -124,6 +125,8 @@ class ServiceImpl implements MicroService {
   #registered = false;
   #state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   #stopping: Promise<void> | undefined;
+  /** Lets go of the process default registry, when the service uses it (held from start to stop). */
+  #release: (() => Promise<void>) | undefined;
 
   constructor(options: ServiceOptions) {
     if (!options.name) throw new TypeError("newService: a name is required");
@@ -134,7 +137,13 @@ class ServiceImpl implements MicroService {
     this.registry = options.registry ?? defaultRegistry();
     this.broker = options.broker ?? brokerFromEnv({ registry: this.registry });
     this.#subs = new Subscriptions(this.name, options.codecs ?? defaultCodecs());
-    this.client = options.client ?? newClient({ registry: this.registry, broker: this.broker });
+    this.client =
+      options.client ??
+      newClient({
+        registry: this.registry,
+        broker: this.broker,
+        ...(options.codecs === undefined ? {} : { codecs: options.codecs }),
+      });
     this.#transport = options.transport ?? createTcpTransport();
     this.#server = new Server({
       name: this.name,
@@ -158,6 +167,8 @@ class ServiceImpl implements MicroService {
       unaryNames: () => this.#server.router.names(),
       wrappers: options.wrappers ?? [],
     });
+    // One name space for unary and stream endpoints (the stream server checks the other way).
+    this.#server.router.alsoTaken((name) => this.#streams.has(name));
     this.#server.router.add("Debug.Health", () => this.#health());
     this.#server.router.add("Debug.Inflight", () => ({
       node: this.nodeId,
@@ -240,42 +251,38 @@ class ServiceImpl implements MicroService {
     };
   }
 
+  /**
+   * Listens, subscribes, registers. A failure at any step undoes the ones before it (no
+   * listener, subscription or broker connection is left behind) and leaves the service
+   * "stopped"; the error is a MicroError naming the service and what to change.
+   */
   async start(): Promise<void> {
     if (this.#state !== "new") throw new Error(`service ${this.name} was already started`);
     this.#state = "starting";
-    this.#listener = await this.#transport.listen(
-      this.#opts.address ?? (process.env[ENV_SERVER_ADDRESS] || "127.0.0.1:0"),
-      this.#server.dispatch,
-      this.#streams.dispatch,
-    );
+    if (this.#opts.registry === undefined) this.#release = holdDefaultRegistry();
+    const address = this.#opts.address ?? (process.env[ENV_SERVER_ADDRESS] || "127.0.0.1:0");
+    let connected = false;
+    const ttlMs = this.#opts.registerTtlMs ?? DEFAULT_REGISTER_TTL_MS;
     try {
+      try {
+        this.#listener = await this.#transport.listen(address, this.#server.dispatch, this.#streams.dispatch);
+      } catch (err) {
+        throw listenError(this.name, address, err);
+      }
       this.#advertised = advertisedAddress(this.#listener.address, {
         advertise: this.#opts.advertise ?? (process.env[ENV_SERVER_ADVERTISE] || undefined),
         option: `the service's advertise option (or ${ENV_SERVER_ADVERTISE})`,
         id: this.name,
       });
-    } catch (err) {
-      await this.#listener.close();
-      this.#state = "stopped";
-      throw err;
-    }
-    if (this.#subs.size > 0) {
-      try {
+      if (this.#subs.size > 0) {
+        connected = true;
         await this.broker.connect();
         await this.#subs.start(this.broker);
-      } catch (err) {
-        await this.#listener.close();
-        this.#state = "stopped";
-        throw err;
       }
-    }
-    const ttlMs = this.#opts.registerTtlMs ?? DEFAULT_REGISTER_TTL_MS;
-    try {
       await this.registry.register(this.record(), { ttlMs });
       this.#registered = true;
     } catch (err) {
-      await this.#listener.close();
-      this.#state = "stopped";
+      await this.#undoStart(connected);
       throw err;
     }
     const interval = this.#opts.registerIntervalMs ?? DEFAULT_REGISTER_INTERVAL_MS;
@@ -298,6 +305,19 @@ class ServiceImpl implements MicroService {
     this.#opts.log?.(`tsmicro: ${this.name} (${this.nodeId}) listening on ${this.address}`);
   }
 
+  async #undoStart(connected: boolean): Promise<void> {
+    const quiet = (what: string) => (err: Error) =>
+      this.#opts.log?.(`tsmicro: ${this.name} could not ${what} after a failed start: ${err.message}`);
+    await this.#subs.stop().catch(quiet("unsubscribe"));
+    if (connected && this.#opts.broker === undefined)
+      await this.broker.disconnect().catch(quiet("disconnect"));
+    await this.#listener?.close().catch(quiet("close its listener"));
+    this.#listener = undefined;
+    if (this.#opts.client === undefined) await this.client.close().catch(quiet("close its client"));
+    await this.#release?.();
+    this.#state = "stopped";
+  }
+
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
     return this.#stopping;
@@ -305,7 +325,7 @@ class ServiceImpl implements MicroService {
 
   async #stop(): Promise<void> {
     if (this.#listener === undefined) {
-      this.#state = "stopped";
+      if (this.#state === "new") this.#state = "stopped";
       return;
     }
     this.#state = "stopping";
@@ -340,11 +360,20 @@ class ServiceImpl implements MicroService {
         this.#opts.log?.(`tsmicro: ${this.name} could not disconnect its broker: ${err.message}`);
       });
     }
+    await this.#release?.();
     this.#state = "stopped";
   }
 
   async run(options: { exitProcess?: boolean } = {}): Promise<void> {
-    await this.start();
+    const exit = options.exitProcess ?? true;
+    try {
+      await this.start();
+    } catch (err) {
+      if (!exit) throw err;
+      // As go-micro's Run: one line saying what failed, and a failing exit status.
+      process.stderr.write(`tsmicro: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
     await new Promise<void>((resolve) => {
       const onSignal = (sig: NodeJS.Signals) => {
         this.#opts.log?.(`tsmicro: ${this.name} received ${sig}, stopping`);
@@ -356,7 +385,7 @@ class ServiceImpl implements MicroService {
       process.on("SIGTERM", onSignal);
     });
     await this.stop();
-    if (options.exitProcess ?? true) process.exit(0);
+    if (exit) process.exit(0);
   }
 }
 
