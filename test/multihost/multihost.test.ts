@@ -23,7 +23,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { checkNetns, cleanLeftovers, createNetwork, type Network, ownNamespaces } from "./netns.js";
+import {
+  checkNetns,
+  cleanLeftovers,
+  createNetwork,
+  describeHost,
+  type Network,
+  ownNamespaces,
+} from "./netns.js";
 
 const here = new URL(".", import.meta.url).pathname;
 const root = join(here, "..", "..");
@@ -169,6 +176,15 @@ describe("multi-host: network namespaces on a private bridge", { timeout: 300_00
         .map((h) => `${h.role}=${h.ip} (${h.ns})`)
         .join(", ")}`,
     );
+    // Traffic cannot leave the bridge: each host has its bridge address only, and no default route.
+    for (const h of Object.values(net.hosts)) {
+      const { addresses, routes } = describeHost(h);
+      assert.deepEqual(addresses, [`${h.ip}/24`], `${h.role}: only its bridge address`);
+      assert.ok(
+        !routes.some((r) => r.startsWith("default")),
+        `${h.role}: no default route (${routes.join("; ")})`,
+      );
+    }
     run(reg.ns, [
       "nats-server",
       "-a",

@@ -114,11 +114,20 @@ export function createNetwork(roles: readonly string[]): Network {
       const addr = `${subnet}.${i + 1}`;
       ip("netns", "add", ns);
       made.push(ns);
-      // IPv4 only: no automatic IPv6 link-local addresses either.
-      execFileSync("ip", ["netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"], {
-        stdio: "ignore",
-        timeout: 10_000,
-      });
+      // IPv4 only: no automatic IPv6 link-local addresses either (where the kernel has IPv6).
+      const v6 = "/proc/sys/net/ipv6/conf";
+      execFileSync(
+        "ip",
+        [
+          "netns",
+          "exec",
+          ns,
+          "sh",
+          "-c",
+          `[ ! -d ${v6} ] || { echo 1 > ${v6}/all/disable_ipv6 && echo 1 > ${v6}/default/disable_ipv6; }`,
+        ],
+        { stdio: "ignore", timeout: 10_000 },
+      );
       ip("-n", ns, "link", "set", "lo", "up");
       // Both ends are created inside namespaces: the machine's own stack never sees them.
       ip("-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", port, "netns", bridgeNs);
@@ -143,6 +152,21 @@ export function createNetwork(roles: readonly string[]): Network {
     },
     destroy,
   };
+}
+
+/**
+ * What each host can reach: its addresses (besides loopback) and its routes. The test checks
+ * that every host has its bridge address only and no default route.
+ */
+export function describeHost(host: Host): { addresses: string[]; routes: string[] } {
+  const addresses = ip("-n", host.ns, "-o", "addr", "show")
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !/ lo /.test(l))
+    .map((l) => l.split(/\s+/)[3] ?? "");
+  const routes = ip("-n", host.ns, "route", "show")
+    .split("\n")
+    .filter((l) => l.trim() !== "");
+  return { addresses, routes };
 }
 
 /** The namespaces that exist now with this run's prefix (to check that destroy() left none). */
