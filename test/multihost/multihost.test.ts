@@ -267,13 +267,13 @@ async function scenario(
     MH_REFRESH_MS: String(REFRESH_MS),
     MH_CALLERS: String(CALLERS),
   };
-  // Services and their http broker bind every interface; nothing is advertised explicitly.
+  // Services bind every interface, nothing advertised explicitly; their default http broker
+  // follows the service's bind (no MICRO_BROKER_ADDRESS).
   const hostEnv = (role: string) => ({
     ...env,
     MH_HOST: role,
     MICRO_SERVER_ADDRESS: "0.0.0.0:0",
     MICRO_BROKER: "http",
-    MICRO_BROKER_ADDRESS: "0.0.0.0:0",
   });
   interface Ready {
     ready: string;
@@ -304,7 +304,8 @@ async function scenario(
       );
       assert.ok(
         i.brokerNodes.length > 0 &&
-          i.brokerNodes.every((a) => !a.startsWith("0.0.0.0") && !a.startsWith("127.")),
+          i.brokerNodes.some((a) => a.startsWith(`${n.hosts[role]!.ip}:`)) &&
+          i.brokerNodes.every((a) => [n.hosts.a!.ip, n.hosts.b!.ip].includes(a.split(":")[0]!)),
         `the http broker's subscribers are registered with dialable addresses: ${i.brokerNodes.join(", ")}`,
       );
     }

@@ -15,7 +15,12 @@ import { type Bulkhead, type BulkheadOptions, createBulkhead } from "../server/b
 import type { HandleOptions } from "../server/router.js";
 import { type HandlerWrapper, Server } from "../server/server.js";
 import { isMountable, MOUNT, StreamServer } from "../server/stream.js";
-import { advertisedAddress, ENV_SERVER_ADDRESS, ENV_SERVER_ADVERTISE } from "../transport/address.js";
+import {
+  advertisedAddress,
+  brokerDefaultsFor,
+  ENV_SERVER_ADDRESS,
+  ENV_SERVER_ADVERTISE,
+} from "../transport/address.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import type { Listener, Transport } from "../transport/transport.js";
 import { startWatchdog, type WatchdogOptions } from "../watchdog.js";
@@ -135,7 +140,16 @@ class ServiceImpl implements MicroService {
     this.version = options.version ?? "latest";
     this.nodeId = `${options.name}-${randomUUID()}`;
     this.registry = options.registry ?? defaultRegistry();
-    this.broker = options.broker ?? brokerFromEnv({ registry: this.registry });
+    // The default http broker's subscribers are as reachable as the service (transport/address.ts).
+    this.broker =
+      options.broker ??
+      brokerFromEnv({
+        registry: this.registry,
+        httpDefaults: brokerDefaultsFor(
+          options.address ?? (process.env[ENV_SERVER_ADDRESS] || undefined),
+          options.advertise ?? (process.env[ENV_SERVER_ADVERTISE] || undefined),
+        ),
+      });
     this.#subs = new Subscriptions(this.name, options.codecs ?? defaultCodecs());
     this.client =
       options.client ??
