@@ -204,6 +204,7 @@ export type { ServiceSubscribeOptions, SubscriberFn } from "./service/subscribe.
 export {
   type AdvertiseOptions,
   advertisedAddress,
+  brokerDefaultsFor,
   ENV_BROKER_ADVERTISE,
   ENV_SERVER_ADDRESS,
   ENV_SERVER_ADVERTISE,
