@@ -371,7 +371,8 @@ async function scenario(
     report(
       `watch propagation a → cli over ${PROBES} registrations: p50 ${p50} ms, p99 ${p99} ms, max ${Math.max(...lags)} ms`,
     );
-    assert.ok(p99 < 1000, `watch propagation p99 ${p99} ms is under 1 s`);
+    // The stated bound (DEPLOYMENT.md); typical p99 is tens of ms, the margin is for a loaded CI machine.
+    assert.ok(p99 < 2000, `watch propagation p99 ${p99} ms is under 2 s`);
 
     // 3. SIGKILL `a`: no deregistration; it leaves when its registration expires.
     const phase = async (label: string, cut: () => void, gone: string, waitMs: number, slackMs: number) => {
