@@ -7,7 +7,7 @@
 //   DRAIN_TIMEOUT_MS        how long in-flight requests may finish on SIGTERM
 //   SERVICE_NAME            the registered name (default "greeter")
 import { createHealthServer } from "@tsmicro/health";
-import { badRequest, DEFAULT_DRAIN_TIMEOUT_MS, newService } from "tsmicro";
+import { badRequest, newService } from "tsmicro";
 
 class Greeter {
   async Hello(_ctx, req) {
@@ -21,7 +21,7 @@ const log = (msg, fields = {}) =>
 
 const service = newService({
   name: process.env.SERVICE_NAME || "greeter",
-  drainTimeoutMs: Number(process.env.DRAIN_TIMEOUT_MS || DEFAULT_DRAIN_TIMEOUT_MS),
+  ...(process.env.DRAIN_TIMEOUT_MS ? { drainTimeoutMs: Number(process.env.DRAIN_TIMEOUT_MS) } : {}),
   log: (message) => log(message),
 });
 service.handle(new Greeter());

@@ -20,7 +20,7 @@ import {
   ENV_SERVER_ADDRESS,
   ENV_SERVER_ADVERTISE,
   REGISTRY_PACKAGES,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import { parseAllDocuments } from "yaml";
 
 const root = new URL("../..", import.meta.url).pathname;

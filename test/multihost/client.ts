@@ -6,16 +6,14 @@
  * watcher that timestamps the watch probes other hosts register.
  */
 import { brokerFromAddress } from "@tsmicro/nats";
+import { background, newClient, newRequest } from "tsmicro";
 import {
-  background,
   createHttpBroker,
   createSelector,
   createTcpTransport,
-  newClient,
-  newRequest,
   registryFromEnv,
   type Selector,
-} from "tsmicro";
+} from "tsmicro/plugin";
 
 const env = (name: string) => {
   const v = process.env[name];
