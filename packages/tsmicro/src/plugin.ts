@@ -207,6 +207,7 @@ export {
 export {
   type AdvertiseOptions,
   advertisedAddress,
+  brokerDefaultsFor,
   ENV_BROKER_ADVERTISE,
   ENV_SERVER_ADDRESS,
   ENV_SERVER_ADVERTISE,

@@ -16,7 +16,12 @@ import type { HandlerWrapper } from "../server/invoke.js";
 import type { HandleOptions } from "../server/router.js";
 import { Server } from "../server/server.js";
 import { isMountable, MOUNT, StreamServer } from "../server/stream-server.js";
-import { advertisedAddress, ENV_SERVER_ADDRESS, ENV_SERVER_ADVERTISE } from "../transport/address.js";
+import {
+  advertisedAddress,
+  brokerDefaultsFor,
+  ENV_SERVER_ADDRESS,
+  ENV_SERVER_ADVERTISE,
+} from "../transport/address.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import type { Listener, Transport } from "../transport/transport.js";
 import { startWatchdog, type WatchdogOptions } from "../watchdog.js";
@@ -183,7 +188,16 @@ class ServiceImpl implements MicroService {
     this.version = o.version;
     this.nodeId = `${options.name}-${randomUUID()}`;
     this.registry = options.registry ?? defaultRegistry();
-    this.broker = options.broker ?? brokerFromEnv({ registry: this.registry });
+    // The default http broker's subscribers are as reachable as the service (transport/address.ts).
+    this.broker =
+      options.broker ??
+      brokerFromEnv({
+        registry: this.registry,
+        httpDefaults: brokerDefaultsFor(
+          options.address ?? (process.env[ENV_SERVER_ADDRESS] || undefined),
+          options.advertise ?? (process.env[ENV_SERVER_ADVERTISE] || undefined),
+        ),
+      });
     this.#subs = new Subscriptions(this.name, o.codecs);
     this.client =
       options.client ??
