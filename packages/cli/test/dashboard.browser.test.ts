@@ -8,7 +8,10 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { after, before, test } from "node:test";
+import { createAuth, generateKeys, SCOPE_ACCOUNT } from "@tsmicro/auth";
+import { createGateway } from "@tsmicro/gateway";
 import { type Browser, chromium } from "playwright-core";
+import { registryFromEnv } from "tsmicro";
 import { BIN, type Demo, jsonLine, startDemo } from "./helpers.js";
 
 /** The page's globals, inside the functions playwright runs in the browser. */
@@ -239,6 +242,61 @@ test("the dashboard shows the service, calls an endpoint through the form, chart
   );
   assert.match(metrics, /^tsmicro_client_pool_connections\{client="gateway"\} [1-9]/m);
   await page.close();
+});
+
+test("with @tsmicro/auth on the gateway, the dashboard asks for a token, then shows the data and calls with it", async () => {
+  const keys = await generateKeys();
+  const auth = createAuth({ ...keys });
+  const registry = registryFromEnv({ kind: "local", address: demo.dir });
+  const gateway = createGateway({
+    address: "127.0.0.1:0",
+    registry,
+    auth: {
+      auth,
+      rules: [
+        { id: "accounts", resource: { service: "*", endpoint: "*" }, scope: SCOPE_ACCOUNT, access: "allow" },
+      ],
+    },
+  });
+  const base = `http://${await gateway.listen()}/`;
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.setDefaultTimeout(10_000);
+  try {
+    const anonymous = await fetch(`${base}_/services`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(anonymous.status, 401, "the dashboard's data needs a token");
+    await anonymous.text();
+    await page.goto(base);
+    await page.waitForSelector("#token-form:not([hidden])");
+    assert.equal(await page.textContent("#live"), "needs a token");
+    assert.equal(await page.$('#services li[data-service="demo"]'), null, "no data before a token");
+    // A token without the dashboard scope is refused (403), and the page asks again.
+    const user = (await auth.generate({ id: "ada", scopes: [], metadata: {} })).accessToken;
+    await page.fill("#token", user);
+    await page.click("#token-form button");
+    await page.waitForFunction(() =>
+      /lacks the dashboard scope/.test(document.querySelector("#token-why")?.textContent ?? ""),
+    );
+    const admin = (await auth.generate({ id: "ops", scopes: ["admin"], metadata: {} })).accessToken;
+    await page.fill("#token", admin);
+    await page.click("#token-form button");
+    await page.waitForSelector("#live.ok");
+    await page.waitForSelector('#services li[data-service="demo"]');
+    // The call form sends the token too: the rules let an account call.
+    await page.selectOption("#endpoint", "Greeter.hello");
+    await page.fill("#body", '{"name":"with token"}');
+    await page.click("#call");
+    await page.waitForSelector('#result[data-status="200"]');
+    assert.deepEqual(JSON.parse((await page.textContent("#result")) ?? ""), { message: "Hello with token" });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: new URL("dashboard-auth.png", ARTIFACTS).pathname, fullPage: true });
+    assert.deepEqual(errors, [], "no script errors on the page");
+  } finally {
+    await page.close();
+    await gateway.close();
+    await registry.close();
+  }
 });
 
 test("tsmicro run stops cleanly on SIGTERM", async () => {
