@@ -139,6 +139,21 @@ describe("server streams as Server-Sent Events", () => {
   });
 });
 
+describe("the dashboard with contracts", () => {
+  test("/_/services carries each endpoint's kind and the contract's JSON Schema", async () => {
+    const base = await gatewayWith({ apis });
+    const body = (await (await fetch(`${base}/_/services`, { signal: timeout() })).json()) as {
+      services: { name: string; endpoints: { name: string; kind: string; schema?: any }[] }[];
+    };
+    const eps = body.services.find((s) => s.name === "orders")!.endpoints;
+    const create = eps.find((e) => e.name === "Orders.create")!;
+    assert.equal(create.kind, "unary");
+    assert.deepEqual(create.schema.request.required, ["item", "qty"]);
+    assert.equal(eps.find((e) => e.name === "Orders.watch")!.kind, "server");
+    assert.equal(eps.find((e) => e.name === "Orders.remove")!.schema, undefined, "types only: no schema");
+  });
+});
+
 describe("CORS", () => {
   let base: string;
   before(async () => {

@@ -50,6 +50,26 @@ describe("no request target kills the gateway", () => {
       assert.equal(ok.status, 200, "the gateway still answers /health");
     });
   }
+  test("a request head over maxHeaderBytes is a 431, and the gateway serves the next request", async () => {
+    const r = await rawRequest(at, get("/health", `x-pad: ${"y".repeat(20_000)}\r\n`));
+    assert.equal(r.status, 431);
+    assert.equal((await rawRequest(at, get("/health"))).status, 200);
+  });
+  test("of the built-in Debug endpoints only Debug.Health is callable through the gateway", async () => {
+    const call = (endpoint: string) =>
+      fetch(`http://${at}/api/orders/${endpoint}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+        signal: AbortSignal.timeout(5000),
+      });
+    const health = await call("Debug.Health");
+    assert.equal(health.status, 200);
+    assert.equal(((await health.json()) as { status: string }).status, "ok");
+    const inflight = await call("Debug.Inflight");
+    assert.equal(inflight.status, 404, "the topology and live traffic stay behind the dashboard");
+    await inflight.text();
+  });
   test("a request target over maxUrlBytes is a 414", async () => {
     const r = await rawRequest(at, get(`/api/orders/${"x".repeat(9000)}`));
     assert.equal(r.status, 414);
