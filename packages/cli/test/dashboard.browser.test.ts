@@ -11,7 +11,6 @@ import { after, before, test } from "node:test";
 import { createAuth, generateKeys, SCOPE_ACCOUNT } from "@tsmicro/auth";
 import { createGateway } from "@tsmicro/gateway";
 import { type Browser, chromium } from "playwright-core";
-import { registryFromEnv } from "tsmicro";
 import { BIN, type Demo, jsonLine, startDemo } from "./helpers.js";
 
 /** The page's globals, inside the functions playwright runs in the browser. */
@@ -247,10 +246,12 @@ test("the dashboard shows the service, calls an endpoint through the form, chart
 test("with @tsmicro/auth on the gateway, the dashboard asks for a token, then shows the data and calls with it", async () => {
   const keys = await generateKeys();
   const auth = createAuth({ ...keys });
-  const registry = registryFromEnv({ kind: "local", address: demo.dir });
+  // The gateway finds the demo as the demo registered: through the same registry environment.
+  for (const key of ["MICRO_REGISTRY", "MICRO_REGISTRY_ADDRESS", "MICRO_REGISTRY_DIR"]) {
+    if (demo.env[key] !== undefined) process.env[key] = demo.env[key];
+  }
   const gateway = createGateway({
     address: "127.0.0.1:0",
-    registry,
     auth: {
       auth,
       rules: [
@@ -295,7 +296,6 @@ test("with @tsmicro/auth on the gateway, the dashboard asks for a token, then sh
   } finally {
     await page.close();
     await gateway.close();
-    await registry.close();
   }
 });
 
