@@ -11,6 +11,7 @@ import { after, before, test } from "node:test";
 import { createAuth, generateKeys, SCOPE_ACCOUNT } from "@tsmicro/auth";
 import { createGateway } from "@tsmicro/gateway";
 import { type Browser, chromium } from "playwright-core";
+import { registryFromEnv } from "tsmicro";
 import { BIN, type Demo, jsonLine, startDemo } from "./helpers.js";
 
 /** The page's globals, inside the functions playwright runs in the browser. */
@@ -246,12 +247,11 @@ test("the dashboard shows the service, calls an endpoint through the form, chart
 test("with @tsmicro/auth on the gateway, the dashboard asks for a token, then shows the data and calls with it", async () => {
   const keys = await generateKeys();
   const auth = createAuth({ ...keys });
-  // The gateway finds the demo as the demo registered: through the same registry environment.
-  for (const key of ["MICRO_REGISTRY", "MICRO_REGISTRY_ADDRESS", "MICRO_REGISTRY_DIR"]) {
-    if (demo.env[key] !== undefined) process.env[key] = demo.env[key];
-  }
+  // The demo's registry: local, in the demo's directory.
+  const registry = registryFromEnv({ kind: "local", address: demo.dir });
   const gateway = createGateway({
     address: "127.0.0.1:0",
+    registry,
     auth: {
       auth,
       rules: [
@@ -296,6 +296,7 @@ test("with @tsmicro/auth on the gateway, the dashboard asks for a token, then sh
   } finally {
     await page.close();
     await gateway.close();
+    await registry.close();
   }
 });
 
