@@ -83,7 +83,12 @@ export async function callEndpoint(
     fail(notFound("gateway", `endpoint "${endpoint}" not found on service "${service}"${has}`));
     return;
   }
-  options.auth?.authorize(caller.account, service, endpoint);
+  try {
+    options.auth?.authorize(caller.account, service, endpoint);
+  } catch (err) {
+    fail(err);
+    return;
+  }
   if (known.kind === "client" || known.kind === "bidi") {
     fail(
       new MicroError({

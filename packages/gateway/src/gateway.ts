@@ -285,7 +285,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
             detail: "the service name in /health/{service} is not valid percent-encoding",
           }),
         );
-      else await serviceHealth(client, registry, name, res);
+      else await serviceHealth(client, registry, name, res, caller.trusted || !redact);
       return;
     }
     const route = routes[pathname];

@@ -218,6 +218,18 @@ describe("what anonymous callers see", () => {
       await g.close();
     }
   });
+  test("beyond loopback, /health/{service} gives anonymous callers counts, not node addresses", async () => {
+    const g = await publicGateway();
+    try {
+      const r = await fetch(`${g.base}/health/orders`, { signal: AbortSignal.timeout(5000) });
+      assert.equal(r.status, 200);
+      const text = await r.text();
+      assert.deepEqual(JSON.parse(text), { service: "orders", healthy: true, nodes: 1, ok: 1 });
+      assert.doesNotMatch(text, /127\.0\.0\.1|orders-/);
+    } finally {
+      await g.close();
+    }
+  });
   test("on loopback, details and chains are kept (redactErrors defaults to false there)", async () => {
     const gateway = createGateway({ address: "127.0.0.1:0", registry, log: () => {} });
     const at = await gateway.listen();
