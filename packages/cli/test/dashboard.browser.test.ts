@@ -11,7 +11,7 @@ import { after, before, test } from "node:test";
 import { createAuth, generateKeys, SCOPE_ACCOUNT } from "@tsmicro/auth";
 import { createGateway } from "@tsmicro/gateway";
 import { type Browser, chromium } from "playwright-core";
-import { registryFromEnv } from "tsmicro";
+import { registryFromEnv } from "tsmicro/plugin";
 import { BIN, type Demo, jsonLine, startDemo } from "./helpers.js";
 
 /** The page's globals, inside the functions playwright runs in the browser. */

@@ -3,10 +3,8 @@
  * Schema of its contract (when the gateway was given it) and its kind (unary or a stream),
  * so an endpoint typed in code still shows what to send.
  */
-import type { Service } from "tsmicro";
+import type { Endpoint, Service } from "tsmicro/plugin";
 import { jsonSchemaOf, type ServiceApi } from "../openapi.js";
-
-type Endpoint = Service["endpoints"][number];
 
 export interface DashboardEndpoint extends Endpoint {
   /** `unary`, `server`, `client` or `bidi`. */
