@@ -313,6 +313,9 @@ describe("@tsmicro/auth at the gateway", () => {
       "a bad token is refused",
     );
     assert.equal(await status("/_/services"), 401);
+    const challenge = await fetch(`${base}/api/orders/Orders.watch?count=1`, { signal: timeout() });
+    assert.equal(challenge.headers.get("www-authenticate"), "Bearer", "a 401 names the scheme");
+    assert.match(((await challenge.json()) as { detail: string }).detail, /needs a token/);
     assert.equal(await status("/_/services", { authorization: user }), 403);
     assert.equal(await status("/_/services", { authorization: admin }), 200);
     assert.equal(await status("/"), 200, "the page itself holds no data and loads to ask for a token");
