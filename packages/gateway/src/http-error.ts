@@ -87,6 +87,6 @@ export function sendError(
 ): void {
   const p = problemOf(err, options);
   // RFC 9110: a 401 names the scheme it wants.
-  const challenge = p.status === 401 ? { "www-authenticate": "Bearer" } : {};
+  const challenge: Record<string, string> = p.status === 401 ? { "www-authenticate": "Bearer" } : {};
   sendJson(res, p.status, p, { ...challenge, ...headers }, "application/problem+json; charset=utf-8");
 }
