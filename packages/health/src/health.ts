@@ -9,6 +9,8 @@ import type { AddressInfo } from "node:net";
 import {
   background,
   type Client,
+  defaultAllowedHosts,
+  guardRequest,
   MicroError,
   type MicroService,
   newClient,
@@ -32,6 +34,12 @@ export interface HealthServerOptions {
   verifyRegistry?: boolean;
   /** The client that asks the service `Debug.Health`; give one for a non-TCP transport. @default a TCP client on the service's registry */
   client?: Client;
+  /**
+   * Host header values answered (port ignored); others get a 421. Guards a loopback-bound
+   * listener against DNS rebinding; a pod bound to `0.0.0.0` is probed by IP, so any Host.
+   * @default loopback names when bound to a loopback address, anything otherwise
+   */
+  allowedHosts?: readonly string[];
 }
 
 export interface CheckResult {
@@ -136,8 +144,15 @@ export async function createHealthServer(
     res.end(text);
   };
 
+  const listenAt = options.address ?? DEFAULT_HEALTH_ADDRESS;
+  const i = listenAt.lastIndexOf(":");
+  if (i <= 0) throw new TypeError(`health address must be host:port, got "${listenAt}"`);
+  const allowedHosts = options.allowedHosts ?? defaultAllowedHosts(listenAt.slice(0, i));
+
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? "/", "http://probe").pathname;
+    // A bad target or Host is answered 400/421 here: no request may throw in the listener.
+    const path = guardRequest(req, res, allowedHosts);
+    if (path === undefined) return;
     if (req.method !== "GET" && req.method !== "HEAD") {
       send(res, 405, { code: 405, detail: `${req.method} ${path}: probes are GET` });
       return;
@@ -169,9 +184,6 @@ export async function createHealthServer(
   };
 
   const server = createServer(handler);
-  const listenAt = options.address ?? DEFAULT_HEALTH_ADDRESS;
-  const i = listenAt.lastIndexOf(":");
-  if (i <= 0) throw new TypeError(`health address must be host:port, got "${listenAt}"`);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(Number(listenAt.slice(i + 1)), listenAt.slice(0, i).replace(/^\[|\]$/g, ""), () => {

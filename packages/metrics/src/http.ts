@@ -2,6 +2,7 @@
 import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import { defaultAllowedHosts, guardRequest } from "tsmicro";
 
 /** Answers a scrape with the registry's exposition text. */
 export function metricsHandler(register: Registry): RequestListener {
@@ -24,6 +25,12 @@ export interface MetricsServerOptions {
   address?: string;
   /** Path of the metrics. @default "/metrics" */
   path?: string;
+  /**
+   * Host header values answered (port ignored); others get a 421. Guards a loopback-bound
+   * listener against DNS rebinding.
+   * @default loopback names when bound to a loopback address, anything otherwise
+   */
+  allowedHosts?: readonly string[];
 }
 
 export interface MetricsServer {
@@ -45,12 +52,13 @@ export async function serveMetrics(
   const address = options.address ?? DEFAULT_METRICS_ADDRESS;
   const i = address.lastIndexOf(":");
   if (i <= 0) throw new TypeError(`metrics address must be host:port, got "${address}"`);
+  const allowedHosts = options.allowedHosts ?? defaultAllowedHosts(address.slice(0, i));
   const handle = metricsHandler(register);
   const server = createServer((req, res) => {
-    if (
-      new URL(req.url ?? "/", "http://x").pathname === path &&
-      (req.method === "GET" || req.method === "HEAD")
-    ) {
+    // A bad target or Host is answered 400/421 here: no request may throw in the listener.
+    const got = guardRequest(req, res, allowedHosts);
+    if (got === undefined) return;
+    if (got === path && (req.method === "GET" || req.method === "HEAD")) {
       handle(req, res);
       return;
     }

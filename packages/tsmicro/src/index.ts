@@ -202,12 +202,25 @@ export {
 export type { ServiceSubscribeOptions, SubscriberFn } from "./service/subscribe.js";
 export { isTransportFailure, markTransportFailure } from "./transport/failure.js";
 export { DEFAULT_MAX_FRAME_BYTES } from "./transport/frame.js";
+export {
+  defaultAllowedHosts,
+  guardRequest,
+  hostAllowed,
+  LOOPBACK_HOSTS,
+  requestPath,
+} from "./transport/http-guard.js";
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./transport/limits.js";
 export { listenAt } from "./transport/listen.js";
 export { STREAM_WINDOW_BYTES } from "./transport/stream.js";
 export { createTcpTransport, DEFAULT_TCP_OPTIONS, type TcpTransportOptions } from "./transport/tcp.js";
 export { parseAddress } from "./transport/tcp-server.js";
-export { DEFAULT_TLS_MIN_VERSION, type TcpTlsOptions } from "./transport/tls.js";
+export {
+  checkClientCertCa,
+  checkTlsOptions,
+  DEFAULT_TLS_MIN_VERSION,
+  hardenTlsServerSocket,
+  type TcpTlsOptions,
+} from "./transport/tls.js";
 export type {
   Connection,
   DialOptions,
