@@ -22,7 +22,12 @@ import {
 } from "./limits.js";
 import { listenAt } from "./listen.js";
 import { ServerStreams } from "./stream.js";
-import { describeTlsServerError, type TcpTlsOptions, tlsServerOptions } from "./tls.js";
+import {
+  describeTlsServerError,
+  hardenTlsServerSocket,
+  type TcpTlsOptions,
+  tlsServerOptions,
+} from "./tls.js";
 import type { InboundRequest, Listener, RequestHandler, StreamHandler } from "./transport.js";
 import { FrameWriter } from "./writer.js";
 
@@ -238,6 +243,7 @@ export async function listenTcp(
   const limitLog = options.limitLog ?? createLimitLog(options.log);
   const connOptions: ServerConnectionOptions = { ...options, limitLog };
   const accept = (socket: Socket) => {
+    if (options.tls !== undefined) hardenTlsServerSocket(socket as TLSSocket);
     if (sockets.size >= options.maxConnections)
       return refuseConnection(socket, options.maxConnections, limitLog);
     sockets.add(socket);

@@ -10,6 +10,7 @@ import { TcpConnection } from "./tcp-connection.js";
 import { listenTcp, parseAddress } from "./tcp-server.js";
 import {
   awaitTlsAdmission,
+  checkTlsOptions,
   connectTls,
   describeTlsClientError,
   describeTlsClosedAfterHandshake,
@@ -46,6 +47,7 @@ export const DEFAULT_TCP_OPTIONS = {
 
 export function createTcpTransport(options: TcpTransportOptions = {}): Transport {
   const opts = { ...DEFAULT_TCP_OPTIONS, ...stripUndefined(options) };
+  if (opts.tls !== undefined) checkTlsOptions(opts.tls, "tcp transport");
   validateLimits({
     maxConnections: opts.maxConnections,
     maxInflightPerConnection: opts.maxInflightPerConnection,
