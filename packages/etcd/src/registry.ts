@@ -90,10 +90,11 @@ export function createEtcdRegistry(options: EtcdRegistryOptions = {}): Registry 
     readThrough(
       cacheKey,
       async () => {
-        const kvs = await ns.getAll().prefix(keyPrefix).strings();
+        const { kvs } = await ns.getAll().prefix(keyPrefix).exec();
         const rows: RegistryRow[] = [];
-        for (const value of Object.values(kvs)) {
-          const row = parseRegistryRow(value, 0);
+        for (const kv of kvs) {
+          // A key without a lease never expires: refused unless etcd removes it (see storeExpires).
+          const row = parseRegistryRow(kv.value.toString(), 0, kv.lease !== "0");
           if (row !== undefined) rows.push(row);
         }
         return servicesOfRows(rows);

@@ -157,6 +157,12 @@ export {
   rowsOf as registryRowsOf,
   servicesOf as servicesOfRows,
 } from "./registry/table.js";
+// Every record read from a registry is validated (the registry is a trust root).
+export {
+  checkAddress as checkRegistryAddress,
+  DEFAULT_RECORD_LIMITS,
+  registryRefusals,
+} from "./registry/validate.js";
 export { createWatcherSet, type WatcherSet } from "./registry/watchers.js";
 export {
   createSelector,
