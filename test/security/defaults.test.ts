@@ -58,7 +58,7 @@ async function resolve(pkg: string, path: string): Promise<unknown> {
 }
 
 test("SECURITY.md's TCP limits table states DEFAULT_TCP_OPTIONS", async () => {
-  const { DEFAULT_TCP_OPTIONS } = (await import("tsmicro")) as {
+  const { DEFAULT_TCP_OPTIONS } = (await import("tsmicro/plugin")) as {
     DEFAULT_TCP_OPTIONS: Record<string, unknown>;
   };
   const rows = table("limit (TCP transport option)");

@@ -10,7 +10,7 @@ import { connect as h2connect } from "node:http2";
 import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { encodeMessageFrame } from "tsmicro";
+import { encodeMessageFrame } from "tsmicro/plugin";
 
 export interface Listeners {
   health: string;

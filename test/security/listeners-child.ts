@@ -8,7 +8,8 @@ import { createGrpcTransport } from "@tsmicro/grpc";
 import { createHealthServer } from "@tsmicro/health";
 import { createMetrics } from "@tsmicro/metrics";
 import { Registry } from "prom-client";
-import { createHttpBroker, createMemoryRegistry, newService } from "tsmicro";
+import { createMemoryRegistry, newService } from "tsmicro";
+import { createHttpBroker } from "tsmicro/plugin";
 
 class Echo {
   async echo(_ctx: unknown, req: unknown) {

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Etcd3 } from "etcd3";
-import type { Service } from "tsmicro";
+import type { Service } from "tsmicro/plugin";
 import { freePort } from "tsmicro/testing";
 import { makeTestPki, type TestPki } from "../../tsmicro/test/support/certs.js";
 import { createEtcdRegistry, type EtcdRegistryOptions, etcdSecurityOptions } from "../src/index.js";

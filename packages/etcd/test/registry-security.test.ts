@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, test } from "node:test";
 import { Etcd3 } from "etcd3";
-import { registryRefusals } from "tsmicro";
+import { registryRefusals } from "tsmicro/plugin";
 import { registryRecordFuzz } from "../../tsmicro/test/support/registry-fuzz.js";
 import { createEtcdRegistry } from "../src/index.js";
 import { startEtcd } from "../src/testing/index.js";

@@ -1,6 +1,6 @@
 /** Options of the gRPC transport, with their defaults. */
 import type { Settings } from "node:http2";
-import type { TcpTlsOptions } from "tsmicro";
+import type { TcpTlsOptions } from "tsmicro/plugin";
 
 /**
  * TLS for the gRPC transport: the same options, with the same names and defaults, as the TCP

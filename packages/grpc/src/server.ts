@@ -12,8 +12,8 @@ import {
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from "node:http2";
+import { badRequest, MicroError } from "tsmicro";
 import {
-  badRequest,
   checkClientCertCa,
   DEFAULT_TLS_MIN_VERSION,
   hardenTlsServerSocket,
@@ -21,11 +21,10 @@ import {
   isUnknownEndpoint,
   type Listener,
   listenAt,
-  MicroError,
   type RequestHandler,
   type RequestHeaders,
   type StreamHandler,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import {
   CHAIN_HEADER,
   endpointOf,

@@ -11,13 +11,12 @@ import { createGrpcTransport } from "@tsmicro/grpc";
 import {
   background,
   createMemoryRegistry,
-  createTcpTransport,
   type MicroService,
   newClient,
   newRequest,
   newService,
-  type Transport,
 } from "tsmicro";
+import { createTcpTransport, type Transport } from "tsmicro/plugin";
 import { makeTestPki, type TestPki } from "../../tsmicro/test/support/certs.js";
 
 class Echo {

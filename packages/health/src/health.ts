@@ -5,18 +5,16 @@
  * registered, broker) to pass, confirms the node in the registry, and runs your checks.
  */
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import {
   background,
   type Client,
-  defaultAllowedHosts,
-  guardRequest,
   MicroError,
   type MicroService,
   newClient,
   newRequest,
   withTimeout,
 } from "tsmicro";
+import { defaultAllowedHosts, guardRequest, listenAt, parseAddress } from "tsmicro/plugin";
 
 export const DEFAULT_HEALTH_ADDRESS = "127.0.0.1:8081";
 export const DEFAULT_CHECK_TIMEOUT_MS = 2000;
@@ -144,10 +142,9 @@ export async function createHealthServer(
     res.end(text);
   };
 
-  const listenAt = options.address ?? DEFAULT_HEALTH_ADDRESS;
-  const i = listenAt.lastIndexOf(":");
-  if (i <= 0) throw new TypeError(`health address must be host:port, got "${listenAt}"`);
-  const allowedHosts = options.allowedHosts ?? defaultAllowedHosts(listenAt.slice(0, i));
+  const listenAddress = options.address ?? DEFAULT_HEALTH_ADDRESS;
+  const allowedHosts =
+    options.allowedHosts ?? defaultAllowedHosts(parseAddress(listenAddress, "health address").host);
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     // A bad target or Host is answered 400/421 here: no request may throw in the listener.
@@ -184,16 +181,9 @@ export async function createHealthServer(
   };
 
   const server = createServer(handler);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(Number(listenAt.slice(i + 1)), listenAt.slice(0, i).replace(/^\[|\]$/g, ""), () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const a = server.address() as AddressInfo;
+  const address = await listenAt(server, listenAddress, "health address");
   return {
-    address: `${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`,
+    address,
     readiness,
     async close() {
       await new Promise<void>((resolve) => {

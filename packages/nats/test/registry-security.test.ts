@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, test } from "node:test";
 import { Kvm } from "@nats-io/kv";
-import { registryRefusals } from "tsmicro";
+import { registryRefusals } from "tsmicro/plugin";
 import { registryRecordFuzz } from "../../tsmicro/test/support/registry-fuzz.js";
 import { createNatsConnection, createNatsRegistry } from "../src/index.js";
 

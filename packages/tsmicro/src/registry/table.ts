@@ -6,7 +6,7 @@
 import type { Endpoint, Node, RegistryEvent, Service } from "./registry.js";
 import { checkExpiry, reportRefusal, validRow } from "./validate.js";
 
-export interface Row {
+export interface RegistryRow {
   name: string;
   version: string;
   metadata: Record<string, string>;
@@ -16,13 +16,13 @@ export interface Row {
   expiresAt: number;
 }
 
-export type Table = Map<string, Row>;
+export type Table = Map<string, RegistryRow>;
 
 export function rowKey(name: string, version: string, nodeId: string): string {
   return `${name}\u0000${version}\u0000${nodeId}`;
 }
 
-export function rowsOf(service: Service, expiresAt: number): Row[] {
+export function registryRowsOf(service: Service, expiresAt: number): RegistryRow[] {
   return service.nodes.map((node) => ({
     name: service.name,
     version: service.version,
@@ -34,7 +34,7 @@ export function rowsOf(service: Service, expiresAt: number): Row[] {
 }
 
 /** Whether two rows describe the same registration (expiry aside). */
-export function sameRow(a: Row, b: Row): boolean {
+export function sameRow(a: RegistryRow, b: RegistryRow): boolean {
   return (
     a.node.address === b.node.address &&
     JSON.stringify(a.node.metadata) === JSON.stringify(b.node.metadata) &&
@@ -47,9 +47,9 @@ export function sameRow(a: Row, b: Row): boolean {
  * The event for a row. A row that fails validation (validate.ts) is reported as the delete of
  * its node: watchers drop any earlier, valid version of it and never see the bad one.
  */
-export function eventOf(type: RegistryEvent["type"], row: Row): RegistryEvent {
+export function registryEventOf(type: RegistryEvent["type"], row: RegistryRow): RegistryEvent {
   if (validRow(row) !== undefined) return { type, service: group([row])[0]! };
-  const bare: Row = {
+  const bare: RegistryRow = {
     name: String(row.name),
     version: String(row.version),
     metadata: {},
@@ -65,10 +65,10 @@ export function diff(before: Table, after: Table): RegistryEvent[] {
   const events: RegistryEvent[] = [];
   for (const [key, row] of after) {
     const old = before.get(key);
-    if (old === undefined) events.push(eventOf("create", row));
-    else if (!sameRow(old, row)) events.push(eventOf("update", row));
+    if (old === undefined) events.push(registryEventOf("create", row));
+    else if (!sameRow(old, row)) events.push(registryEventOf("update", row));
   }
-  for (const [key, row] of before) if (!after.has(key)) events.push(eventOf("delete", row));
+  for (const [key, row] of before) if (!after.has(key)) events.push(registryEventOf("delete", row));
   return events;
 }
 
@@ -76,13 +76,13 @@ export function diff(before: Table, after: Table): RegistryEvent[] {
  * Groups rows into services, one entry per (name, version), nodes in row order. Rows that fail
  * validation (validate.ts) are left out: this is every registry's read path.
  */
-export function servicesOf(rows: Iterable<Row>): Service[] {
-  const valid: Row[] = [];
+export function servicesOfRows(rows: Iterable<RegistryRow>): Service[] {
+  const valid: RegistryRow[] = [];
   for (const r of rows) if (validRow(r) !== undefined) valid.push(r);
   return group(valid);
 }
 
-function group(rows: Iterable<Row>): Service[] {
+function group(rows: Iterable<RegistryRow>): Service[] {
   const byKey = new Map<string, Service>();
   for (const r of rows) {
     const key = `${r.name}\u0000${r.version}`;
@@ -109,7 +109,11 @@ function group(rows: Iterable<Row>): Service[] {
  * expires, or expires too far ahead, is refused (logged once) unless `storeExpires` says the
  * store itself removes it (an etcd lease).
  */
-export function parseRow(value: string | object, expiresAt?: number, storeExpires = false): Row | undefined {
+export function parseRegistryRow(
+  value: string | object,
+  expiresAt?: number,
+  storeExpires = false,
+): RegistryRow | undefined {
   const row = parseStored(value, expiresAt);
   if (row === undefined || storeExpires) return row;
   const reason = checkExpiry(row.expiresAt);
@@ -118,9 +122,9 @@ export function parseRow(value: string | object, expiresAt?: number, storeExpire
   return undefined;
 }
 
-function parseStored(value: string | object, expiresAt?: number): Row | undefined {
+function parseStored(value: string | object, expiresAt?: number): RegistryRow | undefined {
   try {
-    const r = (typeof value === "string" ? JSON.parse(value) : value) as Partial<Row> | null;
+    const r = (typeof value === "string" ? JSON.parse(value) : value) as Partial<RegistryRow> | null;
     if (typeof r?.name !== "string" || typeof r.node?.id !== "string") return undefined;
     return {
       name: r.name,
@@ -135,6 +139,6 @@ function parseStored(value: string | object, expiresAt?: number): Row | undefine
   }
 }
 
-export function isLive(row: Row, now: number): boolean {
+export function isLive(row: RegistryRow, now: number): boolean {
   return row.expiresAt === 0 || row.expiresAt > now;
 }

@@ -3,6 +3,7 @@
  * the way in so a hostile peer gets a 400 naming the bad field, never a crash.
  */
 import { badRequest } from "../errors.js";
+import { MAX_TIMER_MS } from "../util/deadline.js";
 import type { RequestHeaders } from "./transport.js";
 
 /** Limits on what a peer may send in one header. */
@@ -11,9 +12,10 @@ export const DEFAULT_MAX_METADATA_ENTRIES = 128;
 const MAX_CHAIN = 1024;
 /**
  * Longest request timeout a server honours, in ms: Node's timers overflow past 2^31 - 1 and
- * would fire after 1 ms (with a warning per request), so a longer one is clamped to this.
+ * would fire after 1 ms (with a warning per request), so a longer one is clamped to the
+ * timer cap (util/deadline.ts) as it is decoded.
  */
-export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+export const MAX_TIMEOUT_MS = MAX_TIMER_MS;
 
 /** The constant start of the header per (service, endpoint, content type): a few calls repeat endlessly. */
 const prefixes = new Map<string, string>();
