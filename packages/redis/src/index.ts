@@ -3,7 +3,12 @@
  * delivery and durable queue groups (`createRedisBroker`, MICRO_BROKER=redis); pub/sub for
  * fire-and-forget (`createRedisPubSubBroker`, MICRO_BROKER=redis-pubsub).
  */
-export { DEFAULT_REDIS_URL, type RedisConnectionOptions } from "./connection.js";
+export {
+  DEFAULT_REDIS_URL,
+  type RedisConnectionOptions,
+  type RedisTlsOptions,
+  redisSecurityOptions,
+} from "./connection.js";
 export { brokerFromAddress, storeFromAddress } from "./env.js";
 export { createRedisPubSubBroker, type RedisPubSubBrokerOptions } from "./pubsub.js";
 export { createRedisStore, type RedisStoreOptions } from "./store.js";

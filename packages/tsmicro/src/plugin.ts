@@ -126,6 +126,12 @@ export {
   registryRowsOf,
   servicesOfRows,
 } from "./registry/table.js";
+// Every record read from a registry is validated (the registry is a trust root).
+export {
+  checkAddress as checkRegistryAddress,
+  DEFAULT_RECORD_LIMITS,
+  registryRefusals,
+} from "./registry/validate.js";
 export { createWatcherSet, type WatcherSet } from "./registry/watchers.js";
 // Selectors.
 export {
@@ -221,10 +227,24 @@ export {
 // Transports.
 export { isTransportFailure, markTransportFailure } from "./transport/failure.js";
 export { DEFAULT_MAX_FRAME_BYTES } from "./transport/frame.js";
+// HTTP listeners (health, metrics, the HTTP broker): a bad target or Host is a 400/421, never a throw.
+export {
+  defaultAllowedHosts,
+  guardRequest,
+  hostAllowed,
+  LOOPBACK_HOSTS,
+  requestPath,
+} from "./transport/http-guard.js";
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./transport/limits.js";
 export { STREAM_WINDOW_BYTES } from "./transport/mux-stream.js";
 export { createTcpTransport, DEFAULT_TCP_OPTIONS, type TcpTransportOptions } from "./transport/tcp.js";
-export { DEFAULT_TLS_MIN_VERSION, type TcpTlsOptions } from "./transport/tls.js";
+export {
+  checkClientCertCa,
+  checkTlsOptions,
+  DEFAULT_TLS_MIN_VERSION,
+  hardenTlsServerSocket,
+  type TcpTlsOptions,
+} from "./transport/tls.js";
 export type {
   Connection,
   DialOptions,
