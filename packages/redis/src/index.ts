@@ -3,6 +3,8 @@
  * delivery and durable queue groups (`createRedisBroker`, MICRO_BROKER=redis); pub/sub for
  * fire-and-forget (`createRedisPubSubBroker`, MICRO_BROKER=redis-pubsub).
  */
+
+export { createRedisCache, type RedisCacheOptions } from "./cache.js";
 export { DEFAULT_REDIS_URL, type RedisConnectionOptions } from "./connection.js";
 export { brokerFromAddress, storeFromAddress } from "./env.js";
 export { createRedisPubSubBroker, type RedisPubSubBrokerOptions } from "./pubsub.js";

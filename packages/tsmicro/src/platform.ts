@@ -3,6 +3,9 @@
  * public surface lists them in one place; index.ts re-exports it.
  */
 
+export { type Cache, type CacheCallOption, withCache } from "./cache/cache.js";
+export { createMemoryCache, DEFAULT_MEMORY_CACHE_OPTIONS, type MemoryCacheOptions } from "./cache/memory.js";
+export { type CacheWrapperOptions, cacheWrapper } from "./cache/wrapper.js";
 export {
   defaultStore,
   STORE_KINDS,
