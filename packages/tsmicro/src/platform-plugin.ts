@@ -2,6 +2,8 @@
  * The platform packages (issue 18) for backend authors: what a store, cache or config source
  * package builds on. Belongs in `tsmicro/plugin`; index.ts re-exports it until that exists.
  */
+
+export { camelCase, leafPaths, mergeValues, parseScalar, setPath } from "./config/source.js";
 export {
   applyQuery,
   type BackendWrite,

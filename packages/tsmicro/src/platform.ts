@@ -6,6 +6,17 @@
 export { type Cache, type CacheCallOption, withCache } from "./cache/cache.js";
 export { createMemoryCache, DEFAULT_MEMORY_CACHE_OPTIONS, type MemoryCacheOptions } from "./cache/memory.js";
 export { type CacheWrapperOptions, cacheWrapper } from "./cache/wrapper.js";
+export { type Config, type ConfigChange, type LoadConfigOptions, loadConfig } from "./config/config.js";
+export type { ConfigSource, ConfigValues } from "./config/source.js";
+export {
+  defaultsSource,
+  type EnvSourceOptions,
+  envSource,
+  type FileSourceOptions,
+  type FlagSourceOptions,
+  fileSource,
+  flagSource,
+} from "./config/sources.js";
 export {
   defaultStore,
   STORE_KINDS,
