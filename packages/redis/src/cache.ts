@@ -20,16 +20,18 @@ export function createRedisCache(options: RedisCacheOptions = {}): Cache {
   const prefix = options.keyPrefix ?? "";
   const timeoutMs = options.timeoutMs ?? 1000;
   const name = `redis (${options.url ?? "redis://127.0.0.1:6379"})`;
-  const up = () => ready(redis, AbortSignal.timeout(timeoutMs), name);
+  // Ready is the common case: no timer for it.
+  const up = () =>
+    redis.status === "ready" ? Promise.resolve() : ready(redis, AbortSignal.timeout(timeoutMs), name);
   return {
     name,
     async get(key) {
-      await up();
+      if (redis.status !== "ready") await up();
       const b = await redis.getBuffer(prefix + key);
       return b === null ? undefined : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     },
     async set(key, value, ttlMs) {
-      await up();
+      if (redis.status !== "ready") await up();
       await redis.set(
         prefix + key,
         Buffer.from(value.buffer, value.byteOffset, value.byteLength),
@@ -38,7 +40,7 @@ export function createRedisCache(options: RedisCacheOptions = {}): Cache {
       );
     },
     async delete(key) {
-      await up();
+      if (redis.status !== "ready") await up();
       await redis.del(prefix + key);
     },
     async close() {
