@@ -6,7 +6,7 @@
  * applying it.
  */
 import { Etcd3, type IOptions } from "etcd3";
-import { type ConfigSource, type ConfigValues, parseScalar, setPath } from "tsmicro";
+import { type ConfigSource, type ConfigValues, parseScalar, setPath } from "tsmicro/plugin";
 import { DEFAULT_ETCD_ENDPOINT } from "./registry.js";
 
 export interface EtcdConfigSourceOptions {

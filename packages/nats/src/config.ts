@@ -6,7 +6,7 @@
  */
 import { jetstream } from "@nats-io/jetstream";
 import { type KV, Kvm, KvWatchInclude } from "@nats-io/kv";
-import { type ConfigSource, type ConfigValues, parseScalar, setPath } from "tsmicro";
+import { type ConfigSource, type ConfigValues, parseScalar, setPath } from "tsmicro/plugin";
 import { type NatsConnectionOptions, natsConnectionHandle } from "./connection.js";
 
 export interface NatsConfigSourceOptions extends NatsConnectionOptions {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, it } from "node:test";
-import { storeFromEnv } from "tsmicro";
+import { storeFromEnv } from "tsmicro/plugin";
 import { storeConformance } from "tsmicro/testing";
 import { createFileStore } from "../src/index.js";
 

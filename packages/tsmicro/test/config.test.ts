@@ -4,16 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { z } from "zod";
-import {
-  type ConfigSource,
-  type ConfigValues,
-  defaultsSource,
-  envSource,
-  fileSource,
-  flagSource,
-  loadConfig,
-  MicroError,
-} from "../src/index.js";
+import { defaultsSource, envSource, fileSource, flagSource, loadConfig, MicroError } from "../src/index.js";
+import type { ConfigSource, ConfigValues } from "../src/plugin.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsmicro-config-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
