@@ -2,9 +2,10 @@ import { createGateway, DEFAULT_GATEWAY_ADDRESS } from "@tsmicro/gateway";
 import { createMetrics } from "@tsmicro/metrics";
 import { newClient } from "tsmicro";
 import type { Command } from "../context.js";
+import { untilStopped } from "../stop.js";
 
-export const run: Command = {
-  usage: "run",
+export const gateway: Command = {
+  usage: "gateway",
   summary: `start the HTTP gateway and web dashboard (--address, default ${DEFAULT_GATEWAY_ADDRESS}); /metrics has its calls`,
   minArgs: 0,
   maxArgs: 0,
@@ -27,15 +28,7 @@ export const run: Command = {
     const url = `http://${address}/`;
     if (out.json) out.data({ url, address, registry: reg.name });
     else out.line(`tsmicro: gateway and dashboard on ${url} (registry ${reg.name}); Ctrl-C stops`);
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-        resolve();
-      };
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
-    });
+    await untilStopped(out.closed);
     await gateway.close();
     await client.close();
     return 0;
