@@ -15,6 +15,12 @@ export interface Flags {
   metadata: Record<string, string>;
   address: string | undefined;
   help: boolean;
+  /** `new`: the project template. */
+  template: string | undefined;
+  /** `new`: write the files only. */
+  noInstall: boolean;
+  /** `gen`: where generated files go; `mcp`: (unused) */
+  outDir: string | undefined;
 }
 
 export interface Parsed {
@@ -39,6 +45,9 @@ export function parse(argv: readonly string[]): Parsed {
       metadata: { type: "string", short: "m", multiple: true },
       address: { type: "string", short: "a" },
       help: { type: "boolean", short: "h", default: false },
+      template: { type: "string" },
+      "no-install": { type: "boolean", default: false },
+      out: { type: "string" },
     },
   } as const;
   try {
@@ -61,6 +70,9 @@ export function parse(argv: readonly string[]): Parsed {
       metadata: parseMetadata(v.metadata ?? []),
       address: v.address,
       help: v.help ?? false,
+      template: v.template,
+      noInstall: v["no-install"] ?? false,
+      outDir: v.out,
     },
   };
 }

@@ -8,8 +8,10 @@ import { call } from "./commands/call.js";
 import { completion, completionWords } from "./commands/completion.js";
 import { describe } from "./commands/describe.js";
 import { gateway } from "./commands/gateway.js";
+import { gen } from "./commands/gen.js";
 import { health } from "./commands/health.js";
 import { inflight } from "./commands/inflight.js";
+import { newProject } from "./commands/new.js";
 import { publish } from "./commands/publish.js";
 import { services } from "./commands/services.js";
 import { stream } from "./commands/stream.js";
@@ -20,6 +22,8 @@ import { Output } from "./output.js";
 import { applyRegistryFlags } from "./registry.js";
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
+  new: newProject,
+  gen,
   services,
   describe,
   call,
@@ -44,6 +48,9 @@ completionWords.flags = [
   "--address",
   "--json",
   "--help",
+  "--template",
+  "--no-install",
+  "--out",
 ];
 
 export function usage(): string {
