@@ -13,6 +13,7 @@ import { health } from "./commands/health.js";
 import { inflight } from "./commands/inflight.js";
 import { newProject } from "./commands/new.js";
 import { publish } from "./commands/publish.js";
+import { run } from "./commands/run.js";
 import { services } from "./commands/services.js";
 import { stream } from "./commands/stream.js";
 import { subscribe } from "./commands/subscribe.js";
@@ -33,6 +34,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   watch,
   health,
   inflight,
+  run,
   gateway,
   completion,
 };
