@@ -200,6 +200,18 @@ export {
   type ServiceOptions,
 } from "./service/service.js";
 export type { ServiceSubscribeOptions, SubscriberFn } from "./service/subscribe.js";
+// Addresses beyond one machine (issue 12): what a listener registers (advertise, wildcard binds).
+export {
+  type AdvertiseOptions,
+  advertisedAddress,
+  ENV_BROKER_ADVERTISE,
+  ENV_SERVER_ADDRESS,
+  ENV_SERVER_ADVERTISE,
+  type InterfaceList,
+  interfaceHost,
+  isWildcardHost,
+  joinHostPort,
+} from "./transport/address.js";
 export { isTransportFailure, markTransportFailure } from "./transport/failure.js";
 export { DEFAULT_MAX_FRAME_BYTES } from "./transport/frame.js";
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./transport/limits.js";
