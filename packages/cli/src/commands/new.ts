@@ -23,10 +23,11 @@ function resolvable(dir: string, names: readonly string[]): boolean {
   const req = createRequire(join(dir, "package.json"));
   return names.every((n) => {
     try {
-      req.resolve(`${n}/package.json`);
+      req.resolve(n);
       return true;
-    } catch {
-      return false;
+    } catch (err) {
+      // Found, but with no "." export for require (an ESM-only or types-only package).
+      return (err as NodeJS.ErrnoException).code === "ERR_PACKAGE_PATH_NOT_EXPORTED";
     }
   });
 }
@@ -78,7 +79,8 @@ export const newProject: Command = {
       mkdirSync(dirname(join(dir, path)), { recursive: true });
       writeFileSync(join(dir, path), text);
     }
-    const deps = Object.keys(JSON.parse(files["package.json"]!).dependencies);
+    // What npm start and npm run dev need; typescript and @types/node only serve the typecheck.
+    const deps = [...Object.keys(JSON.parse(files["package.json"]!).dependencies), "@tsmicro/cli"];
     let installed = "skipped (--no-install)";
     if (!flags.noInstall) {
       if (resolvable(dir, deps))
