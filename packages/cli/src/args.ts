@@ -19,8 +19,14 @@ export interface Flags {
   template: string | undefined;
   /** `new`: write the files only. */
   noInstall: boolean;
-  /** `gen`: where generated files go; `mcp`: (unused) */
+  /** `gen`: where generated files go. */
   outDir: string | undefined;
+  /** `mcp`: the services and endpoints exposed as tools. */
+  allow: string[];
+  /** `mcp`: serve over Streamable HTTP instead of stdio. */
+  http: boolean;
+  /** `mcp --http`: the bearer token callers must send. */
+  token: string | undefined;
 }
 
 export interface Parsed {
@@ -48,6 +54,9 @@ export function parse(argv: readonly string[]): Parsed {
       template: { type: "string" },
       "no-install": { type: "boolean", default: false },
       out: { type: "string" },
+      allow: { type: "string", multiple: true },
+      http: { type: "boolean", default: false },
+      token: { type: "string" },
     },
   } as const;
   try {
@@ -73,6 +82,12 @@ export function parse(argv: readonly string[]): Parsed {
       template: v.template,
       noInstall: v["no-install"] ?? false,
       outDir: v.out,
+      allow: (v.allow ?? [])
+        .flatMap((a) => a.split(","))
+        .map((a) => a.trim())
+        .filter(Boolean),
+      http: v.http ?? false,
+      token: v.token,
     },
   };
 }

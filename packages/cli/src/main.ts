@@ -11,6 +11,7 @@ import { gateway } from "./commands/gateway.js";
 import { gen } from "./commands/gen.js";
 import { health } from "./commands/health.js";
 import { inflight } from "./commands/inflight.js";
+import { mcp } from "./commands/mcp.js";
 import { newProject } from "./commands/new.js";
 import { publish } from "./commands/publish.js";
 import { run } from "./commands/run.js";
@@ -36,6 +37,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   inflight,
   run,
   gateway,
+  mcp,
   completion,
 };
 
@@ -53,6 +55,9 @@ completionWords.flags = [
   "--template",
   "--no-install",
   "--out",
+  "--allow",
+  "--http",
+  "--token",
 ];
 
 export function usage(): string {

@@ -184,6 +184,9 @@ test("the README's Start your own service: npx tsmicro new shop && cd shop && np
   assert.equal(answer, "Hello Ada");
   assert.match(shop.output(), /created shop\/ \(template basic\)/);
   assert.match(shop.output(), /npm install: not needed/);
-  assert.match(shop.output(), /tsmicro: shop listening on 127\.0\.0\.1:\d+, registered in local \(.*\); Ctrl-C stops it/);
+  assert.match(
+    shop.output(),
+    /tsmicro: shop listening on 127\.0\.0\.1:\d+, registered in local \(.*\); Ctrl-C stops it/,
+  );
   await stopGroup(shop);
 });
