@@ -14,12 +14,12 @@ import { exec, INSTALL, npm, pack } from "./pack.js";
 let tarballs: string[];
 let dir: string;
 before(async () => {
-  tarballs = await pack(["tsmicro", "cli", "gateway", "metrics"]);
+  tarballs = await pack(["tsmicro", "cli", "gateway", "metrics", "auth", "protobuf"]);
   dir = mkdtempSync(join(tmpdir(), "tsmicro-new-"));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-for (const template of ["basic", "contract"] as const) {
+for (const template of ["basic", "contract", "protobuf"] as const) {
   test(`new --template ${template}: install with the packed packages, then its npm test and typecheck pass`, async () => {
     const name = `shop-${template}`;
     const made = await exec(

@@ -90,7 +90,8 @@ export const newProject: Command = {
         installed = "done";
       }
     }
-    if (template === "protobuf" && !flags.noInstall) {
+    // Generation needs only the CLI's own buf and protoc-gen-es, not the project's packages.
+    if (template === "protobuf") {
       const { generate } = await import("../gen/generate.js");
       await generate({
         protos: [join(dir, "proto", `${name.replace(/-/g, "_")}.proto`)],
