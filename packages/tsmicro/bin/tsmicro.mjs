@@ -21,8 +21,12 @@ if (entry !== undefined) {
 } else {
   const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  const r = spawnSync(npm, ["exec", "--yes", `--package=@tsmicro/cli@${version}`, "--", "tsmicro-cli", ...args], {
-    stdio: "inherit",
-  });
+  const r = spawnSync(
+    npm,
+    ["exec", "--yes", `--package=@tsmicro/cli@${version}`, "--", "tsmicro-cli", ...args],
+    {
+      stdio: "inherit",
+    },
+  );
   process.exitCode = r.status ?? 1;
 }

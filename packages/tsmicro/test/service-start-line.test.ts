@@ -63,7 +63,7 @@ test("run() prints one line: service, address, registry, how to stop", async () 
 test("log: () => {} silences it; a log function receives the lifecycle messages instead", async () => {
   const silent = await runService("log: () => {}");
   assert.equal(silent.stderr, "");
-  const routed = await runService("log: (m) => process.stdout.write(`LOG ${m}\\n`)");
+  const routed = await runService('log: (m) => process.stdout.write("LOG " + m + "\\n")');
   assert.equal(routed.stderr, "");
   assert.match(routed.stdout, /^LOG tsmicro: liner \(liner-[0-9a-f-]+\) listening on 127\.0\.0\.1:\d+$/m);
 });
