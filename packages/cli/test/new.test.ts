@@ -44,7 +44,12 @@ for (const template of ["basic", "contract", "protobuf"] as const) {
       assert.ok(existsSync(join(project, f)), `${f} was written`);
     }
     const pkg = JSON.parse(readFileSync(join(project, "package.json"), "utf8"));
-    assert.deepEqual(Object.keys(pkg.scripts).sort(), ["dev", "start", "test", "typecheck"]);
+    assert.deepEqual(
+      Object.keys(pkg.scripts).sort(),
+      template === "protobuf"
+        ? ["dev", "gen", "start", "test", "typecheck"]
+        : ["dev", "start", "test", "typecheck"],
+    );
     assert.equal(pkg.type, "module");
 
     const installed = await npm([...INSTALL, ...tarballs], project);
