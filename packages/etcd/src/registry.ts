@@ -8,18 +8,18 @@
  */
 import { ConsecutiveBreaker, circuitBreaker, ExponentialBackoff, handleWhen, retry } from "cockatiel";
 import { Etcd3, type IOptions, isRecoverableError, type Namespace } from "etcd3";
+import type { Registry } from "tsmicro";
+import type { Service } from "tsmicro/plugin";
 import {
   createReadThrough,
   parseRegistryRow,
   type RegisterOptions,
-  type Registry,
   type RegistryRow,
   registryRowsOf,
-  type Service,
   servicesOfRows,
   type Watcher,
   type WatchOptions,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import { unavailable } from "./errors.js";
 import { nodeKey, serviceKey } from "./keys.js";
 import { createLeaseKeeper } from "./lease-keeper.js";

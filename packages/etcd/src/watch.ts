@@ -14,7 +14,7 @@ import {
   registryEventOf,
   type Watcher,
   type WatchOptions,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import { parseNodeKey, serviceKey } from "./keys.js";
 
 export function watchEtcd(ns: Namespace, options: WatchOptions, onStop: () => void): Watcher {
