@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, test } from "node:test";
-import { background, createLocalRegistry, newClient, newRequest, withTimeout } from "tsmicro";
+import { background, newClient, newRequest, withTimeout } from "tsmicro";
+import { createLocalRegistry } from "tsmicro/plugin";
 import { BIN } from "./helpers.js";
 
 const CORE = new URL("../../tsmicro/dist/index.js", import.meta.url).href;

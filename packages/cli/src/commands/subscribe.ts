@@ -1,4 +1,4 @@
-import { defaultCodecs, HEADER } from "tsmicro";
+import { defaultCodecs, HEADER } from "tsmicro/plugin";
 import type { Command } from "../context.js";
 import { untilStopped } from "../stop.js";
 

@@ -1,4 +1,4 @@
-import type { RegistryEvent } from "tsmicro";
+import type { RegistryEvent } from "tsmicro/plugin";
 import type { Command } from "../context.js";
 import { untilStopped } from "../stop.js";
 
