@@ -87,6 +87,7 @@ async function caller(): Promise<void> {
       const rsp = await client.call<{ node: string }>(
         background(),
         newRequest(service, "Echo.call", { seq }),
+        { idempotent: true },
       );
       stats.ok++;
       stats.perNode[rsp.node] = (stats.perNode[rsp.node] ?? 0) + 1;

@@ -77,6 +77,12 @@ export interface MicroErrorInit {
   retryable?: boolean;
   /** Hops (`service.endpoint@node`, rendered) the failing call passed through. */
   chain?: readonly string[];
+  /**
+   * No handler ran for this request: it never left the client (no connection, a closing one)
+   * or the server turned it away first (full queue, connection or in-flight limit). Retrying
+   * it is safe on any endpoint, idempotent or not. On the wire only when true. @default false
+   */
+  refused?: boolean;
   cause?: unknown;
 }
 
@@ -99,6 +105,7 @@ export class MicroError extends Error {
   readonly status: string;
   readonly retryable: boolean;
   readonly chain: readonly string[];
+  readonly refused: boolean;
 
   constructor(init: MicroErrorInit) {
     super(init.detail, init.cause === undefined ? undefined : { cause: init.cause });
@@ -109,6 +116,7 @@ export class MicroError extends Error {
     this.status = init.status ?? statusText(init.code);
     this.retryable = init.retryable ?? RETRYABLE_CODES.has(init.code);
     this.chain = init.chain ?? [];
+    this.refused = init.refused === true;
     (this as unknown as Record<symbol, boolean>)[BRAND] = true;
   }
 
@@ -148,6 +156,7 @@ export class MicroError extends Error {
       status: typeof o.status === "string" ? o.status : undefined,
       retryable: typeof o.retryable === "boolean" ? o.retryable : undefined,
       chain: Array.isArray(o.chain) ? o.chain.filter((h): h is string => typeof h === "string") : undefined,
+      refused: o.refused === true,
     });
   }
 
@@ -156,8 +165,8 @@ export class MicroError extends Error {
     return new MicroError({ ...this.toJSON(), cause: this.cause, ...changes });
   }
 
-  toJSON(): Required<Omit<MicroErrorInit, "cause">> {
-    return {
+  toJSON(): Required<Omit<MicroErrorInit, "cause" | "refused">> & { refused?: true } {
+    const json = {
       id: this.id,
       code: this.code,
       detail: this.detail,
@@ -165,6 +174,7 @@ export class MicroError extends Error {
       retryable: this.retryable,
       chain: this.chain,
     };
+    return this.refused ? { ...json, refused: true } : json;
   }
 
   override toString(): string {

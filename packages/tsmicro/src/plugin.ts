@@ -75,6 +75,7 @@ export {
   DEFAULT_RETRIES,
   resolveClientOptions,
 } from "./client/options.js";
+export { defaultRetry, type RetryPredicate } from "./client/retry.js";
 // Codecs.
 export {
   type Codec,

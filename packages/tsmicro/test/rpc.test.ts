@@ -155,8 +155,18 @@ describe("rpc end to end", () => {
   it("retries retryable errors and only those", async () => {
     await f.start("flaky", [new Flaky()]);
     flaky = 0;
-    const r = await f.client({ retries: 2 }).call(background(), newRequest("flaky", "Flaky.Once", {}));
+    // The handler ran before answering 503: only an idempotent endpoint is called again.
+    const r = await f
+      .client({ retries: 2 })
+      .call(background(), newRequest("flaky", "Flaky.Once", {}), { idempotent: true });
     assert.equal(r.attempts, 2, "the 503 was retried once");
+    flaky = 0;
+    const once = await rejection(
+      f.client({ retries: 2 }).call(background(), newRequest("flaky", "Flaky.Once", {})),
+    );
+    assert.equal(once.code, 503);
+    assert.match(once.detail, /not retried: .*not idempotent/);
+    assert.equal(flaky, 1, "a handler's 503 is not retried on a non-idempotent endpoint");
     flaky = 0;
     const e = await rejection(
       f.client({ retries: 3 }).call(background(), newRequest("flaky", "Flaky.Never", {})),

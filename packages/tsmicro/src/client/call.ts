@@ -14,6 +14,7 @@ import { Attempt, PHASE_TEXT, type Snapshot, trackCall } from "./attempt.js";
 import { checkDepth } from "./depth.js";
 import type { CallOptions } from "./options.js";
 import type { Request } from "./request.js";
+import { defaultRetry } from "./retry.js";
 
 export async function callOnce(
   snap: Snapshot,
@@ -71,9 +72,14 @@ export async function callOnce(
     const codec: Codec = snap.options.codecs.get(req.contentType ?? o.contentType, req.service);
     const body = codec.encode(req.body);
     const retries = opts.retries ?? o.retries;
+    const idempotent = opts.idempotent === true;
+    const retry = opts.retry ?? o.retry;
+    const backoff = opts.backoff ?? o.backoff;
     const metadata = opts.metadata === undefined ? ctx.metadata : { ...ctx.metadata, ...opts.metadata };
 
     for (;;) {
+      // Whether this attempt's request may have reached a handler (written to a connection).
+      let reached = false;
       try {
         // 4. Reach a node: select (cached, watch-driven) and a shared connection, never
         //    waiting for another call to give one back.
@@ -81,6 +87,7 @@ export async function callOnce(
 
         // 5. Send with the remaining time, metadata and chain; wait for the answer.
         attempt.enter("sent");
+        reached = true;
         const res = await conn.request(
           {
             headers: {
@@ -114,12 +121,20 @@ export async function callOnce(
           attempt.release();
           throw abortError(signal.reason, req.service);
         }
-        const e = MicroError.from(err, req.service);
+        let e = MicroError.from(err, req.service);
         attempt.failed(e);
-        if (!e.retryable || attempt.number > retries)
+        const verdict = defaultRetry(e, reached, idempotent);
+        let decision: boolean | number = verdict.retry;
+        if (attempt.number <= retries && retry !== undefined)
+          decision = retry(ctx, req, attempt.number, e, verdict.retry);
+        if (decision === false || attempt.number > retries) {
+          if (decision === false && verdict.why !== undefined && retries > 0 && retry === undefined)
+            e = e.with({ detail: `${e.detail} (${verdict.why})`, cause: e });
           throw e.chain.length > 0 ? e : e.with({ chain: [...ctx.chain, hop] });
+        }
         attempt.enter("backoff");
-        await sleep(Math.min(o.backoff(attempt.number), Math.max(0, deadline - Date.now())), signal);
+        const pause = typeof decision === "number" ? decision : backoff(attempt.number);
+        await sleep(Math.min(pause, Math.max(0, deadline - Date.now())), signal);
         if (signal.aborted) throw abortError(signal.reason, req.service);
         attempt.next();
       }

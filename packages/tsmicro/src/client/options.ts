@@ -8,6 +8,7 @@ import type { SelectOptions, Selector } from "../selector/selector.js";
 import type { Transport } from "../transport/transport.js";
 import type { WatchdogOptions } from "../watchdog.js";
 import type { Request } from "./request.js";
+import type { RetryPredicate } from "./retry.js";
 
 /** Options of one call or stream; each overrides the client's option of the same name. */
 export interface CallOptions {
@@ -15,6 +16,16 @@ export interface CallOptions {
   address?: string | readonly string[];
   /** Retries after the first attempt, on retryable errors only. */
   retries?: number;
+  /**
+   * The endpoint may run twice with no harm: a call that reached the server and then failed
+   * (timed out, lost its connection, a retryable error from the handler) may be retried.
+   * @default the contract endpoint's `idempotent`, else false
+   */
+  idempotent?: boolean;
+  /** Decides retries for this call instead of the client's `retry`. */
+  retry?: RetryPredicate;
+  /** Back-off before retry `attempt` (1-based), in ms, for this call. @default the client's `backoff` */
+  backoff?: (attempt: number) => number;
   /** This call's own timeout; the caller's remaining deadline still applies (the smaller wins). */
   requestTimeoutMs?: number;
   dialTimeoutMs?: number;
@@ -65,6 +76,11 @@ export interface ClientOptions {
   maxCallDepth: number;
   /** Back-off before retry `attempt` (1-based), in ms; bounded by the deadline. @default 10 ms × 2^(attempt-1), jittered, ≤ 1 s */
   backoff: (attempt: number) => number;
+  /**
+   * Decides whether a failed attempt is retried (`true`, a delay in ms, or `false`), given the
+   * built-in rule's verdict; bounded by `retries` and the deadline. @default undefined (the built-in rule, docs/retries.md)
+   */
+  retry: RetryPredicate | undefined;
   /** Keep the in-flight call table that `inflight()` and the stall doctor read. @default true */
   trackInflight: boolean;
   /** Report calls stuck in one phase longer than a threshold (needs trackInflight). @default off */
@@ -89,6 +105,7 @@ export const CLIENT_DEFAULTS = Object.freeze({
   wrappers: Object.freeze([]) as readonly CallWrapper[],
   maxCallDepth: 64,
   backoff: defaultBackoff,
+  retry: undefined,
   trackInflight: true,
   watchdog: undefined,
 });

@@ -43,6 +43,8 @@ export interface EndpointSpec<Req = unknown, Rsp = unknown, K extends EndpointKi
   readonly wire?: WireFormat<Req, Rsp> | undefined;
   /** Responses may be cached this long by a client with `cacheWrapper` (unary only). */
   readonly cache?: { readonly ttlMs: number } | undefined;
+  /** Running it twice does no harm: a call that reached the server may be retried (unary only). */
+  readonly idempotent?: boolean | undefined;
   /** Carries the types only; never set. */
   readonly "~types"?: { readonly request: Req; readonly response: Rsp } | undefined;
 }
@@ -54,6 +56,8 @@ export interface EndpointOptions<Req, Rsp> {
   wire?: WireFormat<Req, Rsp>;
   /** Mark the endpoint cacheable: clients with `cacheWrapper` keep responses `ttlMs`. @default not cacheable */
   cache?: { ttlMs: number };
+  /** Mark the endpoint idempotent: calls that reached the server may be retried (docs/retries.md). @default false */
+  idempotent?: boolean;
 }
 
 function spec<K extends EndpointKind>(kind: K) {

@@ -115,6 +115,7 @@ function method(
         if (options?.responseMetadata === undefined) {
           const { responseMetadata: _, ...rest } = {
             ...(spec.cache === undefined ? {} : { cache: spec.cache }),
+            ...(spec.idempotent === true ? { idempotent: true } : {}),
             ...defaults,
             ...options,
           };

@@ -100,6 +100,7 @@ class Limiter {
           code: Code.ServiceUnavailable,
           detail: `${this.#label} is at its concurrency limit (maxConcurrent ${this.#max}, ${this.#active} active, queue of ${this.#maxQueue} full)`,
           retryable: true,
+          refused: true,
           chain: ctx.chain,
         }),
       );

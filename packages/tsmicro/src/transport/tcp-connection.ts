@@ -130,7 +130,9 @@ export class TcpConnection implements Connection {
   request(req: TransportRequest, signal: SignalLike): Promise<TransportResponse> {
     if (!this.#usable) {
       return Promise.reject(
-        markTransportFailure(serviceUnavailable(this.address, `connection to ${this.address} is closing`)),
+        markTransportFailure(
+          serviceUnavailable(this.address, `connection to ${this.address} is closing`, { refused: true }),
+        ),
       );
     }
     if (signal.aborted) return Promise.reject(abortError(signal.reason));
@@ -174,7 +176,7 @@ export class TcpConnection implements Connection {
   stream(headers: RequestHeaders, signal: AbortSignal): TransportStream {
     if (!this.#usable) {
       throw markTransportFailure(
-        serviceUnavailable(this.address, `connection to ${this.address} is closing`),
+        serviceUnavailable(this.address, `connection to ${this.address} is closing`, { refused: true }),
       );
     }
     return this.#streams.open(this.#allocateId(), headers, signal);

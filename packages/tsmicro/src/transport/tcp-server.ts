@@ -131,7 +131,7 @@ export function serveConnection(
       const detail = `${inflight.size} requests already in flight on this connection, the limit is ${options.maxInflightPerConnection}; use more connections or wait for answers`;
       if (!warnedInflight) limitLog.report("in-flight limit", `tsmicro: connection from ${peer}: ${detail}`);
       warnedInflight = true;
-      writer.write(errorFrame(id, tooManyRequests("tsmicro", detail)));
+      writer.write(errorFrame(id, tooManyRequests("tsmicro", detail, { refused: true })));
       return;
     }
     let headers: InboundRequest["headers"];
@@ -221,7 +221,7 @@ function refuseConnection(socket: Socket, max: number, limitLog: LimitLog): void
   const detail = `connection refused: the server is at its limit of ${max} connections`;
   limitLog.report("connection limit", `tsmicro: ${detail} (refused ${peer})`);
   socket.on("error", () => {});
-  socket.end(errorFrame(0, serviceUnavailable("tsmicro", detail)));
+  socket.end(errorFrame(0, serviceUnavailable("tsmicro", detail, { refused: true })));
   setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
 }
 
