@@ -12,4 +12,4 @@ class Greeter {
 
 const service = newService({ name: "greeter", version: "1.0.0" });
 service.handle(new Greeter());
-await service.run(); // start, register in the local registry, wait for SIGINT/SIGTERM, stop
+await service.runMain(); // start, register in the local registry, wait for SIGINT/SIGTERM, stop, exit

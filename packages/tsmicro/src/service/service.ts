@@ -25,6 +25,7 @@ import {
 import { createTcpTransport } from "../transport/tcp.js";
 import type { Listener, Transport } from "../transport/transport.js";
 import { startWatchdog, type WatchdogOptions } from "../watchdog.js";
+import { type LifecycleHook, waitForDependencies } from "./lifecycle.js";
 import { listenError } from "./start-error.js";
 import { type ServiceSubscribeOptions, type SubscriberFn, Subscriptions } from "./subscribe.js";
 
@@ -79,6 +80,26 @@ export interface ServiceOptions {
    * @default a broker chosen by MICRO_BROKER (http, on `registry`, when unset)
    */
   broker?: Broker;
+  /** Runs before anything starts (go-micro BeforeStart); a failure aborts `start()` with nothing left running. @default none */
+  beforeStart?: LifecycleHook;
+  /** Runs once the service is registered (go-micro AfterStart, Moleculer `started`); a failure stops it again and fails `start()`. @default none */
+  afterStart?: LifecycleHook;
+  /** Runs before deregistering on stop (go-micro BeforeStop); a failure is logged, stop goes on. @default none */
+  beforeStop?: LifecycleHook;
+  /** Runs once everything is closed (go-micro AfterStop, Moleculer `stopped`); a failure is logged. @default none */
+  afterStop?: LifecycleHook;
+  /**
+   * Services that must be registered before this one registers (Moleculer's `dependencies`):
+   * `"billing"`, or with a version range, `"stock@^2"`. @default []
+   */
+  dependencies?: readonly string[];
+  /** How long `start()` waits for `dependencies`, then fails naming the missing ones. @default 30000 */
+  dependencyTimeoutMs?: number;
+  /**
+   * Health gate before each re-registration (go-micro's RegisterCheck): when it throws, the
+   * node is deregistered until a later check passes. @default none
+   */
+  registerCheck?: () => void | Promise<void>;
 }
 
 /**
@@ -94,6 +115,8 @@ export const SERVICE_DEFAULTS = Object.freeze({
   registerIntervalMs: 10_000,
   drainTimeoutMs: 10_000,
   trackInflight: true,
+  dependencies: Object.freeze([]) as readonly string[],
+  dependencyTimeoutMs: 30_000,
 });
 
 export const DEFAULT_REGISTER_TTL_MS = SERVICE_DEFAULTS.registerTtlMs;
@@ -120,7 +143,7 @@ export function resolveServiceOptions(options: ServiceOptions): ResolvedServiceO
     codecs: options.codecs ?? defaultCodecs(),
     ...given,
   }) as ResolvedServiceOptions;
-  for (const k of ["registerTtlMs", "registerIntervalMs", "drainTimeoutMs"] as const) {
+  for (const k of ["registerTtlMs", "registerIntervalMs", "drainTimeoutMs", "dependencyTimeoutMs"] as const) {
     const v = o[k];
     if (!(typeof v === "number" && v >= 0))
       throw new TypeError(`newService: option ${k} must be a number ≥ 0, got ${String(v)}`);
@@ -151,8 +174,13 @@ export interface MicroService {
   start(): Promise<void>;
   /** Deregisters, stops accepting, drains in-flight requests (bounded), closes. */
   stop(): Promise<void>;
-  /** start(), then wait for SIGINT/SIGTERM, then stop() and exit (go-micro's Run). */
+  /**
+   * start(), then wait for SIGINT/SIGTERM, then stop(); resolves after the clean shutdown (or
+   * rejects with start()'s error), so a host program decides what happens next (go-micro's Run).
+   */
   run(options?: { exitProcess?: boolean }): Promise<void>;
+  /** run() for scripts: exits the process, 0 after a clean shutdown, 1 (with one line on stderr) when start fails. */
+  runMain(): Promise<never>;
   /** Requests being handled here, with phase and chain (the stall doctor's view). */
   inflight(): InflightSnapshot[];
   /** The registry record of this node. */
@@ -335,6 +363,7 @@ class ServiceImpl implements MicroService {
     let connected = false;
     const ttlMs = this.#opts.registerTtlMs;
     try {
+      await this.#opts.beforeStart?.();
       try {
         this.#listener = await this.#transport.listen(address, this.#server.dispatch, this.#streams.dispatch);
       } catch (err) {
@@ -350,6 +379,9 @@ class ServiceImpl implements MicroService {
         await this.broker.connect();
         await this.#subs.start(this.broker);
       }
+      const deps = this.#opts.dependencies;
+      if (deps.length > 0)
+        await waitForDependencies(this.name, this.registry, deps, this.#opts.dependencyTimeoutMs);
       await this.registry.register(this.record(), { ttlMs });
       this.#registered = true;
     } catch (err) {
@@ -357,23 +389,47 @@ class ServiceImpl implements MicroService {
       throw err;
     }
     const interval = this.#opts.registerIntervalMs;
-    this.#timer = setInterval(() => {
-      this.registry.register(this.record(), { ttlMs }).then(
-        () => {
-          this.#registered = true;
-        },
-        (err: Error) => {
-          this.#registered = false;
-          this.#opts.log?.(`tsmicro: ${this.name} could not refresh its registration: ${err.message}`);
-        },
-      );
-    }, interval);
+    this.#timer = setInterval(() => void this.#refresh(ttlMs), interval);
     this.#timer.unref();
     if (this.#opts.watchdog !== undefined) {
       this.#stopWatchdog = startWatchdog(() => this.inflight(), this.#opts.watchdog);
     }
     this.#state = "running";
     this.#opts.log?.(`tsmicro: ${this.name} (${this.nodeId}) listening on ${this.address}`);
+    if (this.#opts.afterStart !== undefined) {
+      try {
+        await this.#opts.afterStart();
+      } catch (err) {
+        this.#starting = undefined;
+        await this.stop();
+        throw err;
+      }
+    }
+  }
+
+  /** One re-registration, behind the registerCheck gate (a failing check deregisters). */
+  async #refresh(ttlMs: number): Promise<void> {
+    if (this.#opts.registerCheck !== undefined) {
+      try {
+        await this.#opts.registerCheck();
+      } catch (err) {
+        const was = this.#registered;
+        this.#registered = false;
+        this.#opts.log?.(`tsmicro: ${this.name} failed its registerCheck: ${(err as Error).message}`);
+        if (was) await this.registry.deregister(this.record()).catch(() => {});
+        return;
+      }
+    }
+    if (this.#state !== "running") return;
+    await this.registry.register(this.record(), { ttlMs }).then(
+      () => {
+        this.#registered = true;
+      },
+      (err: Error) => {
+        this.#registered = false;
+        this.#opts.log?.(`tsmicro: ${this.name} could not refresh its registration: ${err.message}`);
+      },
+    );
   }
 
   async #undoStart(connected: boolean): Promise<void> {
@@ -401,6 +457,7 @@ class ServiceImpl implements MicroService {
       return;
     }
     this.#state = "stopping";
+    await this.#hook("beforeStop");
     clearInterval(this.#timer);
     this.#registered = false;
     this.#stopWatchdog?.();
@@ -434,10 +491,25 @@ class ServiceImpl implements MicroService {
     }
     await this.#release?.();
     this.#state = "stopped";
+    await this.#hook("afterStop");
+  }
+
+  /** Runs a stop hook; its failure is logged, never stops the shutdown. */
+  async #hook(name: "beforeStop" | "afterStop"): Promise<void> {
+    try {
+      await this.#opts[name]?.();
+    } catch (err) {
+      const log = this.#opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+      log(`tsmicro: ${this.name}: ${name} hook failed: ${(err as Error).message}`);
+    }
+  }
+
+  async runMain(): Promise<never> {
+    return this.run({ exitProcess: true }) as Promise<never>;
   }
 
   async run(options: { exitProcess?: boolean } = {}): Promise<void> {
-    const exit = options.exitProcess ?? true;
+    const exit = options.exitProcess ?? false;
     // Listening for the signal before starting: one that arrives during start() stops the
     // service once it has started (deregistered and drained), instead of being missed.
     let onSignal: ((sig: NodeJS.Signals) => void) | undefined;
