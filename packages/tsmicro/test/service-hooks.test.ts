@@ -184,7 +184,9 @@ describe("run()", () => {
       name: "runner",
       registry,
       log: () => {},
-      afterStop: () => void (stopped = true),
+      afterStop: () => {
+        stopped = true;
+      },
     });
     const running = svc.run();
     const end = Date.now() + 5000;
