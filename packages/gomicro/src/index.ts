@@ -1,0 +1,6 @@
+/**
+ * @tsmicro/gomicro: tsmicro as a member of a go-micro v4 fleet. go-micro's registry records
+ * (etcd and NATS layouts), its HTTP RPC wire (transport + Micro-* headers + codecs by content
+ * type) and its broker format, so tsmicro nodes and go-micro v4.10.2 nodes find and call each other.
+ */
+export {};
