@@ -2,6 +2,7 @@
 import type { Registry, RegistryFromAddress } from "tsmicro";
 import { createEtcdRegistry } from "./registry.js";
 
+export { type EtcdLayout, tsmicroEtcdLayout } from "./layout.js";
 export {
   createEtcdRegistry,
   DEFAULT_ETCD_ENDPOINT,

@@ -10,7 +10,6 @@ import { ConsecutiveBreaker, circuitBreaker, ExponentialBackoff, handleWhen, ret
 import { Etcd3, type IOptions, isRecoverableError, type Namespace } from "etcd3";
 import {
   createReadThrough,
-  parseRegistryRow,
   type RegisterOptions,
   type Registry,
   type RegistryRow,
@@ -21,7 +20,7 @@ import {
   type WatchOptions,
 } from "tsmicro";
 import { unavailable } from "./errors.js";
-import { nodeKey, serviceKey } from "./keys.js";
+import { type EtcdLayout, tsmicroEtcdLayout } from "./layout.js";
 import { createLeaseKeeper } from "./lease-keeper.js";
 import { watchEtcd } from "./watch.js";
 
@@ -38,6 +37,8 @@ export interface EtcdRegistryOptions {
   client?: Etcd3;
   /** More options for the etcd3 client this registry opens (auth, TLS). @default {} */
   etcdOptions?: Omit<IOptions, "hosts">;
+  /** Keys and values of the nodes (another framework's, to share its registry). @default tsmicro's layout */
+  layout?: EtcdLayout;
 }
 
 export const DEFAULT_ETCD_ENDPOINT = "127.0.0.1:2379";
@@ -77,6 +78,7 @@ export function createEtcdRegistry(options: EtcdRegistryOptions = {}): Registry 
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
     });
   const ns: Namespace = client.namespace(prefix);
+  const layout = options.layout ?? tsmicroEtcdLayout;
   const keeper = createLeaseKeeper(ns, {
     reconnectMs: options.reconnectMs ?? DEFAULT_ETCD_RECONNECT_MS,
     describe: name,
@@ -92,8 +94,8 @@ export function createEtcdRegistry(options: EtcdRegistryOptions = {}): Registry 
       async () => {
         const kvs = await ns.getAll().prefix(keyPrefix).strings();
         const rows: RegistryRow[] = [];
-        for (const value of Object.values(kvs)) {
-          const row = parseRegistryRow(value, 0);
+        for (const [key, value] of Object.entries(kvs)) {
+          const row = layout.decode(value, key);
           if (row !== undefined) rows.push(row);
         }
         return servicesOfRows(rows);
@@ -107,21 +109,21 @@ export function createEtcdRegistry(options: EtcdRegistryOptions = {}): Registry 
       if (closed) throw unavailable(`${name} is closed`);
       const ttlMs = opts.ttlMs ?? 0;
       await Promise.all(
-        registryRowsOf(service, 0).map(({ expiresAt: _, ...row }) =>
-          keeper.hold(nodeKey(row.name, row.version, row.node.id), JSON.stringify(row), ttlMs),
+        registryRowsOf(service, 0).map((row) =>
+          keeper.hold(layout.nodeKey(row.name, row.version, row.node.id), layout.encode(row), ttlMs),
         ),
       );
     },
     async deregister(service: Service) {
       if (closed) throw unavailable(`${name} is closed`);
       await Promise.all(
-        service.nodes.map((n) => keeper.release(nodeKey(service.name, service.version, n.id))),
+        service.nodes.map((n) => keeper.release(layout.nodeKey(service.name, service.version, n.id))),
       );
     },
-    getService: (serviceName) => read(`s:${serviceName}`, serviceKey(serviceName)),
+    getService: (serviceName) => read(`s:${serviceName}`, layout.serviceKey(serviceName)),
     listServices: () => read("*", ""),
     watch(watchOptions: WatchOptions = {}) {
-      const w = watchEtcd(ns, watchOptions, () => watchers.delete(w));
+      const w = watchEtcd(ns, layout, watchOptions, () => watchers.delete(w));
       watchers.add(w);
       return w;
     },

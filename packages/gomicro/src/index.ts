@@ -3,4 +3,20 @@
  * (etcd and NATS layouts), its HTTP RPC wire (transport + Micro-* headers + codecs by content
  * type) and its broker format, so tsmicro nodes and go-micro v4.10.2 nodes find and call each other.
  */
-export {};
+export {
+  createGoMicroEtcdRegistry,
+  GO_MICRO_ETCD_PREFIX,
+  type GoMicroEtcdRegistryOptions,
+  goMicroEtcdLayout,
+} from "./etcd.js";
+export {
+  type GoMicroEndpoint,
+  type GoMicroNode,
+  type GoMicroService,
+  type GoMicroValue,
+  goMicroRecordOf,
+  goMicroRecordsOf,
+  isGoMicroValue,
+  rowsOfGoMicroRecord,
+  rowsOfGoMicroService,
+} from "./record.js";
