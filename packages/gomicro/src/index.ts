@@ -20,3 +20,9 @@ export {
   rowsOfGoMicroRecord,
   rowsOfGoMicroService,
 } from "./record.js";
+export {
+  createGoMicroTransport,
+  DEFAULT_GO_MICRO_TRANSPORT_OPTIONS,
+  GO_MICRO_TRANSPORT_NAME,
+  type GoMicroTransportOptions,
+} from "./transport.js";

@@ -83,7 +83,11 @@ func main() {
 			ep = *endpoint
 		}
 		var s client.Stream
-		s, err = c.Stream(ctx, c.NewRequest(*service, ep, map[string]any{"count": *count, "name": *name}))
+		// As go-micro's generated clients: open with an empty request, then send the real one.
+		s, err = c.Stream(ctx, c.NewRequest(*service, ep, map[string]any{}))
+		if err == nil {
+			err = s.Send(map[string]any{"count": *count, "name": *name})
+		}
 		if err == nil {
 			for {
 				var m map[string]any

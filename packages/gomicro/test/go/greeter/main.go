@@ -7,11 +7,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"time"
 
 	micro "go-micro.dev/v4"
+	raw "go-micro.dev/v4/codec/bytes"
 	"go-micro.dev/v4/errors"
 	"go-micro.dev/v4/metadata"
 	"go-micro.dev/v4/server"
@@ -95,7 +97,14 @@ func (g *Greeter) Stream(ctx context.Context, stream server.Stream) error {
 		n = -n
 	}
 	for i := 0; i < n; i++ {
-		if err := stream.Send(&StreamMessage{N: i, Msg: "hi " + req.Name}); err != nil {
+		// Each message is encoded here and sent as a raw frame: go-micro v4.10.2's server encodes
+		// into one reused buffer and writes it later, so back-to-back Sends of values can all
+		// arrive as the last one (go-micro to go-micro too). A frame's bytes are our own.
+		b, err := json.Marshal(&StreamMessage{N: i, Msg: "hi " + req.Name})
+		if err != nil {
+			return err
+		}
+		if err := stream.Send(&raw.Frame{Data: b}); err != nil {
 			return err
 		}
 	}
