@@ -10,6 +10,11 @@ export {
   goMicroEtcdLayout,
 } from "./etcd.js";
 export {
+  createGoMicroNatsRegistry,
+  DEFAULT_GO_MICRO_NATS_REGISTRY_OPTIONS,
+  type GoMicroNatsRegistryOptions,
+} from "./nats.js";
+export {
   type GoMicroEndpoint,
   type GoMicroNode,
   type GoMicroService,
