@@ -1,4 +1,4 @@
-// Unary echo benchmark: raw node:net (the limit), tsmicro, @grpc/grpc-js and moleculer, in one
+// Unary echo benchmark: the raw limit, tsmicro, @grpc/grpc-js and moleculer, in one
 // interleaved run. Every server and every load generator is its own `node` child process; all of
 // them bind or dial 127.0.0.1 only. Usage:
 //
@@ -22,7 +22,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const tsmicroBuilt = existsSync(path.join(here, "../packages/tsmicro/dist/index.js"));
 
 const STACKS = {
+  // The limit: one connection, JSON.parse/JSON.stringify on both ends, coalesced writes.
   raw: { server: "raw", client: "raw" },
+  // Bytes only, one write per frame: what "raw" meant before; it shows what parsing costs.
+  "raw-bytes": { server: "rawbytes", client: "rawbytes" },
   tsmicro: { server: "tsmicro", client: "tsmicro", config: { contentType: "application/json" } },
   "tsmicro-msgpack": { server: "tsmicro", client: "tsmicro", config: { contentType: "application/msgpack" } },
   // The stall doctor's cost: the same, with the in-flight tables off on both sides.
@@ -274,8 +277,11 @@ async function main() {
       new Date().toISOString(),
     `${rounds} round(s); each run ${warmupSeconds} s warm-up + ${seconds} s measured; median over rounds; ` +
       `${primeSeconds} s priming per stack first. Each server and each load generator is its own node process on 127.0.0.1.`,
-    "raw and grpc echo bytes; tsmicro and moleculer echo a JSON body `{ data }` (tsmicro-msgpack: MessagePack). " +
-      "ratio = tsmicro (JSON) req/s ÷ the row's req/s; spread = (max − min) ÷ median of req/s over rounds.",
+    "raw (the limit) echoes a JSON body `{ data }`: JSON.parse + JSON.stringify on both ends, one connection, " +
+      "writes coalesced (≤ 16 frames per socket write, the rest at the end of the tick); raw-bytes and grpc echo bytes " +
+      "(raw-bytes: one write per frame, nothing parsed); tsmicro and moleculer echo a JSON body `{ data }` " +
+      "(tsmicro-msgpack: MessagePack). of raw = the row's req/s ÷ raw's req/s (the fraction of the limit reached); " +
+      "p50 × raw = the row's p50 ÷ raw's p50; spread = (max − min) ÷ median of req/s over rounds.",
     `load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${os.loadavg()[0].toFixed(2)}: ` +
       "other work on the machine shows up as a large spread.",
     ...Object.entries(unavailable).map(([stack, why]) => `${stack} unavailable: ${why}`),
@@ -290,27 +296,30 @@ async function main() {
 
 function renderTable(samples, unavailable) {
   const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "n/a");
-  const header = ["scenario", "stack", "req/s", "p50 µs", "p99 µs", "ratio", "spread"];
+  const header = ["scenario", "stack", "req/s", "p50 µs", "p99 µs", "of raw", "p50 × raw", "spread"];
   const rows = [];
   for (const scenario of SCENARIOS) {
     const name = scenarioName(scenario);
     const rps = (stack) => median((samples[`${name}|${stack}`] ?? []).map((r) => r.rps));
-    const ours = rps("tsmicro");
+    const limit = rps("raw");
+    const limitP50 = median((samples[`${name}|raw`] ?? []).map((r) => r.p50));
     for (const stack of stacks) {
       const results = samples[`${name}|${stack}`] ?? [];
       if (!results.length) {
-        rows.push([name, stack, "n/a", "n/a", "n/a", unavailable[stack] ? "unavailable" : "failed", ""]);
+        rows.push([name, stack, "n/a", "n/a", "n/a", unavailable[stack] ? "unavailable" : "failed", "", ""]);
         continue;
       }
       const theirs = rps(stack);
       const all = results.map((r) => r.rps);
+      const p50 = median(results.map((r) => r.p50));
       rows.push([
         name,
         results.some((r) => r.errors) ? `${stack} (errors)` : stack,
         int(theirs),
-        int(median(results.map((r) => r.p50))),
+        int(p50),
         int(median(results.map((r) => r.p99))),
-        Number.isFinite(ours) && theirs > 0 ? (ours / theirs).toFixed(2) : "–",
+        Number.isFinite(limit) && limit > 0 ? `${Math.round((100 * theirs) / limit)} %` : "–",
+        Number.isFinite(limitP50) && limitP50 > 0 ? (p50 / limitP50).toFixed(2) : "–",
         all.length > 1 ? `${Math.round((100 * (Math.max(...all) - Math.min(...all))) / theirs)} %` : "–",
       ]);
     }

@@ -1,17 +1,21 @@
-// The limit: a length-prefixed node:net echo server. Each frame is copied and written back
-// with its request id; writes of one incoming chunk are batched with cork/uncork.
+// The limit: the least an RPC server must do. One length-prefixed frame per request
+// ([u32 length][u32 request id][JSON]); the body is JSON.parse'd, the answer JSON.stringify'd,
+// and replies are coalesced (at most 16 frames per socket write, the rest at the end of the tick).
 import net from "node:net";
-import { frameReader } from "../lib/frames.mjs";
+import { coalescingWriter } from "../lib/coalesce.mjs";
+import { encodeFrame, frameReader } from "../lib/frames.mjs";
 import { exitWithParent, report } from "../lib/stats.mjs";
 
 const server = net.createServer((socket) => {
   socket.setNoDelay(true);
-  const read = frameReader((frame) => socket.write(Buffer.from(frame)));
-  socket.on("data", (chunk) => {
-    socket.cork();
-    read(chunk);
-    socket.uncork();
-  });
+  const write = coalescingWriter(socket);
+  socket.on(
+    "data",
+    frameReader((frame) => {
+      const body = JSON.parse(frame.toString("utf8", 8));
+      write(encodeFrame(frame.readUInt32BE(4), Buffer.from(JSON.stringify(body))));
+    }),
+  );
   socket.on("error", () => socket.destroy());
 });
 

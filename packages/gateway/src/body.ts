@@ -2,8 +2,17 @@
 import type { IncomingMessage } from "node:http";
 import { badRequest, MicroError, payloadTooLarge } from "tsmicro";
 
-export async function readJsonBody(req: IncomingMessage, maxBytes: number, what: string): Promise<unknown> {
+/** `bodyOptional`: a request with no body at all (REST `DELETE /orders/7`) is `{}` whatever its type. */
+export async function readJsonBody(
+  req: IncomingMessage,
+  maxBytes: number,
+  what: string,
+  bodyOptional = false,
+): Promise<unknown> {
   const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+  const none =
+    req.headers["transfer-encoding"] === undefined && Number(req.headers["content-length"] ?? 0) === 0;
+  if (bodyOptional && none) return {};
   // Requiring JSON also keeps browsers from posting here cross-site without a CORS preflight.
   if (type !== "application/json") {
     throw new MicroError({

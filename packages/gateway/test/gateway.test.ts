@@ -97,12 +97,14 @@ describe("deadlines", () => {
     const { json } = await post("/api/gw/Api.echo", "{}", { "x-micro-timeout": "1500" });
     assert.ok(json.deadlineInMs > 0 && json.deadlineInMs <= 1500, String(json.deadlineInMs));
   });
-  test("grpc-timeout (e.g. 250m) too; a call past it is a 408 with the MicroError as JSON", async () => {
+  test("grpc-timeout (e.g. 250m) too; a call past it is a 408 with the MicroError as problem+json", async () => {
     const started = Date.now();
     const { res, json } = await post("/api/gw/Api.slow", '{"ms":3000}', { "grpc-timeout": "250m" });
     assert.equal(res.status, 408);
     assert.equal(json.code, 408);
-    assert.equal(json.status, "Request Timeout");
+    assert.equal(json.status, 408, "problem+json: status is the HTTP status");
+    assert.equal(json.title, "Request Timeout");
+    assert.equal(res.headers.get("content-type"), "application/problem+json; charset=utf-8");
     assert.match(json.detail, /timed out after \d+ ms/);
     assert.ok(Date.now() - started < 2500);
   });

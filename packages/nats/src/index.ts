@@ -28,3 +28,6 @@ export {
   type NatsRegistryOptions,
 } from "./registry.js";
 export { registryFromAddress } from "./registry-env.js";
+// Store (issue 18): records in JetStream KV buckets, compare-and-set on the KV revision.
+export { createNatsStore, NATS_STORE_MAX_VALUE_BYTES, type NatsStoreOptions } from "./store.js";
+export { storeFromAddress } from "./store-env.js";

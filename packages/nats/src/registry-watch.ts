@@ -4,6 +4,11 @@
  * live rows it knows with a timer at each one's expiry: a node that stops refreshing is
  * reported deleted when its TTL runs out (and swept from the bucket, compare-and-delete),
  * a rewrite of the same value (a refresh) only moves the timer.
+ *
+ * A watcher cut off from the server sees no refreshes, but that is no evidence that the
+ * nodes died: before reporting a node gone it reads the key back. When the server cannot be
+ * reached the node is kept (the consumer goes on with what it knew); once the server answers
+ * again, every node gets a full TTL from that moment to show a refresh before it is dropped.
  */
 import type { KV, KvWatchEntry } from "@nats-io/kv";
 import {
@@ -36,6 +41,10 @@ export function watchNats(kv: () => Promise<KV>, options: WatchOptions, onStop: 
   });
   const watcher = set.add(options);
   if (stopped) return watcher;
+  /** The last read-back could not reach the server. */
+  let blind = false;
+  /** When the server answered again after a blind spell: nodes get a TTL from then. */
+  let sightSince = 0;
 
   const forget = (key: string, report: boolean) => {
     const k = known.get(key);
@@ -59,12 +68,34 @@ export function watchNats(kv: () => Promise<KV>, options: WatchOptions, onStop: 
     clearTimeout(before?.timer);
     const entry: Known = { row, value, revision: e.revision, timer: undefined };
     if (row.expiresAt !== 0) {
-      entry.timer = setTimeout(() => {
+      const ttlMs = row.expiresAt - e.created.getTime();
+      const arm = (ms: number) => {
+        entry.timer = setTimeout(() => void expire(), ms);
+        entry.timer.unref();
+      };
+      const expire = async () => {
         if (known.get(e.key) !== entry) return;
+        let latest: number | undefined;
+        try {
+          latest = (await store.get(e.key))?.revision;
+        } catch {
+          blind = true;
+          if (known.get(e.key) === entry) arm(Math.min(ttlMs, 1000));
+          return;
+        }
+        if (blind) {
+          blind = false;
+          sightSince = Date.now();
+        }
+        if (known.get(e.key) !== entry) return;
+        // Written again: the watch delivers the new value (and its timer) shortly.
+        if (latest !== undefined && latest !== entry.revision) return arm(ttlMs);
+        const due = Math.max(row.expiresAt, sightSince + ttlMs) - Date.now();
+        if (due > 0) return arm(due);
         forget(e.key, true);
         sweep(store, e.key, entry.revision);
-      }, row.expiresAt - now);
-      entry.timer.unref();
+      };
+      arm(row.expiresAt - now);
     }
     known.set(e.key, entry);
     if (!e.isUpdate) return; // the baseline

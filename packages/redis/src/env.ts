@@ -1,6 +1,7 @@
 /** `MICRO_BROKER=redis|redis-pubsub` with `MICRO_BROKER_ADDRESS` (a redis:// URL): tsmicro's brokerFromEnv imports this. */
-import type { Broker, BrokerFromAddress } from "tsmicro";
+import type { Broker, BrokerFromAddress, Store, StoreFromAddress } from "tsmicro";
 import { createRedisPubSubBroker } from "./pubsub.js";
+import { createRedisStore } from "./store.js";
 import { createRedisBroker } from "./streams.js";
 
 export const brokerFromAddress: BrokerFromAddress = (kind, options): Broker => {
@@ -18,3 +19,9 @@ export const brokerFromAddress: BrokerFromAddress = (kind, options): Broker => {
 function withScheme(address: string): string {
   return /^rediss?:\/\//.test(address) ? address : `redis://${address}`;
 }
+
+/** `MICRO_STORE=redis` with `MICRO_STORE_ADDRESS` (a redis:// URL): tsmicro's storeFromEnv imports this. */
+export const storeFromAddress: StoreFromAddress = (_kind, options): Store => {
+  const { address, ...rest } = options;
+  return createRedisStore({ ...rest, ...(address === undefined ? {} : { url: withScheme(address) }) });
+};

@@ -4,6 +4,7 @@
  * fire-and-forget (`createRedisPubSubBroker`, MICRO_BROKER=redis-pubsub).
  */
 export { DEFAULT_REDIS_URL, type RedisConnectionOptions } from "./connection.js";
-export { brokerFromAddress } from "./env.js";
+export { brokerFromAddress, storeFromAddress } from "./env.js";
 export { createRedisPubSubBroker, type RedisPubSubBrokerOptions } from "./pubsub.js";
+export { createRedisStore, type RedisStoreOptions } from "./store.js";
 export { createRedisBroker, DEFAULT_REDIS_BROKER_OPTIONS, type RedisBrokerOptions } from "./streams.js";

@@ -200,6 +200,57 @@ export {
   type ServiceOptions,
 } from "./service/service.js";
 export type { ServiceSubscribeOptions, SubscriberFn } from "./service/subscribe.js";
+// For backend authors (belongs in tsmicro/plugin once it exists).
+export {
+  applyQuery,
+  type BackendWrite,
+  compareKeys,
+  defineStore,
+  type Query as StoreBackendQuery,
+  type Scope as StoreBackendScope,
+  type StoreBackend,
+  storeDefaults,
+} from "./store/backend.js";
+export { STORE_NAME_PATTERN, versionConflict } from "./store/check.js";
+export {
+  defaultStore,
+  STORE_KINDS,
+  STORE_PACKAGES,
+  type StoreFromAddress,
+  type StoreFromEnvOptions,
+  storeFromEnv,
+} from "./store/env.js";
+// ── Platform packages: store, config, cache (issue 18) ──────────────────────────────────────
+// For applications: the store.
+export { createMemoryStore, type MemoryStoreOptions } from "./store/memory.js";
+export {
+  DEFAULT_STORE_DATABASE,
+  DEFAULT_STORE_LIMITS,
+  DEFAULT_STORE_TABLE,
+  type ListOptions,
+  type ReadOptions,
+  type Store,
+  type StoredRecord,
+  type StoreLimits,
+  type StoreOptions,
+  type StoreQuery,
+  type StoreRecord,
+  type StoreScope,
+  type WriteOptions,
+  type WriteResult,
+} from "./store/store.js";
+// Addresses beyond one machine (issue 12): what a listener registers (advertise, wildcard binds).
+export {
+  type AdvertiseOptions,
+  advertisedAddress,
+  ENV_BROKER_ADVERTISE,
+  ENV_SERVER_ADDRESS,
+  ENV_SERVER_ADVERTISE,
+  type InterfaceList,
+  interfaceHost,
+  isWildcardHost,
+  joinHostPort,
+} from "./transport/address.js";
 export { isTransportFailure, markTransportFailure } from "./transport/failure.js";
 export { DEFAULT_MAX_FRAME_BYTES } from "./transport/frame.js";
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./transport/limits.js";

@@ -68,12 +68,12 @@ describe("registryFromEnv", () => {
     assert.equal(r.name, "memory");
   });
 
-  it("rejects an unknown name with the list of known ones", async () => {
-    const r = withEnv({ MICRO_REGISTRY: "zookeeper" }, () => registryFromEnv());
+  it("rejects a name that cannot name a package, with the built-in ones", async () => {
+    const r = withEnv({ MICRO_REGISTRY: "zoo/keeper" }, () => registryFromEnv());
     await assert.rejects(r.getService("x"), (e: unknown) => {
       assert.ok(isMicroError(e));
       assert.equal(e.code, 400);
-      assert.match(e.detail, /MICRO_REGISTRY=zookeeper/);
+      assert.match(e.detail, /MICRO_REGISTRY=zoo\/keeper is not a registry name/);
       for (const k of REGISTRY_KINDS) assert.ok(e.detail.includes(k), `lists ${k}`);
       return true;
     });
@@ -81,6 +81,14 @@ describe("registryFromEnv", () => {
     const events = [];
     for await (const e of r.watch()) events.push(e);
     assert.equal(events.length, 0);
+  });
+
+  it("loads any other kind from @tsmicro/<kind>, and says to install it when missing", async () => {
+    const r = withEnv({ MICRO_REGISTRY: "zookeeper" }, () => registryFromEnv());
+    await assert.rejects(
+      r.getService("x"),
+      /MICRO_REGISTRY=zookeeper needs the package @tsmicro\/zookeeper, which is not installed/,
+    );
   });
 
   it("says which package to install when a backend's package is missing", async () => {

@@ -18,11 +18,25 @@ export interface DashboardOptions {
   pushIntervalMs?: number;
   /** Bound on each node's `Debug.Inflight` answer. @default 1000 */
   nodeTimeoutMs?: number;
+  /** Live streams (`/_/events`) open at once; one more is a 503. @default 16 */
+  maxStreams?: number;
+  /**
+   * Bytes a stream may have queued for a client that does not read; past it the stream is
+   * closed (the page reconnects and gets a fresh state). @default 1048576 (1 MiB)
+   */
+  maxBufferedBytes?: number;
+  /** Adds what the gateway knows beyond the registry (contract schemas) to each service listed. */
+  enrich?: (services: Service[]) => Service[];
 }
+
+export const DEFAULT_DASHBOARD_MAX_STREAMS = 16;
+export const DEFAULT_DASHBOARD_MAX_BUFFERED_BYTES = 1024 * 1024;
 
 export interface Dashboard {
   /** Serves the request if it is the dashboard's; false when it is not. */
   handle(req: IncomingMessage, res: ServerResponse, pathname: string): boolean;
+  /** Live streams open now. */
+  readonly streams: number;
   close(): void;
 }
 
@@ -36,6 +50,9 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const { registry, client, stats } = options;
   const pushIntervalMs = options.pushIntervalMs ?? 1000;
   const nodeTimeoutMs = options.nodeTimeoutMs ?? 1000;
+  const maxStreams = options.maxStreams ?? DEFAULT_DASHBOARD_MAX_STREAMS;
+  const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_DASHBOARD_MAX_BUFFERED_BYTES;
+  const enrich = options.enrich ?? ((s: Service[]) => s);
   const files = loadStaticFiles();
   const streams = new Set<ServerResponse>();
   let watcher: ReturnType<Registry["watch"]> | undefined;
@@ -44,8 +61,10 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   let closed = false;
 
   const services = async (): Promise<Service[]> =>
-    (await registry.listServices()).sort(
-      (a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version),
+    enrich(
+      (await registry.listServices()).sort(
+        (a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version),
+      ),
     );
 
   const inflight = async (): Promise<NodeAnswer<InflightAnswer>[]> => {
@@ -75,7 +94,21 @@ export function createDashboard(options: DashboardOptions): Dashboard {
 
   const broadcast = (event: string, data: unknown) => {
     const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-    for (const res of streams) res.write(frame);
+    for (const res of streams) {
+      // A client that does not read must not grow the gateway's memory: close its stream
+      // (what is queued stays under maxBufferedBytes plus one frame).
+      if (res.writableLength > maxBufferedBytes) {
+        dropStream(res);
+        continue;
+      }
+      res.write(frame);
+    }
+  };
+
+  const dropStream = (res: ServerResponse) => {
+    streams.delete(res);
+    res.destroy();
+    if (streams.size === 0) stopLive();
   };
 
   const pushServices = () => {
@@ -125,7 +158,19 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     pending = undefined;
   };
 
-  const openStream = (req: IncomingMessage, res: ServerResponse) => {
+  const openStream = (res: ServerResponse) => {
+    if (streams.size >= maxStreams) {
+      sendError(
+        res,
+        new MicroError({
+          id: "dashboard",
+          code: 503,
+          detail: `${streams.size} live dashboard streams are open, the most allowed (maxStreams)`,
+        }),
+        { "retry-after": "5" },
+      );
+      return;
+    }
     res.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-store",
@@ -136,9 +181,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     startLive();
     pushServices();
     void tick();
-    req.on("close", () => {
-      streams.delete(res);
-      if (streams.size === 0) stopLive();
+    res.on("close", () => {
+      if (streams.delete(res) && streams.size === 0) stopLive();
     });
   };
 
@@ -165,7 +209,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       switch (pathname) {
         case "/_/events":
           if (closed) return false;
-          openStream(req, res);
+          openStream(res);
           return true;
         case "/_/services":
           json(res, async () => ({ registry: registry.name, services: await services() }));
@@ -179,6 +223,9 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         default:
           return false;
       }
+    },
+    get streams() {
+      return streams.size;
     },
     close() {
       closed = true;

@@ -6,6 +6,8 @@
  */
 import { MicroError } from "../errors.js";
 import type { Registry } from "../registry/registry.js";
+import { ENV_BROKER_ADVERTISE } from "../transport/address.js";
+import { importDriver } from "../util/driver.js";
 import type { Broker, BrokerOptions } from "./broker.js";
 import { createHttpBroker } from "./http.js";
 import { createMemoryBroker } from "./memory.js";
@@ -43,8 +45,10 @@ export function brokerFromEnv(options: BrokerFromEnvOptions = {}): Broker {
   const address = options.address ?? (process.env.MICRO_BROKER_ADDRESS || undefined);
   const common: BrokerOptions = options.onError === undefined ? {} : { onError: options.onError };
   if (kind === "http") {
+    const advertise = process.env[ENV_BROKER_ADVERTISE] || undefined;
     return createHttpBroker({
       ...common,
+      ...(advertise === undefined ? {} : { advertise }),
       ...(options.registry === undefined ? {} : { registry: options.registry }),
       ...(address === undefined ? {} : { address }),
     });
@@ -54,60 +58,66 @@ export function brokerFromEnv(options: BrokerFromEnvOptions = {}): Broker {
   if (specifier === undefined) {
     return failingBroker(
       kind,
-      new MicroError({
-        id: "tsmicro",
-        code: 400,
-        detail: `unknown broker "${kind}" (MICRO_BROKER); choose one of: ${BROKER_KINDS.join(", ")}`,
-        retryable: false,
-      }),
+      () =>
+        new MicroError({
+          id: "tsmicro",
+          code: 400,
+          detail: `unknown broker "${kind}" (MICRO_BROKER); choose one of: ${BROKER_KINDS.join(", ")}`,
+          retryable: false,
+        }),
     );
   }
-  return lazyBroker(kind, specifier, options.load ?? ((s) => import(s)), { ...common, address });
+  return lazyBroker(kind, specifier, options.load, { ...common, address });
 }
 
 let shared: Broker | undefined;
+let holders = 0;
 
-/** One broker per process for everything that did not ask for its own (go-micro's broker.DefaultBroker). */
+/**
+ * One broker per process for everything that did not ask for its own (go-micro's
+ * broker.DefaultBroker). Clients that publish through it hold it until they close; when the
+ * last one closes it is disconnected, so its connection does not keep a finished process
+ * alive. It connects again on its next use.
+ */
 export function defaultBroker(): Broker {
   shared ??= brokerFromEnv();
   return shared;
 }
 
+/** Holds the default broker until the returned release is called (once). */
+export function holdDefaultBroker(): () => Promise<void> {
+  holders++;
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    if (--holders === 0 && shared !== undefined) await shared.disconnect();
+  };
+}
+
+/** Stands in for a backend broker until its package is loaded (util/driver.ts), then forwards everything. */
 function lazyBroker(
   kind: string,
   specifier: string,
-  load: (specifier: string) => Promise<unknown>,
+  load: ((specifier: string) => Promise<unknown>) | undefined,
   options: BrokerOptions & { address: string | undefined },
 ): Broker {
   let inner: Promise<Broker> | undefined;
   let loaded: Broker | undefined;
   const resolve = (): Promise<Broker> => {
-    inner ??= load(specifier).then(
-      (mod) => {
-        const make = (mod as { brokerFromAddress?: BrokerFromAddress }).brokerFromAddress;
-        if (typeof make !== "function") {
-          throw new MicroError({
-            id: "tsmicro",
-            code: 500,
-            detail: `${specifier} does not export brokerFromAddress(); install a version of it that matches tsmicro`,
-            retryable: false,
-          });
-        }
+    inner ??= importDriver<BrokerFromAddress>({
+      chosenBy: `MICRO_BROKER=${kind}`,
+      specifier,
+      exportName: "brokerFromAddress",
+      ...(load === undefined ? {} : { load }),
+    }).then(
+      (make) => {
         loaded = make(kind, options);
         return loaded;
       },
-      (err: NodeJS.ErrnoException) => {
+      (err: unknown) => {
         inner = undefined; // installed later? the next use tries again
-        const missing = err?.code === "ERR_MODULE_NOT_FOUND" && String(err.message).includes(specifier);
-        throw new MicroError({
-          id: "tsmicro",
-          code: 500,
-          detail: missing
-            ? `MICRO_BROKER=${kind} needs the package ${specifier}, which is not installed: run npm install ${specifier}`
-            : `could not load ${specifier} for MICRO_BROKER=${kind}: ${err?.message ?? err}`,
-          retryable: false,
-          cause: err,
-        });
+        throw err;
       },
     );
     return inner;
@@ -120,10 +130,13 @@ function lazyBroker(
       await (await resolve()).connect();
     },
     async disconnect() {
-      // Nothing loaded means nothing to close.
-      if (inner !== undefined)
-        await inner.then(
-          (b) => b.disconnect(),
+      // Nothing loaded means nothing to close; a later use loads and connects afresh.
+      const b = inner;
+      inner = undefined;
+      loaded = undefined;
+      if (b !== undefined)
+        await b.then(
+          (x) => x.disconnect(),
           () => {},
         );
     },
@@ -136,8 +149,9 @@ function lazyBroker(
   };
 }
 
-function failingBroker(kind: string, error: MicroError): Broker {
-  const fail = () => Promise.reject(error);
+/** Fails on use, not at import; the error is built then, so its stack points at the use. */
+function failingBroker(kind: string, error: () => MicroError): Broker {
+  const fail = () => Promise.reject(error());
   return {
     name: `unavailable (MICRO_BROKER=${kind})`,
     connect: fail,

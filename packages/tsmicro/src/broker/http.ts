@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import { MicroError } from "../errors.js";
 import { defaultRegistry } from "../registry/default.js";
 import type { Node, Registry } from "../registry/registry.js";
+import { advertisedAddress, ENV_BROKER_ADVERTISE, joinHostPort } from "../transport/address.js";
 import type {
   Broker,
   BrokerHandler,
@@ -32,7 +33,12 @@ export interface HttpBrokerOptions extends BrokerOptions {
   registry?: Registry;
   /** `host:port` the subscription endpoint listens on; port 0 picks a free one. @default "127.0.0.1:0" */
   address?: string;
-  /** `host:port` other processes dial, when it differs from the bound address (NAT, 0.0.0.0). @default the bound address */
+  /**
+   * `host:port` (or a bare host, which takes the bound port) other processes dial, when it
+   * differs from the bound address (NAT, containers). A wildcard bind (`0.0.0.0`, `::`) with
+   * nothing advertised registers this host's first non-loopback, non-link-local address.
+   * @default the bound address ($MICRO_BROKER_ADVERTISE through brokerFromEnv)
+   */
   advertise?: string;
   /** Subscription registration lifetime. @default 30000 */
   registerTtlMs?: number;
@@ -82,12 +88,9 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
   let server: http.Server | undefined;
   let starting: Promise<http.Server> | undefined;
   let refresh: NodeJS.Timeout | undefined;
+  let advertised = "";
 
-  const address = (): string => {
-    if (o.advertise !== undefined) return o.advertise;
-    const a = server?.address() as AddressInfo;
-    return `${a.address}:${a.port}`;
-  };
+  const address = (): string => advertised;
 
   const record = (s: Subscription) => ({
     name: brokerServiceName(s.topic),
@@ -118,6 +121,17 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
           resolve();
         });
       });
+      const a = srv.address() as AddressInfo;
+      try {
+        advertised = advertisedAddress(joinHostPort(a.address, a.port), {
+          advertise: o.advertise,
+          option: `the http broker's advertise option (or ${ENV_BROKER_ADVERTISE})`,
+        });
+      } catch (err) {
+        starting = undefined;
+        await new Promise<void>((r) => srv.close(() => r()));
+        throw err;
+      }
       server = srv;
       refresh = setInterval(() => {
         for (const s of subs.values()) {

@@ -5,13 +5,13 @@
  * #2708 stall has no lock to happen on.
  */
 import type { Broker } from "../broker/broker.js";
-import { brokerFromEnv, defaultBroker } from "../broker/env.js";
+import { brokerFromEnv, defaultBroker, holdDefaultBroker } from "../broker/env.js";
 import { defaultCodecs } from "../codec/index.js";
 import type { Context } from "../context.js";
 import type { Contract, Endpoints } from "../contract/contract.js";
 import { createServiceProxy, type ServiceProxy } from "../contract/proxy.js";
 import { type InflightSnapshot, InflightTable } from "../inflight.js";
-import { defaultRegistry } from "../registry/default.js";
+import { defaultRegistry, holdDefaultRegistry } from "../registry/default.js";
 import { createSelector } from "../selector/selector.js";
 import { Pool } from "../transport/pool.js";
 import { createTcpTransport } from "../transport/tcp.js";
@@ -61,7 +61,12 @@ export interface Client {
   inflight(): InflightSnapshot[];
   /** Open pooled connections and calls in flight, for metrics (`@tsmicro/metrics`). */
   stats(): ClientStats;
-  /** Drains the connection pool and stops the selector's watch. */
+  /**
+   * Drains the connection pool, stops the selector's watch, disconnects the broker the client
+   * made for itself, and lets go of the process defaults (`defaultRegistry()`,
+   * `defaultBroker()`) it used: the last user to let go closes them, so a script that closes
+   * its client exits by itself. A call after `close()` still works, holding nothing open.
+   */
   close(): Promise<void>;
 }
 
@@ -69,6 +74,8 @@ export interface Client {
 export interface ClientStats {
   /** Open connections in the current pool, across all addresses. */
   connections: number;
+  /** Addresses the current pool has a connection to or is dialling. */
+  addresses: number;
   /** Calls in flight (tracked when `trackInflight` is on). */
   inflight: number;
 }
@@ -81,6 +88,9 @@ class ClientImpl implements Client {
   #state: State;
   readonly #inflight = new InflightTable();
   #ownBroker: Broker | undefined;
+  /** Releases of the process defaults this client uses, taken on first use. */
+  #releases: (() => Promise<void>)[] | undefined;
+  #closed = false;
 
   #stopWatchdog: (() => void) | undefined;
 
@@ -98,11 +108,25 @@ class ClientImpl implements Client {
       next === undefined ? undefined : startWatchdog(() => this.#inflight.snapshot(), next);
   }
 
+  /**
+   * Holds the process defaults this client uses from its first call on (not from its
+   * creation: the module-level `defaultClient` must not keep them open unused).
+   */
+  #hold(): void {
+    if (this.#releases !== undefined || this.#closed) return;
+    const o = this.#state.options;
+    this.#releases = [];
+    if (o.registry === defaultRegistry()) this.#releases.push(holdDefaultRegistry());
+    if (o.broker === defaultBroker()) this.#releases.push(holdDefaultBroker());
+  }
+
   call<R>(ctx: Context, request: Request, options: CallOptions = {}): Promise<R> {
+    this.#hold();
     return this.#state.invoke(ctx, request, options) as Promise<R>;
   }
 
   stream<Req, Rsp>(ctx: Context, request: Request, options: CallOptions = {}): Promise<Stream<Req, Rsp>> {
+    this.#hold();
     const s = this.#state;
     return openStream<Req, Rsp>(
       s,
@@ -114,6 +138,7 @@ class ClientImpl implements Client {
   }
 
   publish(ctx: Context, message: Message, options?: PublishCallOptions): Promise<void> {
+    this.#hold();
     return publishMessage(this.#state.options, ctx, message, options);
   }
 
@@ -143,15 +168,20 @@ class ClientImpl implements Client {
   }
 
   stats(): ClientStats {
-    return { connections: this.#state.pool.size, inflight: this.#inflight.size };
+    const { pool } = this.#state;
+    return { connections: pool.size, addresses: pool.addresses, inflight: this.#inflight.size };
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     this.#stopWatchdog?.();
     const s = this.#state;
     if (s.options.selector === undefined) s.selector.close();
     await s.pool.drain();
     await this.#ownBroker?.disconnect();
+    const releases = this.#releases ?? [];
+    this.#releases = [];
+    await Promise.all(releases.map((release) => release()));
   }
 
   /** With its own registry, the client publishes through a broker on it (http finds subscribers there). */

@@ -1,8 +1,8 @@
 /**
  * Choosing a registry by name, as go-micro's MICRO_REGISTRY / MICRO_REGISTRY_ADDRESS: `local`
- * (the default) and `memory` are built in; `etcd` and `nats` live in their own packages,
- * imported on first use so that the core installs no driver. A missing package is an error
- * that says which one to install.
+ * (the default) and `memory` are built in; any other kind is the package `@tsmicro/<kind>`
+ * (`etcd`, `nats`), imported on first use so that the core installs no driver. A missing
+ * package is an error, on first use, that says which one to install.
  */
 import { MicroError } from "../errors.js";
 import { importDriver } from "../util/driver.js";
@@ -11,13 +11,19 @@ import { createMemoryRegistry } from "./memory.js";
 import type { Registry, Watcher } from "./registry.js";
 import { createWatcherSet } from "./watchers.js";
 
-/** The package that provides each backend; it must export `registryFromAddress(kind, options)`. */
+/**
+ * The backends tsmicro ships; each package exports `registryFromAddress(kind, options)`. Any
+ * other kind `k` is looked up the same way in `@tsmicro/k`.
+ */
 export const REGISTRY_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
   etcd: "@tsmicro/etcd",
   nats: "@tsmicro/nats",
 });
 
 export const REGISTRY_KINDS = ["local", "memory", ...Object.keys(REGISTRY_PACKAGES)] as const;
+
+/** A kind that can name a package: lower-case letters, digits and dashes. */
+const KIND = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 /** What a backend package exports for `registryFromEnv`. */
 export type RegistryFromAddress = (kind: string, options: { address?: string | undefined }) => Registry;
@@ -42,18 +48,20 @@ export function registryFromEnv(options: RegistryFromEnvOptions = {}): Registry 
   const chosenBy = fromEnv ? `MICRO_REGISTRY=${kind}` : `registry "${kind}"`;
   if (kind === "local") return createLocalRegistry(address === undefined ? {} : { dir: address });
   if (kind === "memory") return createMemoryRegistry();
-  const specifier = REGISTRY_PACKAGES[kind];
-  if (specifier === undefined) {
+  if (!KIND.test(kind)) {
+    // Built on use, so the error's stack points at the use, not at module loading.
     return failingRegistry(
       chosenBy,
-      new MicroError({
-        id: "tsmicro",
-        code: 400,
-        detail: `unknown ${chosenBy}; choose one of: ${REGISTRY_KINDS.join(", ")}`,
-        retryable: false,
-      }),
+      () =>
+        new MicroError({
+          id: "tsmicro",
+          code: 400,
+          detail: `${chosenBy} is not a registry name (letters, digits and dashes, loaded from @tsmicro/<name>); built in: ${REGISTRY_KINDS.join(", ")}`,
+          retryable: false,
+        }),
     );
   }
+  const specifier = REGISTRY_PACKAGES[kind] ?? `@tsmicro/${kind}`;
   return lazyRegistry(kind, address, () =>
     importDriver<RegistryFromAddress>({
       chosenBy,
@@ -65,11 +73,28 @@ export function registryFromEnv(options: RegistryFromEnvOptions = {}): Registry 
 }
 
 let shared: Registry | undefined;
+let holders = 0;
 
-/** One registry per process for everything that did not ask for its own (go-micro's DefaultRegistry). */
+/**
+ * One registry per process for everything that did not ask for its own (go-micro's
+ * DefaultRegistry). Clients and services that use it hold it while they run; when the last
+ * one closes or stops, it is closed, so its connection does not keep a finished process
+ * alive. It opens again on its next use.
+ */
 export function defaultRegistry(): Registry {
   shared ??= registryFromEnv();
   return shared;
+}
+
+/** Holds the default registry until the returned release is called (once). */
+export function holdDefaultRegistry(): () => Promise<void> {
+  holders++;
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    if (--holders === 0 && shared !== undefined) await shared.close();
+  };
 }
 
 /** Stands in for a backend registry until its package is loaded, then forwards everything. */
@@ -130,8 +155,8 @@ function lazyRegistry(
 }
 
 /** Fails on use, not at import: `defaultClient` exists even when the environment names no valid registry. */
-function failingRegistry(chosenBy: string, error: MicroError): Registry {
-  const fail = () => Promise.reject(error);
+function failingRegistry(chosenBy: string, error: () => MicroError): Registry {
+  const fail = () => Promise.reject(error());
   return {
     name: `unavailable (${chosenBy})`,
     register: fail,
@@ -139,7 +164,7 @@ function failingRegistry(chosenBy: string, error: MicroError): Registry {
     getService: fail,
     listServices: fail,
     // An already ended watch: the caller's reads then fail with the error.
-    watch: () => createWatcherSet().add({ signal: AbortSignal.abort(error) }),
+    watch: () => createWatcherSet().add({ signal: AbortSignal.abort(error()) }),
     close: () => Promise.resolve(),
   };
 }

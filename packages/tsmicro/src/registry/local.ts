@@ -5,10 +5,10 @@
  * fs.watch, one file read per change, with a poll to notice expiries (files that nobody
  * deletes) and an occasional full rescan.
  */
-import { type FSWatcher, watch as fsWatch, mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { type FSWatcher, watch as fsWatch, readdirSync, readFileSync } from "node:fs";
+import { readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { defaultLocalRegistryDir, secureRegistryDir } from "./local-dir.js";
 import type { RegisterOptions, Registry, RegistryEvent, Service } from "./registry.js";
 import {
   diff,
@@ -24,18 +24,20 @@ import {
 } from "./table.js";
 import { WatcherSet } from "./watchers.js";
 
+export { defaultLocalRegistryDir };
+
 export interface LocalRegistryOptions {
-  /** The lease directory. @default $MICRO_REGISTRY_DIR, else `<os tmpdir>/tsmicro-registry` */
+  /**
+   * The lease directory, created 0700; one that is a symbolic link, owned by another user or
+   * writable by others is refused (local-dir.ts).
+   * @default $MICRO_REGISTRY_DIR, else `$XDG_RUNTIME_DIR/tsmicro-registry`, else `<os tmpdir>/tsmicro-<uid>`
+   */
   dir?: string;
   /** How often watchers check for expired leases, in ms (every 20th check rescans the directory). @default 500 */
   pollMs?: number;
 }
 
 export const DEFAULT_LOCAL_POLL_MS = 500;
-
-export function defaultLocalRegistryDir(): string {
-  return process.env.MICRO_REGISTRY_DIR || join(tmpdir(), "tsmicro-registry");
-}
 
 const SUFFIX = ".lease.json";
 
@@ -63,7 +65,11 @@ export function createLocalRegistry(options: LocalRegistryOptions = {}): Registr
   const pollMs = options.pollMs ?? DEFAULT_LOCAL_POLL_MS;
   let ready: Promise<void> | undefined;
   const ensureDir = () => {
-    ready ??= mkdir(dir, { recursive: true }).then(() => undefined);
+    ready ??= Promise.resolve().then(() => secureRegistryDir(dir));
+    // Refused: say so on every use (it may be fixed meanwhile, then the next use checks again).
+    ready.catch(() => {
+      ready = undefined;
+    });
     return ready;
   };
 
@@ -171,6 +177,13 @@ export function createLocalRegistry(options: LocalRegistryOptions = {}): Registr
 
   const startScanner = () => {
     if (poll !== undefined) return;
+    try {
+      secureRegistryDir(dir);
+    } catch {
+      // Refused: the watch ends at once; getService says why.
+      watchers.stopAll();
+      return;
+    }
     poll = setInterval(expire, pollMs);
     poll.unref();
     // Synchronous baseline: a registration right after watch() must show up as an event.
@@ -200,7 +213,8 @@ export function createLocalRegistry(options: LocalRegistryOptions = {}): Registr
         rowsOf(service, ttl > 0 ? Date.now() + ttl : 0).map(async (row) => {
           const file = join(dir, fileName(row));
           const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-          await writeFile(tmp, JSON.stringify(row));
+          // Only this user reads its leases (they name addresses and metadata).
+          await writeFile(tmp, JSON.stringify(row), { mode: 0o600, flag: "wx" });
           await rename(tmp, file);
         }),
       );
@@ -241,7 +255,6 @@ function scanSync(dir: string): Table {
   const table: Table = new Map();
   const now = Date.now();
   try {
-    mkdirSync(dir, { recursive: true });
     for (const name of readdirSync(dir)) {
       if (!name.endsWith(SUFFIX)) continue;
       let row: Row | undefined;

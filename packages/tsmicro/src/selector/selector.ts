@@ -22,7 +22,23 @@ export interface Selector {
   started?(service: string, node: Node): void;
   /** The call reported by `started` finished, however it ended. */
   finished?(service: string, node: Node): void;
+  /**
+   * Stops the watch and drops the cache. A closed selector still answers `select()` (a call
+   * that started on an old client snapshot finishes), from the registry each time, and
+   * starts nothing that would need stopping again.
+   */
   close(): void;
+  /** Sizes of the selector's maps, for tests and metrics; optional for custom selectors. */
+  stats?(): SelectorStats;
+}
+
+export interface SelectorStats {
+  /** Services cached. */
+  cached: number;
+  /** Nodes with an ejection record. */
+  ejected: number;
+  /** Nodes with calls in flight. */
+  inflight: number;
 }
 
 export interface SelectorOptions {
@@ -59,9 +75,10 @@ export function createSelector(options: SelectorOptions): Selector {
   const inflight = new Map<string, number>();
   const load: NodeLoad = { inflight: (node) => inflight.get(node.id) ?? 0 };
   let watcher: Watcher | undefined;
+  let closed = false;
 
   const startWatch = () => {
-    if (watcher !== undefined) return;
+    if (watcher !== undefined || closed) return;
     const w = registry.watch();
     watcher = w;
     void (async () => {
@@ -70,6 +87,8 @@ export function createSelector(options: SelectorOptions): Selector {
           const entry = cache.get(event.service.name);
           if (entry !== undefined) applyEvent(entry, event.type, event.service);
           else early.get(event.service.name)?.push(event);
+          // A node that left takes its ejection record with it, so churn does not grow the map.
+          if (event.type === "delete") for (const n of event.service.nodes) ejected.delete(n.id);
         }
       } catch {
         // Handled below as any end of the watch.
@@ -92,7 +111,8 @@ export function createSelector(options: SelectorOptions): Selector {
           const entry: Entry = { services, fetchedAt: Date.now() };
           for (const e of early.get(name) ?? []) applyEvent(entry, e.type, e.service);
           early.delete(name);
-          cache.set(name, entry);
+          // Closed meanwhile: answer this call, keep nothing.
+          if (!closed) cache.set(name, entry);
           return entry.services;
         },
         (err) => {
@@ -104,6 +124,16 @@ export function createSelector(options: SelectorOptions): Selector {
       loading.set(name, p);
     }
     return p;
+  };
+
+  // Ejections of nodes the watch never reported gone (their service was not cached when
+  // they left): swept once the map doubles, keeping those still ejected or still known.
+  let sweepAt = 64;
+  const sweepEjected = (now: number) => {
+    const known = new Set<string>();
+    for (const e of cache.values()) for (const s of e.services) for (const n of s.nodes) known.add(n.id);
+    for (const [id, e] of ejected) if (e.until <= now && !known.has(id)) ejected.delete(id);
+    sweepAt = Math.max(64, ejected.size * 2);
   };
 
   const notFoundError = async (name: string, why: string) => {
@@ -125,8 +155,11 @@ export function createSelector(options: SelectorOptions): Selector {
     async select(name, selectOptions = {}) {
       startWatch();
       const entry = cache.get(name);
-      const services =
-        entry !== undefined && Date.now() - entry.fetchedAt < cacheTtlMs ? entry.services : await fetch(name);
+      const services = closed
+        ? await registry.getService(name)
+        : entry !== undefined && Date.now() - entry.fetchedAt < cacheTtlMs
+          ? entry.services
+          : await fetch(name);
       const filters = selectOptions.filters ?? [];
       const nodes: Node[] = [];
       for (const s of services) {
@@ -146,12 +179,18 @@ export function createSelector(options: SelectorOptions): Selector {
       // All ejected: try them anyway rather than fail without a probe.
       return (selectOptions.strategy ?? defaultStrategy)(healthy.length > 0 ? healthy : nodes, load);
     },
-    mark(_service, node, error) {
+    mark(service, node, error) {
       if (error === undefined) {
         if (ejected.size > 0) ejected.delete(node.id);
         return;
       }
+      if (closed) return;
+      // A call that was in flight when its node left reports it after the delete event:
+      // nothing to eject, and a record kept would outlive the node.
+      const entry = cache.get(service);
+      if (entry !== undefined && !entry.services.some((s) => s.nodes.some((n) => n.id === node.id))) return;
       const now = Date.now();
+      if (ejected.size >= sweepAt) sweepEjected(now);
       const prev = ejected.get(node.id);
       // Calls that were already in flight when the node failed fail together: one ejection.
       if (prev !== undefined && prev.until > now) return;
@@ -169,10 +208,16 @@ export function createSelector(options: SelectorOptions): Selector {
       if (n > 0) inflight.set(node.id, n);
       else inflight.delete(node.id);
     },
+    stats() {
+      return { cached: cache.size, ejected: ejected.size, inflight: inflight.size };
+    },
     close() {
+      closed = true;
       watcher?.stop();
       watcher = undefined;
       cache.clear();
+      early.clear();
+      ejected.clear();
     },
   };
 }

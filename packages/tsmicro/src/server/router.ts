@@ -19,6 +19,12 @@ export interface HandleOptions {
 
 export class Router {
   readonly #routes = new Map<string, Route>();
+  #taken: (name: string) => boolean = () => false;
+
+  /** Names served elsewhere (stream endpoints): a unary endpoint may not take them. */
+  alsoTaken(taken: (name: string) => boolean): void {
+    this.#taken = taken;
+  }
 
   get(endpoint: string): Route | undefined {
     return this.#routes.get(endpoint);
@@ -34,7 +40,9 @@ export class Router {
   }
 
   add(name: string, handler: Handler, endpoint: Endpoint = { name }): void {
-    if (this.#routes.has(name)) throw new TypeError(`endpoint ${name} is already registered`);
+    if (this.#routes.has(name) || this.#taken(name)) {
+      throw new TypeError(`endpoint ${name} is already registered`);
+    }
     this.#routes.set(name, { name, handler, endpoint });
   }
 

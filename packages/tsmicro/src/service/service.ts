@@ -9,23 +9,33 @@ import type { Client } from "../client/client.js";
 import { newClient } from "../client/client.js";
 import { type CodecRegistry, defaultCodecs } from "../codec/index.js";
 import type { InflightSnapshot } from "../inflight.js";
-import { defaultRegistry } from "../registry/default.js";
+import { defaultRegistry, holdDefaultRegistry } from "../registry/default.js";
 import type { Registry, Service as RegistryService } from "../registry/registry.js";
 import { type Bulkhead, type BulkheadOptions, createBulkhead } from "../server/bulkhead.js";
 import type { HandleOptions } from "../server/router.js";
 import { type HandlerWrapper, Server } from "../server/server.js";
 import { isMountable, MOUNT, StreamServer } from "../server/stream.js";
+import { advertisedAddress, ENV_SERVER_ADDRESS, ENV_SERVER_ADVERTISE } from "../transport/address.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import type { Listener, Transport } from "../transport/transport.js";
 import { startWatchdog, type WatchdogOptions } from "../watchdog.js";
+import { listenError } from "./start-error.js";
 import { type ServiceSubscribeOptions, type SubscriberFn, Subscriptions } from "./subscribe.js";
 
 export interface ServiceOptions {
   name: string;
   /** @default "latest" */
   version?: string;
-  /** `host:port` to listen on; port 0 picks a free one. @default "127.0.0.1:0" */
+  /** `host:port` to listen on; port 0 picks a free one. @default $MICRO_SERVER_ADDRESS, else "127.0.0.1:0" */
   address?: string;
+  /**
+   * `host:port` (or a bare host, which takes the bound port) to register instead of the bound
+   * address: behind NAT, in a container, or to register a DNS name. When unset, a wildcard bind
+   * (`0.0.0.0`, `::`) registers this host's first non-loopback, non-link-local address (see
+   * transport/address.ts), never the wildcard.
+   * @default $MICRO_SERVER_ADVERTISE, else the bound address
+   */
+  advertise?: string;
   /** @default the process default (MICRO_REGISTRY, else the local registry) */
   registry?: Registry;
   /** For calls made from handlers through `service.client`. @default a new client on `registry` */
@@ -71,6 +81,8 @@ export interface MicroService {
   readonly nodeId: string;
   /** Bound `host:port`; throws before `start()`. */
   readonly address: string;
+  /** The `host:port` registered for this node (`advertise`, or derived from the bound address); throws before `start()`. */
+  readonly advertised: string;
   readonly registry: Registry;
   readonly client: Client;
   readonly broker: Broker;
@@ -106,12 +118,15 @@ class ServiceImpl implements MicroService {
   readonly #transport: Transport;
   readonly #startedAt = Date.now();
   #listener: Listener | undefined;
+  #advertised: string | undefined;
   #stopWatchdog: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   /** Whether the last registration (or refresh) succeeded; for health checks. */
   #registered = false;
   #state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   #stopping: Promise<void> | undefined;
+  /** Lets go of the process default registry, when the service uses it (held from start to stop). */
+  #release: (() => Promise<void>) | undefined;
 
   constructor(options: ServiceOptions) {
     if (!options.name) throw new TypeError("newService: a name is required");
@@ -122,7 +137,13 @@ class ServiceImpl implements MicroService {
     this.registry = options.registry ?? defaultRegistry();
     this.broker = options.broker ?? brokerFromEnv({ registry: this.registry });
     this.#subs = new Subscriptions(this.name, options.codecs ?? defaultCodecs());
-    this.client = options.client ?? newClient({ registry: this.registry, broker: this.broker });
+    this.client =
+      options.client ??
+      newClient({
+        registry: this.registry,
+        broker: this.broker,
+        ...(options.codecs === undefined ? {} : { codecs: options.codecs }),
+      });
     this.#transport = options.transport ?? createTcpTransport();
     this.#server = new Server({
       name: this.name,
@@ -146,6 +167,8 @@ class ServiceImpl implements MicroService {
       unaryNames: () => this.#server.router.names(),
       wrappers: options.wrappers ?? [],
     });
+    // One name space for unary and stream endpoints (the stream server checks the other way).
+    this.#server.router.alsoTaken((name) => this.#streams.has(name));
     this.#server.router.add("Debug.Health", () => this.#health());
     this.#server.router.add("Debug.Inflight", () => ({
       node: this.nodeId,
@@ -157,6 +180,11 @@ class ServiceImpl implements MicroService {
   get address(): string {
     if (this.#listener === undefined) throw new Error(`service ${this.name} is not started`);
     return this.#listener.address;
+  }
+
+  get advertised(): string {
+    if (this.#advertised === undefined) throw new Error(`service ${this.name} is not started`);
+    return this.#advertised;
   }
 
   subscribe<T = any>(topic: string, handler: SubscriberFn<T>, options?: ServiceSubscribeOptions): this {
@@ -193,7 +221,7 @@ class ServiceImpl implements MicroService {
       nodes: [
         {
           id: this.nodeId,
-          address: this.address,
+          address: this.advertised,
           metadata: {
             ...metadata,
             transport: this.#transport.name,
@@ -223,31 +251,38 @@ class ServiceImpl implements MicroService {
     };
   }
 
+  /**
+   * Listens, subscribes, registers. A failure at any step undoes the ones before it (no
+   * listener, subscription or broker connection is left behind) and leaves the service
+   * "stopped"; the error is a MicroError naming the service and what to change.
+   */
   async start(): Promise<void> {
     if (this.#state !== "new") throw new Error(`service ${this.name} was already started`);
     this.#state = "starting";
-    this.#listener = await this.#transport.listen(
-      this.#opts.address ?? "127.0.0.1:0",
-      this.#server.dispatch,
-      this.#streams.dispatch,
-    );
-    if (this.#subs.size > 0) {
-      try {
-        await this.broker.connect();
-        await this.#subs.start(this.broker);
-      } catch (err) {
-        await this.#listener.close();
-        this.#state = "stopped";
-        throw err;
-      }
-    }
+    if (this.#opts.registry === undefined) this.#release = holdDefaultRegistry();
+    const address = this.#opts.address ?? (process.env[ENV_SERVER_ADDRESS] || "127.0.0.1:0");
+    let connected = false;
     const ttlMs = this.#opts.registerTtlMs ?? DEFAULT_REGISTER_TTL_MS;
     try {
+      try {
+        this.#listener = await this.#transport.listen(address, this.#server.dispatch, this.#streams.dispatch);
+      } catch (err) {
+        throw listenError(this.name, address, err);
+      }
+      this.#advertised = advertisedAddress(this.#listener.address, {
+        advertise: this.#opts.advertise ?? (process.env[ENV_SERVER_ADVERTISE] || undefined),
+        option: `the service's advertise option (or ${ENV_SERVER_ADVERTISE})`,
+        id: this.name,
+      });
+      if (this.#subs.size > 0) {
+        connected = true;
+        await this.broker.connect();
+        await this.#subs.start(this.broker);
+      }
       await this.registry.register(this.record(), { ttlMs });
       this.#registered = true;
     } catch (err) {
-      await this.#listener.close();
-      this.#state = "stopped";
+      await this.#undoStart(connected);
       throw err;
     }
     const interval = this.#opts.registerIntervalMs ?? DEFAULT_REGISTER_INTERVAL_MS;
@@ -270,6 +305,19 @@ class ServiceImpl implements MicroService {
     this.#opts.log?.(`tsmicro: ${this.name} (${this.nodeId}) listening on ${this.address}`);
   }
 
+  async #undoStart(connected: boolean): Promise<void> {
+    const quiet = (what: string) => (err: Error) =>
+      this.#opts.log?.(`tsmicro: ${this.name} could not ${what} after a failed start: ${err.message}`);
+    await this.#subs.stop().catch(quiet("unsubscribe"));
+    if (connected && this.#opts.broker === undefined)
+      await this.broker.disconnect().catch(quiet("disconnect"));
+    await this.#listener?.close().catch(quiet("close its listener"));
+    this.#listener = undefined;
+    if (this.#opts.client === undefined) await this.client.close().catch(quiet("close its client"));
+    await this.#release?.();
+    this.#state = "stopped";
+  }
+
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
     return this.#stopping;
@@ -277,7 +325,7 @@ class ServiceImpl implements MicroService {
 
   async #stop(): Promise<void> {
     if (this.#listener === undefined) {
-      this.#state = "stopped";
+      if (this.#state === "new") this.#state = "stopped";
       return;
     }
     this.#state = "stopping";
@@ -312,11 +360,20 @@ class ServiceImpl implements MicroService {
         this.#opts.log?.(`tsmicro: ${this.name} could not disconnect its broker: ${err.message}`);
       });
     }
+    await this.#release?.();
     this.#state = "stopped";
   }
 
   async run(options: { exitProcess?: boolean } = {}): Promise<void> {
-    await this.start();
+    const exit = options.exitProcess ?? true;
+    try {
+      await this.start();
+    } catch (err) {
+      if (!exit) throw err;
+      // As go-micro's Run: one line saying what failed, and a failing exit status.
+      process.stderr.write(`tsmicro: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
     await new Promise<void>((resolve) => {
       const onSignal = (sig: NodeJS.Signals) => {
         this.#opts.log?.(`tsmicro: ${this.name} received ${sig}, stopping`);
@@ -328,7 +385,7 @@ class ServiceImpl implements MicroService {
       process.on("SIGTERM", onSignal);
     });
     await this.stop();
-    if (options.exitProcess ?? true) process.exit(0);
+    if (exit) process.exit(0);
   }
 }
 

@@ -17,4 +17,7 @@ export {
 } from "./broker-restart.js";
 export { freePort } from "./ports.js";
 export { type RegistryConformanceOptions, registryConformance } from "./registry-conformance.js";
+// Platform packages (store, config, cache): conformance suites every backend runs.
+export { rejectsMicro, type StoreConformanceOptions, storeConformance } from "./store-conformance.js";
+export { type StoreRestartOptions, storeRestartTest } from "./store-restart.js";
 export { waitFor } from "./wait.js";

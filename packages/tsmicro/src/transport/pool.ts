@@ -88,16 +88,30 @@ export class Pool {
         void conn.closed.then(() => {
           const i = slot.conns.indexOf(conn);
           if (i >= 0) slot.conns.splice(i, 1);
+          this.#prune(address, slot);
         });
         return conn;
       },
       (err) => {
         slot.dialing = undefined;
+        this.#prune(address, slot);
         throw err;
       },
     );
     slot.dialing = dial;
     return dial;
+  }
+
+  /** An address with no connection and no dial is forgotten, so node churn does not grow the map. */
+  #prune(address: string, slot: Slot): void {
+    if (slot.conns.length === 0 && slot.dialing === undefined && this.#slots.get(address) === slot) {
+      this.#slots.delete(address);
+    }
+  }
+
+  /** Addresses with a connection or a dial, for tests of pruning. */
+  get addresses(): number {
+    return this.#slots.size;
   }
 
   /**

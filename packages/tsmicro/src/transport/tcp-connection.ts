@@ -35,8 +35,11 @@ export class TcpConnection implements Connection {
   #usable = true;
   #closeWhenIdle = false;
   #closeReason: MicroError | undefined;
+  #lastHeard = Date.now();
+  #pingAt = 0;
 
-  constructor(socket: Socket, address: string, maxFrameBytes: number) {
+  /** `keepaliveMs` > 0: see TcpTransportOptions.keepaliveMs. */
+  constructor(socket: Socket, address: string, maxFrameBytes: number, keepaliveMs = 0) {
     this.address = address;
     this.#socket = socket;
     this.#maxFrameBytes = maxFrameBytes;
@@ -62,6 +65,8 @@ export class TcpConnection implements Connection {
             ),
     });
     socket.on("data", (chunk: Buffer) => {
+      this.#lastHeard = Date.now();
+      this.#pingAt = 0;
       try {
         decoder.push(chunk);
       } catch (err) {
@@ -84,6 +89,34 @@ export class TcpConnection implements Connection {
       );
     });
     this.#writer.write(PREFACE);
+    if (keepaliveMs > 0) {
+      const timer = setInterval(() => this.#keepalive(keepaliveMs), keepaliveMs);
+      timer.unref();
+      socket.once("close", () => clearInterval(timer));
+    }
+  }
+
+  /**
+   * A peer whose link went down sends no RST: requests on its socket would wait for their
+   * whole deadline. With requests in flight and nothing heard for an interval, ping; silence
+   * for another interval fails the connection as a transport failure (retried elsewhere).
+   */
+  #keepalive(intervalMs: number): void {
+    const now = Date.now();
+    if (this.inflight === 0 || now - this.#lastHeard < intervalMs) return;
+    if (this.#pingAt === 0) {
+      this.#pingAt = now;
+      this.#writer.write(encodeFrame(FrameType.Ping, 0, "", EMPTY));
+      return;
+    }
+    if (now - this.#pingAt < intervalMs) return;
+    this.#closeReason ??= markTransportFailure(
+      serviceUnavailable(
+        this.address,
+        `connection to ${this.address}: nothing heard for ${now - this.#lastHeard} ms, no answer to a ping, with ${this.inflight} request(s) in flight`,
+      ),
+    );
+    this.#socket.destroy();
   }
 
   get inflight(): number {

@@ -34,6 +34,12 @@ export interface TcpTransportOptions extends Partial<ConnectionLimits> {
   maxMetadataEntries?: number;
   /** Where refused connections are reported. @default console.warn */
   log?: (message: string) => void;
+  /**
+   * Dialled connections with requests in flight ping a server they have heard nothing from
+   * for this long, and fail (a retryable transport failure) after as long again without an
+   * answer: a host whose link went down sends no RST. 0 = off. @default 0
+   */
+  keepaliveMs?: number;
 }
 
 export const DEFAULT_TCP_OPTIONS = {
@@ -41,6 +47,7 @@ export const DEFAULT_TCP_OPTIONS = {
   maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES,
   maxMetadataEntries: DEFAULT_MAX_METADATA_ENTRIES,
   log: (message: string) => console.warn(message),
+  keepaliveMs: 0,
   ...DEFAULT_CONNECTION_LIMITS,
 } satisfies Required<Omit<TcpTransportOptions, "tls">>;
 
@@ -56,7 +63,8 @@ export function createTcpTransport(options: TcpTransportOptions = {}): Transport
   });
   return {
     name: "tcp",
-    dial: (address, dialOptions) => dialTcp(address, dialOptions, opts.maxFrameBytes, opts.tls),
+    dial: (address, dialOptions) =>
+      dialTcp(address, dialOptions, opts.maxFrameBytes, opts.tls, opts.keepaliveMs),
     listen: (address, handler, streamHandler) => listenTcp(address, handler, { ...opts, streamHandler }),
   };
 }
@@ -66,6 +74,7 @@ function dialTcp(
   options: DialOptions,
   maxFrameBytes: number,
   tls: TcpTlsOptions | undefined,
+  keepaliveMs: number,
 ): Promise<Connection> {
   const { host, port } = parseAddress(address);
   const started = Date.now();
@@ -94,7 +103,7 @@ function dialTcp(
     options.signal?.addEventListener("abort", onAbort, { once: true });
     const ready = () => {
       cleanup();
-      resolve(new TcpConnection(socket, address, maxFrameBytes));
+      resolve(new TcpConnection(socket, address, maxFrameBytes, keepaliveMs));
     };
     if (tls === undefined) socket.once("connect", ready);
     else {

@@ -1,0 +1,8 @@
+/** `MICRO_STORE=nats` with `MICRO_STORE_ADDRESS` (servers): tsmicro's storeFromEnv imports this. */
+import type { Store, StoreFromAddress } from "tsmicro";
+import { createNatsStore } from "./store.js";
+
+export const storeFromAddress: StoreFromAddress = (_kind, options): Store => {
+  const { address, ...rest } = options;
+  return createNatsStore({ ...rest, ...(address === undefined ? {} : { servers: address.split(",") }) });
+};

@@ -1,0 +1,1 @@
+export { createFileStore, DEFAULT_STORE_FILE, type FileStoreOptions, storeFromAddress } from "./store.js";

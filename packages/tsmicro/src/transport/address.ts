@@ -1,0 +1,102 @@
+/**
+ * Which address goes in the registry (go-micro's `server.Advertise` and `util/addr.Extract`).
+ * Everything that registers or hands out an address (services on any transport, the http
+ * broker's subscribers) asks this one module, so the rule is the same everywhere:
+ *
+ * 1. An `advertise` value wins: `host:port` as given, or a bare host that takes the bound port.
+ * 2. Otherwise a listener bound to a concrete host registers that host and the bound port.
+ * 3. A listener bound to a wildcard (`0.0.0.0`, `::`) registers the first address of this
+ *    host, in `os.networkInterfaces()` order, that is neither loopback nor link-local
+ *    (169.254.0.0/16, fe80::/10): IPv4 first, then, only for a `::` bind, IPv6.
+ *    Never the wildcard itself, which no other host can dial.
+ * 4. When nothing qualifies, a MicroError names the option to set.
+ */
+import { type NetworkInterfaceInfo, networkInterfaces } from "node:os";
+import { MicroError } from "../errors.js";
+import { parseAddress } from "./tcp-server.js";
+
+/** The environment variable for the address a service listens on (go-micro's). */
+export const ENV_SERVER_ADDRESS = "MICRO_SERVER_ADDRESS";
+/** The environment variable for the address a service registers (go-micro's). */
+export const ENV_SERVER_ADVERTISE = "MICRO_SERVER_ADVERTISE";
+/** The environment variable for the address the http broker registers for its subscribers. */
+export const ENV_BROKER_ADVERTISE = "MICRO_BROKER_ADVERTISE";
+
+export type InterfaceList = () => NodeJS.Dict<NetworkInterfaceInfo[]>;
+
+export interface AdvertiseOptions {
+  /** `host:port` or a bare host to register instead of the bound address. @default none */
+  advertise?: string | undefined;
+  /** How the user sets `advertise` here, named in the error. @default "advertise" */
+  option?: string;
+  /** Who asks, for the error's id. @default "tsmicro" */
+  id?: string;
+  /** This host's interfaces; inject to test. @default os.networkInterfaces */
+  interfaces?: InterfaceList;
+}
+
+/** `0.0.0.0`, `::` and the empty host: bound to every interface. */
+export function isWildcardHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "");
+  return h === "" || h === "0.0.0.0" || h === "::" || h === "0:0:0:0:0:0:0:0";
+}
+
+/** `host:port`, with an IPv6 host in brackets. */
+export function joinHostPort(host: string, port: number | string): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function isLinkLocal(info: NetworkInterfaceInfo): boolean {
+  if (info.family === "IPv4") return info.address.startsWith("169.254.");
+  return /^fe[89ab][0-9a-f]:/i.test(info.address);
+}
+
+/**
+ * The host a wildcard listener should register: rule 3 above, or undefined when this host
+ * has no address another host could dial.
+ */
+export function interfaceHost(
+  ipv6: boolean,
+  interfaces: InterfaceList = networkInterfaces,
+): string | undefined {
+  const all = Object.values(interfaces()).flatMap((list) => list ?? []);
+  const usable = all.filter((i) => !i.internal && !isLinkLocal(i));
+  return (
+    usable.find((i) => i.family === "IPv4")?.address ??
+    (ipv6 ? usable.find((i) => i.family === "IPv6")?.address : undefined)
+  );
+}
+
+/** The `host:port` to register for a listener bound at `bound` (see the rules above). */
+export function advertisedAddress(bound: string, options: AdvertiseOptions = {}): string {
+  const id = options.id ?? "tsmicro";
+  const option = options.option ?? "advertise";
+  const { host, port } = parseAddress(bound);
+  const advertise = options.advertise?.trim();
+  if (advertise) {
+    const hasPort = /^\[.*\]:\d+$/.test(advertise) || /^[^:[\]]+:\d+$/.test(advertise);
+    const given = hasPort ? parseAddress(advertise) : { host: advertise.replace(/^\[|\]$/g, ""), port };
+    if (isWildcardHost(given.host)) {
+      throw new MicroError({
+        id,
+        code: 400,
+        detail: `${option} is "${advertise}", a wildcard no other host can dial: give this host's name or IP`,
+        retryable: false,
+      });
+    }
+    return joinHostPort(given.host, given.port);
+  }
+  if (!isWildcardHost(host)) return joinHostPort(host, port);
+  const found = interfaceHost(host.includes(":"), options.interfaces);
+  if (found === undefined) {
+    throw new MicroError({
+      id,
+      code: 500,
+      detail:
+        `listening on ${bound}, but this host has no non-loopback, non-link-local address to register ` +
+        `in its place: set ${option} to the host:port other hosts dial`,
+      retryable: false,
+    });
+  }
+  return joinHostPort(found, port);
+}
