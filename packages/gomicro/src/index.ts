@@ -3,6 +3,12 @@
  * (etcd and NATS layouts), its HTTP RPC wire (transport + Micro-* headers + codecs by content
  * type) and its broker format, so tsmicro nodes and go-micro v4.10.2 nodes find and call each other.
  */
+
+export {
+  createGoMicroNatsBroker,
+  type GoMicroNatsBrokerOptions,
+  goMicroNatsMessageFormat,
+} from "./broker.js";
 export {
   createGoMicroEtcdRegistry,
   GO_MICRO_ETCD_PREFIX,

@@ -103,6 +103,10 @@ func main() {
 		}
 	case "publish":
 		err = c.Publish(ctx, c.NewMessage(*topic, map[string]any{"from": "go-micro", "name": *name}))
+		// The NATS client buffers: disconnecting flushes before this process exits.
+		if derr := brk.Disconnect(); err == nil {
+			err = derr
+		}
 	case "watch":
 		// Prints every registry event for SERVICE until -watch_for runs out.
 		w, werr := reg.Watch(registry.WatchService(*service))

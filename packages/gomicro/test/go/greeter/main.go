@@ -2,7 +2,8 @@
 //
 //	greeter -registry etcd -registry_address 127.0.0.1:P -name NAME [-broker nats -broker_address A -topic T]
 //
-// Prints {"listening":..., "id":...} once registered, and {"event":...} for each broker message.
+// Prints {"listening":..., "id":...} once registered, and {"event":..., "metadata":...} for
+// each message on -topic.
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	micro "go-micro.dev/v4"
+	"go-micro.dev/v4/broker"
 	raw "go-micro.dev/v4/codec/bytes"
 	"go-micro.dev/v4/errors"
 	"go-micro.dev/v4/metadata"
@@ -136,6 +138,21 @@ func main() {
 		micro.RegisterInterval(*ttl/3),
 		micro.Metadata(map[string]string{"stack": "go-micro"}),
 		micro.AfterStart(func() error {
+			// Subscribed on the broker itself: go-micro v4.10.2's server never routes broker
+			// messages to handlers given to micro.RegisterSubscriber (rpcServer.Subscribe leaves
+			// the router's subscriber table empty), not even go-micro's own.
+			if *topic != "" {
+				if _, err := brk.Subscribe(*topic, func(e broker.Event) error {
+					var ev map[string]any
+					if err := json.Unmarshal(e.Message().Body, &ev); err != nil {
+						return err
+					}
+					fleet.Print(map[string]any{"event": ev, "metadata": e.Message().Header})
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
 			o := svc.Server().Options()
 			fleet.Print(map[string]string{"listening": o.Address, "id": o.Name + "-" + o.Id})
 			return nil
@@ -144,15 +161,6 @@ func main() {
 	g.id = svc.Server().Options().Id
 	if err := micro.RegisterHandler(svc.Server(), g); err != nil {
 		fleet.Fail(err)
-	}
-	if *topic != "" {
-		if err := micro.RegisterSubscriber(*topic, svc.Server(), func(ctx context.Context, ev *map[string]any) error {
-			md, _ := metadata.FromContext(ctx)
-			fleet.Print(map[string]any{"event": ev, "metadata": md})
-			return nil
-		}); err != nil {
-			fleet.Fail(err)
-		}
 	}
 	if err := svc.Run(); err != nil {
 		fleet.Fail(err)
