@@ -11,7 +11,7 @@ import {
   type ResolvedWireOptions,
 } from "./wire/options.js";
 import { listenGoMicro } from "./wire/server.js";
-import { WireSocket } from "./wire/socket.js";
+import { probe, WireSocket } from "./wire/socket.js";
 
 export { DEFAULT_GO_MICRO_TRANSPORT_OPTIONS, type GoMicroTransportOptions } from "./wire/options.js";
 
@@ -24,8 +24,11 @@ export function createGoMicroTransport(options: GoMicroTransportOptions = {}): T
   return {
     name: GO_MICRO_TRANSPORT_NAME,
     async dial(address, dialOptions) {
-      // The first socket proves the node is there (the selector ejects it otherwise).
+      // The first socket proves the node is there (the selector ejects it otherwise), and
+      // learns whether the node is tsmicro (and so multiplexes).
+      const started = Date.now();
       const first = await WireSocket.open(address, opts, dialOptions.timeoutMs, dialOptions.signal);
+      await probe(first, Math.max(1, dialOptions.timeoutMs - (Date.now() - started)));
       return new GoMicroConnection(address, first, opts);
     },
     listen: (address, handler, streamHandler) => listenGoMicro(address, handler, streamHandler, opts),

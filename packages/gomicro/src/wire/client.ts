@@ -2,7 +2,9 @@
  * tsmicro's client end of go-micro's HTTP transport. go-micro answers one request at a time
  * per socket, so a connection here is a group of sockets to one address: a request takes an
  * idle socket or opens one, and never waits for another call's socket (the multiplexing
- * tsmicro's pool relies on). Idle sockets are kept up to a bound, the rest closed.
+ * tsmicro's pool relies on). Idle sockets are kept up to a bound, the rest closed. Once a
+ * socket's peer says it is tsmicro (`Tsmicro-Multiplex`), every request shares that socket,
+ * matched by `Micro-Id`, as on tsmicro's own transport.
  */
 import {
   type Connection,
@@ -31,13 +33,16 @@ export class GoMicroConnection implements Connection {
   #closing = false;
   readonly #idle: WireSocket[] = [];
   readonly #busy = new Set<WireSocket>();
+  /** A socket whose peer multiplexes: shared by every request. */
+  #shared: WireSocket | undefined;
   readonly #opts: ResolvedWireOptions;
   #resolveClosed!: () => void;
 
   constructor(address: string, first: WireSocket, opts: ResolvedWireOptions) {
     this.address = address;
     this.#opts = opts;
-    this.#idle.push(first);
+    if (first.multiplexed) this.#shared = first;
+    else this.#idle.push(first);
     this.closed = new Promise((r) => {
       this.#resolveClosed = r;
     });
@@ -55,22 +60,35 @@ export class GoMicroConnection implements Connection {
     if (this.#closing) throw closedError(this.address);
     if (signal.aborted) throw MicroError.from(signal.reason);
     this.#inflight++;
-    let socket: WireSocket | undefined;
-    const onAbort = () => socket?.destroy(MicroError.from(signal.reason));
-    signal.addEventListener("abort", onAbort, { once: true });
+    const id = nextId();
+    const shared = this.#shared?.usable ? this.#shared : undefined;
+    let socket: WireSocket | undefined = shared;
+    // One request per socket: cancelling closes it (the server sees the caller leave). A shared
+    // socket stays: the request is forgotten and its answer dropped.
+    const onAbort = () => (shared ? shared.forget(id) : socket?.destroy(MicroError.from(signal.reason)));
+    let abortRejection: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      abortRejection = () => reject(MicroError.from(signal.reason));
+    });
+    aborted.catch(() => {});
+    const abort = () => {
+      onAbort();
+      abortRejection?.();
+    };
+    signal.addEventListener("abort", abort, { once: true });
     try {
-      socket = await this.#take(signal);
-      const headers = requestHeadersOut(request.headers, nextId());
-      await socket.write(encodeRequest(this.address, headers, request.body));
-      const m = await socket.read();
+      socket ??= await this.#take(signal);
+      const bytes = encodeRequest(this.address, requestHeadersOut(request.headers, id), request.body);
+      const m = await Promise.race([socket.exchange(bytes, id), aborted]);
       return responseOf(m, request.headers, this.address);
     } catch (err) {
       if (signal.aborted) throw MicroError.from(signal.reason);
       throw MicroError.from(err, "go.micro.client");
     } finally {
-      signal.removeEventListener("abort", onAbort);
+      signal.removeEventListener("abort", abort);
       this.#inflight--;
-      if (socket) this.#give(socket);
+      if (socket && socket !== shared) this.#give(socket);
+      else if (this.#closing) this.#settle();
     }
   }
 
@@ -86,12 +104,16 @@ export class GoMicroConnection implements Connection {
     if (this.#closing) return;
     this.#closing = true;
     for (const s of this.#idle.splice(0)) s.destroy();
-    if (!graceful) for (const s of this.#busy) s.destroy();
-    void this.#settle();
+    if (!graceful) {
+      for (const s of this.#busy) s.destroy();
+      this.#shared?.destroy();
+    }
+    this.#settle();
   }
 
-  async #settle(): Promise<void> {
-    if (!this.#closing || this.#busy.size > 0) return;
+  #settle(): void {
+    if (!this.#closing || this.#busy.size > 0 || (this.#shared?.pending ?? 0) > 0) return;
+    this.#shared?.destroy();
     this.#resolveClosed();
   }
 
@@ -116,9 +138,10 @@ export class GoMicroConnection implements Connection {
 
   #give(s: WireSocket): void {
     this.#busy.delete(s);
-    if (!this.#closing && s.usable && this.#idle.length < this.#opts.maxIdleSockets) this.#idle.push(s);
+    if (!this.#closing && s.usable && s.multiplexed && !this.#shared?.usable) this.#shared = s;
+    else if (!this.#closing && s.usable && this.#idle.length < this.#opts.maxIdleSockets) this.#idle.push(s);
     else s.destroy();
-    void this.#settle();
+    this.#settle();
   }
 }
 

@@ -25,13 +25,21 @@ export interface Http1Limits {
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 
+const canonical = new Map<string, string>();
+
 /** Go's textproto canonical header key: `micro-id` → `Micro-Id`. */
 export function canonicalHeader(name: string): string {
-  return name
-    .toLowerCase()
-    .split("-")
-    .map((p) => (p.length === 0 ? p : p[0]!.toUpperCase() + p.slice(1)))
-    .join("-");
+  let c = canonical.get(name);
+  if (c === undefined) {
+    c = name
+      .toLowerCase()
+      .split("-")
+      .map((p) => (p.length === 0 ? p : p[0]!.toUpperCase() + p.slice(1)))
+      .join("-");
+    // Bounded: header names are few, but a peer could send many distinct ones.
+    if (canonical.size < 1024) canonical.set(name, c);
+  }
+  return c;
 }
 
 /**

@@ -4,12 +4,12 @@
  * request, answered with one response whenever its handler finishes (go-micro clients keep one
  * request per socket in flight); messages with `Micro-Stream` feed that stream.
  */
-import { createServer, type Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import {
   type InboundRequest,
   type Listener,
-  listenAt,
   MicroError,
+  parseAddress,
   type RequestHandler,
   type StreamHandler,
 } from "tsmicro";
@@ -18,6 +18,7 @@ import { END_OF_STREAM, errorHeader, H, requestHeadersIn } from "./headers.js";
 import { encodeResponse, Http1Reader, type HttpMessage } from "./http1.js";
 import type { ResolvedWireOptions } from "./options.js";
 import { ServerWireStream } from "./server-stream.js";
+import { MULTIPLEX_HEADER, PROBE_HEADER } from "./socket.js";
 
 export async function listenGoMicro(
   address: string,
@@ -31,7 +32,7 @@ export async function listenGoMicro(
     socket.once("close", () => sockets.delete(socket));
     serveConnection(socket, handler, streamHandler, opts);
   });
-  const bound = await listenAt(server, address);
+  const bound = await listenWithBacklog(server, address, opts.backlog);
   let stopped: Promise<void> | undefined;
   const stopAccepting = () => {
     stopped ??= new Promise<void>((resolve) => server.close(() => resolve()));
@@ -59,7 +60,8 @@ function serveConnection(
 ) {
   const peer = `${socket.remoteAddress}:${socket.remotePort}`;
   const reader = new Http1Reader(opts, `request from ${peer}`);
-  const gone = new AbortController();
+  // The unary requests in flight on this connection: cancelled when the caller leaves.
+  const inflight = new Set<AbortController>();
   const streams = new Map<string, ServerWireStream>();
   socket.setNoDelay(true);
   const write = (bytes: Buffer) =>
@@ -89,13 +91,18 @@ function serveConnection(
       code: 499,
       detail: `caller ${peer} closed the connection`,
     });
-    gone.abort(e);
+    for (const c of inflight) c.abort(e);
+    inflight.clear();
     for (const s of streams.values()) s.abort(e);
   });
 
   const onMessage = (m: HttpMessage) => {
     const streamId = m.headers[H.stream] || m.headers[`X-${H.stream}`];
     if (streamId) return onStreamMessage(streamId, m);
+    if (m.headers[PROBE_HEADER]) {
+      void write(encodeResponse({ ...echo(m), [MULTIPLEX_HEADER]: "1" }, new Uint8Array())).catch(() => {});
+      return;
+    }
     if (m.headers[H.topic]) {
       // go-micro can deliver broker events over RPC; tsmicro takes events from the broker only.
       void write(
@@ -133,15 +140,15 @@ function serveConnection(
 
   const serveUnary = (m: HttpMessage) => {
     const headers = requestHeadersIn(m.headers);
-    const base = echo(m);
+    // Tells a tsmicro client it may send more requests on this socket before this answer.
+    const base = { ...echo(m), [MULTIPLEX_HEADER]: "1" };
     let settled = false;
     const controller = new AbortController();
-    const onGone = () => controller.abort(gone.signal.reason);
-    gone.signal.addEventListener("abort", onGone, { once: true });
+    inflight.add(controller);
     const send = (h: Record<string, string>, body: Uint8Array) => {
       if (settled) return;
       settled = true;
-      gone.signal.removeEventListener("abort", onGone);
+      inflight.delete(controller);
       void write(encodeResponse(h, body)).catch(() => {});
     };
     let envelope: ReturnType<typeof unwrapRequest>;
@@ -183,4 +190,23 @@ function echo(m: HttpMessage): Record<string, string> {
     if (v) out[k] = v;
   }
   return out;
+}
+
+/**
+ * Binds like tsmicro's listeners, with a deeper accept queue: go-micro's protocol has one
+ * request in flight per socket, so a burst of calls is a burst of connects, and Node's
+ * default backlog (511) drops the excess SYNs into a one-second retransmit.
+ */
+async function listenWithBacklog(server: Server, address: string, backlog: number): Promise<string> {
+  const { host, port } = parseAddress(address);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host, port, backlog }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  const shownHost = host.includes(":") ? `[${host}]` : host;
+  return typeof bound === "object" && bound !== null ? `${shownHost}:${bound.port}` : address;
 }

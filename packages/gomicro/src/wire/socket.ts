@@ -1,10 +1,13 @@
 /**
- * One TCP socket speaking go-micro's HTTP transport from the client's side: it writes
- * requests and hands each response, in order, to whoever waits for the next one.
+ * One TCP socket speaking go-micro's HTTP transport from the client's side. Unary requests
+ * go through `exchange`, which matches each response to its request by `Micro-Id` (go-micro
+ * echoes it; a response without a known id goes to the oldest request); streams `read` the
+ * responses in order. A tsmicro server marks its responses with `Tsmicro-Multiplex`, after
+ * which the socket may carry many requests at once.
  */
 import { connect, type Socket } from "node:net";
 import { MicroError, markTransportFailure, parseAddress, serviceUnavailable, timeout } from "tsmicro";
-import { type Http1Limits, Http1Reader, type HttpMessage } from "./http1.js";
+import { encodeRequest, type Http1Limits, Http1Reader, type HttpMessage } from "./http1.js";
 
 export class WireSocket {
   readonly #socket: Socket;
@@ -12,6 +15,12 @@ export class WireSocket {
   readonly #queue: HttpMessage[] = [];
   #waiter: { resolve: (m: HttpMessage) => void; reject: (e: MicroError) => void } | undefined;
   #error: MicroError | undefined;
+  readonly #pending = new Map<
+    string,
+    { resolve: (m: HttpMessage) => void; reject: (e: MicroError) => void }
+  >();
+  /** The peer answered with `Tsmicro-Multiplex`: requests may share this socket. */
+  multiplexed = false;
   readonly address: string;
   readonly closed: Promise<void>;
 
@@ -30,6 +39,15 @@ export class WireSocket {
         return;
       }
       for (const m of messages) {
+        if (m.headers[MULTIPLEX_HEADER]) this.multiplexed = true;
+        if (this.#pending.size > 0) {
+          const id = m.headers["Micro-Id"];
+          const key = id !== undefined && this.#pending.has(id) ? id : this.#pending.keys().next().value!;
+          const p = this.#pending.get(key)!;
+          this.#pending.delete(key);
+          p.resolve(m);
+          continue;
+        }
         const w = this.#waiter;
         if (w) {
           this.#waiter = undefined;
@@ -90,6 +108,28 @@ export class WireSocket {
     });
   }
 
+  /** Requests waiting for their response on this socket. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Sends one request with `Micro-Id: id` and resolves with its response. */
+  exchange(bytes: Buffer, id: string): Promise<HttpMessage> {
+    if (this.#error) return Promise.reject(this.#error);
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.write(bytes).catch((err) => {
+        this.#pending.delete(id);
+        reject(err);
+      });
+    });
+  }
+
+  /** Forgets a request (its response, if it comes, is dropped). */
+  forget(id: string): void {
+    this.#pending.delete(id);
+  }
+
   /** The next message from the server. */
   read(): Promise<HttpMessage> {
     const m = this.#queue.shift();
@@ -107,6 +147,55 @@ export class WireSocket {
     const w = this.#waiter;
     this.#waiter = undefined;
     w?.reject(err);
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+  }
+}
+
+/** Set by tsmicro servers on their answers: the socket may carry concurrent requests. */
+export const MULTIPLEX_HEADER = "Tsmicro-Multiplex";
+/** A request that only asks whether the peer multiplexes (a go-micro server answers "unknown service"). */
+export const PROBE_HEADER = "Tsmicro-Probe";
+
+/**
+ * Asks the peer, once per connection, whether it multiplexes: a tsmicro server answers at
+ * once with MULTIPLEX_HEADER; a go-micro server answers with an error, and the socket stays
+ * one request at a time.
+ */
+export async function probe(socket: WireSocket, timeoutMs: number): Promise<void> {
+  const id = `probe-${Math.random().toString(36).slice(2)}`;
+  const headers = {
+    [PROBE_HEADER]: "1",
+    "Content-Type": "application/json",
+    "Micro-Id": id,
+    "Micro-Service": "tsmicro",
+    "Micro-Endpoint": "Tsmicro.Probe",
+    "Micro-Method": "Tsmicro.Probe",
+  };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      socket.exchange(encodeRequest(socket.address, headers, new Uint8Array()), id),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              markTransportFailure(
+                timeout(
+                  socket.address,
+                  `dial ${socket.address}: no answer to the first request within ${timeoutMs} ms`,
+                ),
+              ),
+            ),
+          timeoutMs,
+        );
+      }),
+    ]);
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
