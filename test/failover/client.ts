@@ -5,7 +5,8 @@
  * that failed at the transport level (the selector's `mark` with an error) and every call
  * that failed in the end, with timestamps, and reports them to the parent on request.
  */
-import { background, createSelector, newClient, newRequest, registryFromEnv, type Selector } from "tsmicro";
+import { background, newClient, newRequest } from "tsmicro";
+import { createSelector, registryFromEnv, type Selector } from "tsmicro/plugin";
 
 const service = process.env.FAILOVER_SERVICE ?? "failover";
 const callers = Number(process.env.FAILOVER_CALLERS ?? 4);

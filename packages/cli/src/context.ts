@@ -1,5 +1,6 @@
 /** What every command gets: its arguments, the flags, the output, and lazily the registry and client. */
-import { type Broker, brokerFromEnv, type Client, newClient, type Registry } from "tsmicro";
+import { type Broker, type Client, newClient, type Registry } from "tsmicro";
+import { brokerFromEnv } from "tsmicro/plugin";
 import type { Flags } from "./args.js";
 import type { Output } from "./output.js";
 import { selectRegistry } from "./registry.js";

@@ -4,7 +4,8 @@
  * `--registry-address` stand. `local` and `memory` are built in; `etcd` and `nats` load from
  * their packages on first use.
  */
-import { defaultRegistry, type Registry, registryFromEnv } from "tsmicro";
+import { defaultRegistry, type Registry } from "tsmicro";
+import { registryFromEnv } from "tsmicro/plugin";
 
 export interface RegistryChoice {
   kind?: string | undefined;

@@ -1,5 +1,6 @@
 /** @tsmicro/etcd: the etcd registry for tsmicro. */
-import type { Registry, RegistryFromAddress } from "tsmicro";
+import type { Registry } from "tsmicro";
+import type { RegistryFromAddress } from "tsmicro/plugin";
 import { createEtcdRegistry } from "./registry.js";
 
 export { type EtcdLayout, tsmicroEtcdLayout } from "./layout.js";

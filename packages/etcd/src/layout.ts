@@ -3,7 +3,7 @@
  * each. The default is tsmicro's own; other layouts let the registry share etcd with another
  * framework's nodes (for example go-micro's, in @tsmicro/gomicro).
  */
-import { parseRegistryRow, type RegistryRow } from "tsmicro";
+import { parseRegistryRow, type RegistryRow } from "tsmicro/plugin";
 import { nodeKey, parseNodeKey, serviceKey } from "./keys.js";
 
 export interface EtcdLayout {

@@ -8,17 +8,17 @@
  */
 import { ConsecutiveBreaker, circuitBreaker, ExponentialBackoff, handleWhen, retry } from "cockatiel";
 import { Etcd3, type IOptions, isRecoverableError, type Namespace } from "etcd3";
+import type { Registry } from "tsmicro";
+import type { Service } from "tsmicro/plugin";
 import {
   createReadThrough,
   type RegisterOptions,
-  type Registry,
   type RegistryRow,
   registryRowsOf,
-  type Service,
   servicesOfRows,
   type Watcher,
   type WatchOptions,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import { unavailable } from "./errors.js";
 import { type EtcdLayout, tsmicroEtcdLayout } from "./layout.js";
 import { createLeaseKeeper } from "./lease-keeper.js";

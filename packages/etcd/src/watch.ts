@@ -13,7 +13,7 @@ import {
   registryEventOf,
   type Watcher,
   type WatchOptions,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import type { EtcdLayout } from "./layout.js";
 
 export function watchEtcd(

@@ -1,7 +1,8 @@
 /** MICRO_REGISTRY=etcd: the core imports this package on first use and talks to etcd through it. */
 import assert from "node:assert/strict";
 import { after, it } from "node:test";
-import { registryFromEnv, type Service } from "tsmicro";
+import type { Service } from "tsmicro/plugin";
+import { registryFromEnv } from "tsmicro/plugin";
 import { createEtcdRegistry } from "../src/index.js";
 import { startEtcd } from "../src/testing/index.js";
 

@@ -3,7 +3,8 @@
  * service lists, so an invented `/api/{s}/{e}` is answered here and never reaches the client,
  * its wrappers (metrics, tracing) or the dashboard's stats: junk paths make no new series.
  */
-import type { Endpoint, Registry, Service } from "tsmicro";
+import type { Registry } from "tsmicro";
+import type { Endpoint, Service } from "tsmicro/plugin";
 
 /** Built-in endpoints every tsmicro node serves but does not list; only the harmless one is callable. */
 const BUILT_IN: readonly string[] = ["Debug.Health"];

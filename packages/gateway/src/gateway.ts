@@ -6,7 +6,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Account } from "@tsmicro/auth";
 import {
   type Client,
@@ -17,6 +16,7 @@ import {
   type Registry,
   tooManyRequests,
 } from "tsmicro";
+import { listenAt, parseAddress } from "tsmicro/plugin";
 import { API_PREFIX, type ApiOptions, type Caller, callEndpoint, headerValue, parseApiPath } from "./api.js";
 import { type CatalogOptions, createCatalog } from "./catalog.js";
 import { type CorsOptions, createCors } from "./cors.js";
@@ -126,7 +126,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   const routes = options.routes ?? {};
   const log = options.log ?? ((m: string) => console.warn(m));
   const listenAddress = options.address ?? DEFAULT_GATEWAY_ADDRESS;
-  const [host, port] = splitHostPort(listenAddress);
+  const { host } = parseAddress(listenAddress, "gateway address");
   const loopbackBound = isLoopback(host);
   const allowedHosts = options.allowedHosts ?? (loopbackBound ? LOOPBACK_HOSTS : undefined);
   const maxUrlBytes = options.maxUrlBytes ?? DEFAULT_MAX_URL_BYTES;
@@ -361,14 +361,9 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       return dashboard?.streams ?? 0;
     },
     listen() {
-      return new Promise((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => {
-          server.off("error", reject);
-          const a = server.address() as AddressInfo;
-          bound = `${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
-          resolve(bound);
-        });
+      return listenAt(server, listenAddress, "gateway address").then((address) => {
+        bound = address;
+        return address;
       });
     },
     async close() {
@@ -400,12 +395,6 @@ function restRoutes(
     }
   }
   return out;
-}
-
-function splitHostPort(address: string): [string, number] {
-  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(address);
-  if (m === null) throw new TypeError(`gateway address must be host:port, got "${address}"`);
-  return [m[1]!.replace(/^\[|\]$/g, ""), Number(m[2])];
 }
 
 function hostAllowed(header: string | undefined, allowed: readonly string[]): boolean {

@@ -4,7 +4,8 @@
  * valibot and arktype implement) and from the registry's endpoint descriptions. JSON Schema
  * 2020-12 is OpenAPI 3.1's own dialect, so schemas go in unchanged.
  */
-import type { Contract, EndpointSpec, Service } from "tsmicro";
+import type { Contract } from "tsmicro";
+import type { EndpointSpec, Service } from "tsmicro/plugin";
 import { API_PREFIX } from "./api.js";
 import type { RestRoute } from "./rest.js";
 

@@ -6,7 +6,8 @@
  * form and read back lower-cased, so subscribers on both stacks see the headers they expect.
  */
 import { createNatsBroker, type NatsBrokerOptions, type NatsMessageFormat } from "@tsmicro/nats";
-import { type Broker, type BrokerMessage, MicroError } from "tsmicro";
+import { type Broker, MicroError } from "tsmicro";
+import type { BrokerMessage } from "tsmicro/plugin";
 import { canonicalHeader } from "./wire/http1.js";
 
 export const goMicroNatsMessageFormat: NatsMessageFormat = {

@@ -13,17 +13,16 @@
 import { randomUUID } from "node:crypto";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { type NatsConnectionOptions, natsConnectionHandle } from "@tsmicro/nats";
+import { MicroError, type Registry } from "tsmicro";
 import {
   createWatcherSet,
-  MicroError,
-  type Registry,
   type RegistryEvent,
   type RegistryRow,
   type Service,
   servicesOfRows as servicesOf,
   type Watcher,
   type WatchOptions,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import { goMicroRecordsOf, rowsOfGoMicroService } from "./record.js";
 
 export interface GoMicroNatsRegistryOptions extends NatsConnectionOptions {
@@ -218,8 +217,8 @@ export function createGoMicroNatsRegistry(options: GoMicroNatsRegistryOptions = 
       const nc = await conn();
       answering ??= Promise.resolve(answer(nc));
       await answering;
-      let rows = held.get(service.name);
-      if (!rows) held.set(service.name, (rows = new Map()));
+      const rows = held.get(service.name) ?? new Map<string, RegistryRow>();
+      held.set(service.name, rows);
       for (const node of service.nodes) {
         const row: RegistryRow = { ...service, node, expiresAt: 0 };
         rows.set(rowKey(row), row);

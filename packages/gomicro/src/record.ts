@@ -3,7 +3,7 @@
  * go-micro stores one record per node: the service's name, version, metadata and endpoints
  * (request and response described as `Value` trees) with `nodes` holding that node only.
  */
-import type { Endpoint, RegistryRow, Service } from "tsmicro";
+import type { Endpoint, RegistryRow, Service } from "tsmicro/plugin";
 
 /** go-micro's `registry.Value`: a field's name and type, with its fields for structs. */
 export interface GoMicroValue {

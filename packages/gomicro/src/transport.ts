@@ -3,7 +3,7 @@
  * as a tsmicro Transport: give it to `newService({ transport })` and `newClient({ transport })`
  * and tsmicro serves and calls go-micro nodes on their own wire.
  */
-import type { Transport } from "tsmicro";
+import type { Transport } from "tsmicro/plugin";
 import { GoMicroConnection } from "./wire/client.js";
 import {
   DEFAULT_GO_MICRO_TRANSPORT_OPTIONS,

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { background, createSelector, newClient, newRequest, newService, withTimeout } from "tsmicro";
+import { background, newClient, newRequest, newService, withTimeout } from "tsmicro";
+import { createSelector } from "tsmicro/plugin";
 import { waitFor } from "tsmicro/testing";
 import { createGoMicroNatsRegistry, createGoMicroTransport } from "../src/index.js";
 import { collect, goCall, uniqueName, watchIsLive } from "./harness/fleet.js";

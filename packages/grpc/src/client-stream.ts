@@ -8,14 +8,8 @@ import {
   constants,
   type IncomingHttpHeaders,
 } from "node:http2";
-import {
-  cancelled,
-  MicroError,
-  payloadTooLarge,
-  type RequestHeaders,
-  serviceUnavailable,
-  type TransportStream,
-} from "tsmicro";
+import { cancelled, MicroError, payloadTooLarge, serviceUnavailable } from "tsmicro";
+import type { RequestHeaders, TransportStream } from "tsmicro/plugin";
 import { CompressedMessage, MessageDecoder, writeMessage } from "./framing.js";
 import { Inbox } from "./inbox.js";
 import {

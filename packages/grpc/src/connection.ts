@@ -5,29 +5,20 @@
  */
 import { type ClientHttp2Session, connect, constants, type SecureClientSessionOptions } from "node:http2";
 import { checkServerIdentity } from "node:tls";
+import { MicroError, serviceUnavailable, timeout } from "tsmicro";
 import {
   type Connection,
-  MicroError,
   parseAddress,
   type RequestHeaders,
-  serviceUnavailable,
+  type SignalLike,
   type TransportRequest,
   type TransportResponse,
   type TransportStream,
-  timeout,
   markTransportFailure as transportFailure,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import { GrpcClientStream, readResponse, requestHeaders } from "./client-stream.js";
 import { frameMessage } from "./framing.js";
 import { http2Settings, type ResolvedGrpcOptions } from "./options.js";
-
-/** The part of AbortSignal a request needs (tsmicro passes a lighter signal on the hot path). */
-interface AbortLike {
-  readonly aborted: boolean;
-  readonly reason: unknown;
-  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
-  removeEventListener(type: "abort", listener: () => void): void;
-}
 
 export function dialGrpc(
   address: string,
@@ -121,7 +112,7 @@ class GrpcConnection implements Connection {
     return this.#usable && !this.#session.closed && !this.#session.destroyed;
   }
 
-  request(req: TransportRequest, signal: AbortLike): Promise<TransportResponse> {
+  request(req: TransportRequest, signal: SignalLike): Promise<TransportResponse> {
     if (!this.usable) {
       return Promise.reject(
         transportFailure(serviceUnavailable(this.address, `connection to ${this.address} is closing`)),

@@ -4,14 +4,8 @@
  * MicroError). An error before any message goes out as a trailers-only response.
  */
 import { constants, type ServerHttp2Stream } from "node:http2";
-import {
-  cancelled,
-  type InboundStream,
-  MicroError,
-  payloadTooLarge,
-  type RequestHeaders,
-  serviceUnavailable,
-} from "tsmicro";
+import { cancelled, MicroError, payloadTooLarge, serviceUnavailable } from "tsmicro";
+import type { InboundStream, RequestHeaders } from "tsmicro/plugin";
 import { CompressedMessage, MessageDecoder, writeMessage } from "./framing.js";
 import { Inbox } from "./inbox.js";
 import { metadataToHeaders } from "./metadata.js";

@@ -12,17 +12,16 @@ import {
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from "node:http2";
+import { badRequest, MicroError } from "tsmicro";
 import {
-  badRequest,
   type InboundStream,
   isUnknownEndpoint,
   type Listener,
   listenAt,
-  MicroError,
   type RequestHandler,
   type RequestHeaders,
   type StreamHandler,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import {
   CHAIN_HEADER,
   endpointOf,

@@ -3,7 +3,7 @@
  * over gRPC, and `newClient({ transport: createGrpcTransport() })` calls gRPC servers (grpc-js,
  * grpc-go, ...). Endpoints map to paths one to one: `pkg.Service.Method` ↔ `/pkg.Service/Method`.
  */
-import type { Transport } from "tsmicro";
+import type { Transport } from "tsmicro/plugin";
 import { dialGrpc } from "./connection.js";
 import { DEFAULT_GRPC_OPTIONS, type GrpcTransportOptions, type ResolvedGrpcOptions } from "./options.js";
 import { listenGrpc } from "./server.js";

@@ -5,7 +5,6 @@
  * registered, broker) to pass, confirms the node in the registry, and runs your checks.
  */
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import {
   background,
   type Client,
@@ -15,6 +14,7 @@ import {
   newRequest,
   withTimeout,
 } from "tsmicro";
+import { listenAt } from "tsmicro/plugin";
 
 export const DEFAULT_HEALTH_ADDRESS = "127.0.0.1:8081";
 export const DEFAULT_CHECK_TIMEOUT_MS = 2000;
@@ -169,19 +169,9 @@ export async function createHealthServer(
   };
 
   const server = createServer(handler);
-  const listenAt = options.address ?? DEFAULT_HEALTH_ADDRESS;
-  const i = listenAt.lastIndexOf(":");
-  if (i <= 0) throw new TypeError(`health address must be host:port, got "${listenAt}"`);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(Number(listenAt.slice(i + 1)), listenAt.slice(0, i).replace(/^\[|\]$/g, ""), () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const a = server.address() as AddressInfo;
+  const address = await listenAt(server, options.address ?? DEFAULT_HEALTH_ADDRESS, "health address");
   return {
-    address: `${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`,
+    address,
     readiness,
     async close() {
       await new Promise<void>((resolve) => {

@@ -1,7 +1,7 @@
 /** Serving the metrics: a request handler for any HTTP server, or a listener of its own. */
 import { createServer, type RequestListener } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import { listenAt, parseAddress } from "tsmicro/plugin";
 
 /** Answers a scrape with the registry's exposition text. */
 export function metricsHandler(register: Registry): RequestListener {
@@ -43,8 +43,7 @@ export async function serveMetrics(
 ): Promise<MetricsServer> {
   const path = options.path ?? "/metrics";
   const address = options.address ?? DEFAULT_METRICS_ADDRESS;
-  const i = address.lastIndexOf(":");
-  if (i <= 0) throw new TypeError(`metrics address must be host:port, got "${address}"`);
+  parseAddress(address, "metrics address"); // refuse a bad address before building anything
   const handle = metricsHandler(register);
   const server = createServer((req, res) => {
     if (
@@ -57,12 +56,7 @@ export async function serveMetrics(
     res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
     res.end(`not found: metrics are at ${path}\n`);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(Number(address.slice(i + 1)), address.slice(0, i).replace(/^\[|\]$/g, ""), () => resolve());
-  });
-  const a = server.address() as AddressInfo;
-  const bound = `${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
+  const bound = await listenAt(server, address, "metrics address");
   return {
     address: bound,
     url: `http://${bound}${path}`,

@@ -1,5 +1,6 @@
 /** `MICRO_BROKER=nats|jetstream` with `MICRO_BROKER_ADDRESS` (comma-separated servers): tsmicro's brokerFromEnv imports this. */
-import type { Broker, BrokerFromAddress } from "tsmicro";
+import type { Broker } from "tsmicro";
+import type { BrokerFromAddress } from "tsmicro/plugin";
 import { createNatsBroker } from "./broker.js";
 import { createJetStreamBroker } from "./broker-jetstream.js";
 import { DEFAULT_NATS_SERVERS } from "./connection.js";

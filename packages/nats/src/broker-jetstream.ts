@@ -19,8 +19,8 @@ import {
   StorageType,
 } from "@nats-io/jetstream";
 import { type NatsConnection, nanos } from "@nats-io/transport-node";
+import type { Broker } from "tsmicro";
 import {
-  type Broker,
   type BrokerHandler,
   type BrokerOptions,
   deliver,
@@ -33,7 +33,7 @@ import {
   resolveSubscribeOptions,
   type SubscribeOptions,
   type Subscriber,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import { ConnectionState, fromNatsHeaders, openConnection, toNatsHeaders } from "./broker-connection.js";
 import { type NatsConnectionOptions, natsConnectionHandle } from "./connection.js";
 

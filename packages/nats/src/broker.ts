@@ -5,8 +5,8 @@
  * reconnecting waits for it, bounded by the publish's timeout and signal.
  */
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Broker } from "tsmicro";
 import {
-  type Broker,
   type BrokerHandler,
   type BrokerOptions,
   decodeMessageFrame,
@@ -20,7 +20,7 @@ import {
   SerialSubscription,
   type SubscribeOptions,
   type Subscriber,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import { ConnectionState, openConnection } from "./broker-connection.js";
 import { type NatsConnectionOptions, natsConnectionHandle } from "./connection.js";
 

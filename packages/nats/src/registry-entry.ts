@@ -1,6 +1,6 @@
 /** What a registry key holds, and how a KV entry becomes a row with its expiry. */
 import type { KV, KvEntry } from "@nats-io/kv";
-import { parseRegistryRow, type RegistryRow } from "tsmicro";
+import { parseRegistryRow, type RegistryRow } from "tsmicro/plugin";
 
 /** What a key holds: the node's row (its expiry aside) and the TTL it was registered with. */
 export type StoredNode = Omit<RegistryRow, "expiresAt"> & { ttlMs: number };

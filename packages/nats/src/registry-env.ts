@@ -1,5 +1,6 @@
 /** `MICRO_REGISTRY=nats` with `MICRO_REGISTRY_ADDRESS` (comma-separated servers): tsmicro's registryFromEnv imports this. */
-import type { Registry, RegistryFromAddress } from "tsmicro";
+import type { Registry } from "tsmicro";
+import type { RegistryFromAddress } from "tsmicro/plugin";
 import { createNatsRegistry } from "./registry.js";
 
 export const registryFromAddress: RegistryFromAddress = (kind, options): Registry => {

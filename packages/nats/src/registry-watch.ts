@@ -17,7 +17,7 @@ import {
   registryEventOf,
   type Watcher,
   type WatchOptions,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import { rowOfEntry, sweep } from "./registry-entry.js";
 import { serviceFilter } from "./registry-keys.js";
 

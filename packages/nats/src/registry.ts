@@ -10,18 +10,17 @@
 import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { MicroError, type Registry } from "tsmicro";
 import {
   createReadThrough,
-  MicroError,
   type RegisterOptions,
-  type Registry,
   type RegistryRow,
   registryRowsOf,
   type Service,
   servicesOfRows,
   type Watcher,
   type WatchOptions,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import { type NatsConnectionOptions, natsConnectionHandle } from "./connection.js";
 import { rowOfEntry, type StoredNode, sweep } from "./registry-entry.js";
 import { createNodeKeeper } from "./registry-keeper.js";

@@ -10,15 +10,15 @@
  */
 import { jetstream } from "@nats-io/jetstream";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
+import type { Store } from "tsmicro";
 import {
   defineStore,
   type StoreBackendQuery as Query,
   type StoreBackendScope as Scope,
-  type Store,
   type StoredRecord,
   type StoreOptions,
   versionConflict,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import { type NatsConnectionOptions, natsConnectionHandle } from "./connection.js";
 
 export interface NatsStoreOptions extends StoreOptions, NatsConnectionOptions {

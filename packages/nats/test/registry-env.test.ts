@@ -1,7 +1,8 @@
 /** MICRO_REGISTRY=nats: the core imports this package on first use and talks to NATS through it. */
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { registryFromEnv, type Service } from "tsmicro";
+import type { Service } from "tsmicro/plugin";
+import { registryFromEnv } from "tsmicro/plugin";
 import { createNatsRegistry } from "../src/index.js";
 
 const servers = process.env.TSMICRO_TEST_NATS || "127.0.0.1:4222";

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Registry, RegistryEvent, Service } from "tsmicro";
+import type { Registry } from "tsmicro";
+import type { RegistryEvent, Service } from "tsmicro/plugin";
 import { waitFor } from "tsmicro/testing";
 import { createNatsConnection, createNatsRegistry } from "../src/index.js";
 import { type PrivateNats, startPrivateNats } from "./nats-server.js";

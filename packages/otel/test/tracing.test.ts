@@ -15,7 +15,8 @@ import {
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { createTracing } from "@tsmicro/otel";
-import { background, createLocalRegistry, MicroError, newClient, newRequest, withTimeout } from "tsmicro";
+import { background, MicroError, newClient, newRequest, withTimeout } from "tsmicro";
+import { createLocalRegistry } from "tsmicro/plugin";
 
 interface SpanRecord {
   process: string;

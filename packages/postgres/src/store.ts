@@ -7,15 +7,15 @@
  * deleted by a periodic sweep.
  */
 import pg from "pg";
+import type { Store } from "tsmicro";
 import {
   defineStore,
   type StoreBackendQuery as Query,
   STORE_NAME_PATTERN,
-  type Store,
   type StoredRecord,
   type StoreOptions,
   versionConflict,
-} from "tsmicro";
+} from "tsmicro/plugin";
 
 export const DEFAULT_POSTGRES_URL = "postgres://tsmicro:tsmicro@127.0.0.1:5432/tsmicro";
 

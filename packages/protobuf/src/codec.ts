@@ -5,7 +5,7 @@
  * messages handed to `client.call` directly.
  */
 import { isMessage, type Registry, toBinary } from "@bufbuild/protobuf";
-import { type Codec, type CodecRegistry, defaultCodecs } from "tsmicro";
+import { type Codec, type CodecRegistry, defaultCodecs } from "tsmicro/plugin";
 
 /** The content type of protobuf bodies on tsmicro transports (gRPC's `application/grpc`). */
 export const PROTOBUF_CONTENT_TYPE = "application/protobuf";

@@ -16,7 +16,8 @@ import {
   toJson,
 } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
-import { type Contract, defineContract, type EndpointSpec, type Serde } from "tsmicro";
+import { type Contract, defineContract } from "tsmicro";
+import type { EndpointSpec, Serde } from "tsmicro/plugin";
 import { PROTOBUF_CONTENT_TYPE } from "./codec.js";
 
 type KindOf<M> = M extends "unary"

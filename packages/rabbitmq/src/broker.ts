@@ -9,8 +9,8 @@
  * handled: a message that keeps crashing its subscriber still reaches the dead-letter topic.
  */
 import type { ChannelModel } from "amqplib";
+import type { Broker } from "tsmicro";
 import {
-  type Broker,
   type BrokerHandler,
   type BrokerOptions,
   errorSink,
@@ -22,7 +22,7 @@ import {
   resolveSubscribeOptions,
   type SubscribeOptions,
   type Subscriber,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import { Consumer } from "./consumer.js";
 import { DEFAULT_RABBITMQ_URL, Link } from "./link.js";
 

@@ -10,7 +10,7 @@ import {
   deliver,
   type BrokerMessage as Message,
   type ResolvedSubscribeOptions,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import type { Link } from "./link.js";
 
 export interface ConsumerOptions {

@@ -1,5 +1,6 @@
 /** `MICRO_BROKER=rabbitmq` with `MICRO_BROKER_ADDRESS` (an amqp:// URL): tsmicro's brokerFromEnv imports this. */
-import type { Broker, BrokerFromAddress } from "tsmicro";
+import type { Broker } from "tsmicro";
+import type { BrokerFromAddress } from "tsmicro/plugin";
 import { createRabbitBroker } from "./broker.js";
 
 export const brokerFromAddress: BrokerFromAddress = (kind, options): Broker => {

@@ -1,5 +1,6 @@
 /** `MICRO_BROKER=redis|redis-pubsub` with `MICRO_BROKER_ADDRESS` (a redis:// URL): tsmicro's brokerFromEnv imports this. */
-import type { Broker, BrokerFromAddress, Store, StoreFromAddress } from "tsmicro";
+import type { Broker, Store } from "tsmicro";
+import type { BrokerFromAddress, StoreFromAddress } from "tsmicro/plugin";
 import { createRedisPubSubBroker } from "./pubsub.js";
 import { createRedisStore } from "./store.js";
 import { createRedisBroker } from "./streams.js";

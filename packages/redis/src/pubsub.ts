@@ -4,16 +4,14 @@
  * subscription with `queue` is refused with a 400 pointing at the streams broker.
  */
 import type { Redis } from "ioredis";
+import { type Broker, badRequest, MicroError } from "tsmicro";
 import {
-  type Broker,
   type BrokerHandler,
   type BrokerOptions,
-  badRequest,
   decodeMessageFrame,
   encodeMessageFrame,
   errorSink,
   type BrokerMessage as Message,
-  MicroError,
   notConnected,
   type PublishOptions,
   publishWithRetry,
@@ -21,7 +19,7 @@ import {
   SerialSubscription,
   type SubscribeOptions,
   type Subscriber,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import { openRedis, type RedisConnectionOptions, ready } from "./connection.js";
 
 export interface RedisPubSubBrokerOptions extends BrokerOptions, RedisConnectionOptions {

@@ -7,15 +7,15 @@
  * lives in one cluster slot.
  */
 import type { Redis } from "ioredis";
+import type { Store } from "tsmicro";
 import {
   defineStore,
   type StoreBackendQuery as Query,
   type StoreBackendScope as Scope,
-  type Store,
   type StoredRecord,
   type StoreOptions,
   versionConflict,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import { openRedis, type RedisConnectionOptions, ready } from "./connection.js";
 
 export interface RedisStoreOptions extends StoreOptions, RedisConnectionOptions {

@@ -8,21 +8,20 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Redis } from "ioredis";
+import { type Broker, MicroError } from "tsmicro";
 import {
-  type Broker,
   type BrokerHandler,
   type BrokerOptions,
   deliver,
   errorSink,
   type BrokerMessage as Message,
-  MicroError,
   notConnected,
   type PublishOptions,
   publishWithRetry,
   resolveSubscribeOptions,
   type SubscribeOptions,
   type Subscriber,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import { openRedis, type RedisConnectionOptions, ready, sleep } from "./connection.js";
 
 export interface RedisBrokerOptions extends BrokerOptions, RedisConnectionOptions {

@@ -9,14 +9,14 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import type { Store } from "tsmicro";
 import {
   defineStore,
   type StoreBackendQuery as Query,
   type StoreBackendScope as Scope,
-  type Store,
   type StoreOptions,
   versionConflict,
-} from "tsmicro";
+} from "tsmicro/plugin";
 
 export const DEFAULT_STORE_FILE = "tsmicro-store.db";
 

@@ -4,10 +4,12 @@
  * derive children.
  */
 import { cancelled, timeout } from "./errors.js";
-import type { SignalLike } from "./util/light-abort.js";
+import { linkSignal, NEVER, startTimer, stopTimer } from "./util/deadline.js";
 
+/** Key-value pairs that travel with a call (keys lower-cased, as HTTP headers). */
 export type Metadata = Readonly<Record<string, string>>;
 
+/** What travels with a call: cancellation, deadline, metadata and chain (Go's context.Context). */
 export interface Context {
   /** Aborts when the caller cancels or the deadline passes; `signal.reason` is a MicroError. */
   readonly signal: AbortSignal;
@@ -18,7 +20,6 @@ export interface Context {
   readonly chain: readonly string[];
 }
 
-const NEVER = new AbortController().signal;
 const EMPTY: Metadata = Object.freeze({});
 const BACKGROUND: Context = Object.freeze({ signal: NEVER, deadline: undefined, metadata: EMPTY, chain: [] });
 
@@ -31,23 +32,6 @@ export function background(): Context {
 export function remainingMs(ctx: Context, now = Date.now()): number {
   return ctx.deadline === undefined ? Number.POSITIVE_INFINITY : Math.max(0, ctx.deadline - now);
 }
-
-/**
- * Makes `controller` abort when `parent` does. Returns the function that unlinks it, so
- * a short-lived child leaves no listener behind on a long-lived parent.
- */
-export function linkSignal(parent: SignalLike, controller: { abort(reason?: unknown): void }): () => void {
-  if (parent === NEVER) return noop;
-  if (parent.aborted) {
-    controller.abort(parent.reason);
-    return noop;
-  }
-  const onAbort = () => controller.abort(parent.reason);
-  parent.addEventListener("abort", onAbort, { once: true });
-  return () => parent.removeEventListener("abort", onAbort);
-}
-
-function noop() {}
 
 /** A child whose deadline is the earlier of the parent's and now + `ms`. */
 export function withTimeout(parent: Context, ms: number): Context {
@@ -64,22 +48,26 @@ export function withDeadline(parent: Context, deadline: number): Context {
   if (delay <= 0) {
     controller.abort(timeout("tsmicro", "context deadline exceeded"));
   } else if (!controller.signal.aborted) {
-    // unref: a forgotten context must not keep the process alive.
-    const timer = setTimeout(
+    // unref: a forgotten context must not keep the process alive. A deadline beyond the
+    // timer limit (~24.8 days) is chained; an infinite one sets no timer.
+    const timer = startTimer(
       () => controller.abort(timeout("tsmicro", `context deadline exceeded after ${Math.round(delay)} ms`)),
       delay,
+      true,
     );
-    timer.unref?.();
     controller.signal.addEventListener(
       "abort",
       () => {
-        clearTimeout(timer);
+        stopTimer(timer);
         unlink();
       },
       { once: true },
     );
   }
-  return derive(parent, { signal: controller.signal, deadline: effective });
+  return derive(parent, {
+    signal: controller.signal,
+    deadline: effective === Number.POSITIVE_INFINITY ? undefined : effective,
+  });
 }
 
 /** A child and the function that cancels it (and everything derived from it). */

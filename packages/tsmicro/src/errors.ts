@@ -6,6 +6,33 @@
 
 const BRAND = Symbol.for("tsmicro.MicroError");
 
+/**
+ * The codes tsmicro raises, named after go-micro's error helpers and the HTTP statuses they
+ * carry. A MicroError's `code` is one of these or any other HTTP-style number an application
+ * chooses.
+ */
+export const Code = Object.freeze({
+  BadRequest: 400,
+  Unauthorized: 401,
+  Forbidden: 403,
+  NotFound: 404,
+  MethodNotAllowed: 405,
+  Timeout: 408,
+  Conflict: 409,
+  PayloadTooLarge: 413,
+  UnsupportedMediaType: 415,
+  TooManyRequests: 429,
+  /** The caller cancelled (no HTTP equivalent; nginx's convention). */
+  Cancelled: 499,
+  InternalServerError: 500,
+  NotImplemented: 501,
+  BadGateway: 502,
+  ServiceUnavailable: 503,
+  GatewayTimeout: 504,
+  /** A call chain nested deeper than `maxCallDepth` (a loop between services). */
+  LoopDetected: 508,
+} as const);
+
 /** HTTP-style status texts for the codes tsmicro uses. */
 const STATUS_TEXT: Record<number, string> = {
   400: "Bad Request",
@@ -20,9 +47,11 @@ const STATUS_TEXT: Record<number, string> = {
   429: "Too Many Requests",
   499: "Client Closed Request",
   500: "Internal Server Error",
+  501: "Not Implemented",
   502: "Bad Gateway",
   503: "Service Unavailable",
   504: "Gateway Timeout",
+  508: "Loop Detected",
 };
 
 export function statusText(code: number): string {
@@ -30,7 +59,13 @@ export function statusText(code: number): string {
 }
 
 export interface MicroErrorInit {
-  /** Who raised it: usually the service name (go-micro's `Id`). */
+  /**
+   * Who raised it (go-micro's `Id`): the name of the service whose code or whose side of a
+   * call produced the error — the called service for what its handler or server raised, the
+   * callee for what the client raised about a call to it (timeouts, unreachable nodes, bad
+   * responses) — and `"tsmicro"` for what the framework raised outside any one service
+   * (a bad address, a context deadline). Never a hop or an endpoint: those are in `chain`.
+   */
   id: string;
   /** HTTP-style code: 400, 404, 408, 500, ... */
   code: number;
@@ -40,13 +75,23 @@ export interface MicroErrorInit {
   status?: string;
   /** Whether the client may retry the call on another attempt. Default: by code (408, 429, 502, 503, 504). */
   retryable?: boolean;
-  /** Hops (`service.endpoint@node`) the failing call passed through. */
+  /** Hops (`service.endpoint@node`, rendered) the failing call passed through. */
   chain?: readonly string[];
   cause?: unknown;
 }
 
-const RETRYABLE_CODES = new Set([408, 429, 502, 503, 504]);
+const RETRYABLE_CODES = new Set<number>([
+  Code.Timeout,
+  Code.TooManyRequests,
+  Code.BadGateway,
+  Code.ServiceUnavailable,
+  Code.GatewayTimeout,
+]);
 
+/**
+ * The one error class on the wire: `code` says what kind of failure, `detail` what, where
+ * and why, `id` who raised it (see MicroErrorInit.id), `chain` the hops it passed through.
+ */
 export class MicroError extends Error {
   readonly id: string;
   readonly code: number;
@@ -133,20 +178,40 @@ function helper(code: number) {
     new MicroError({ ...options, id, code, detail });
 }
 
-export const badRequest = helper(400);
-export const unauthorized = helper(401);
-export const forbidden = helper(403);
-export const notFound = helper(404);
-export const methodNotAllowed = helper(405);
-export const timeout = helper(408);
-export const conflict = helper(409);
-export const payloadTooLarge = helper(413);
-export const tooManyRequests = helper(429);
-export const internalServerError = helper(500);
-export const serviceUnavailable = helper(503);
-
-/** Code 499: the caller cancelled (no HTTP equivalent; nginx's convention). */
-export const cancelled = helper(499);
+/** 400: the request is malformed (undecodable body, bad option, bad address). */
+export const badRequest = helper(Code.BadRequest);
+/** 401: no or bad credentials. */
+export const unauthorized = helper(Code.Unauthorized);
+/** 403: credentials that do not allow this call. */
+export const forbidden = helper(Code.Forbidden);
+/** 404: no such service, endpoint or node. */
+export const notFound = helper(Code.NotFound);
+/** 405: the endpoint exists but not for this kind of call. */
+export const methodNotAllowed = helper(Code.MethodNotAllowed);
+/** 408: a deadline passed (retryable). */
+export const timeout = helper(Code.Timeout);
+/** 409: the request conflicts with the current state. */
+export const conflict = helper(Code.Conflict);
+/** 413: a message or frame larger than the limit. */
+export const payloadTooLarge = helper(Code.PayloadTooLarge);
+/** 415: no codec for the content type. */
+export const unsupportedMediaType = helper(Code.UnsupportedMediaType);
+/** 429: a limit or queue is full (retryable). */
+export const tooManyRequests = helper(Code.TooManyRequests);
+/** 499: the caller cancelled (no HTTP equivalent; nginx's convention). */
+export const cancelled = helper(Code.Cancelled);
+/** 500: the handler or the framework failed. */
+export const internalServerError = helper(Code.InternalServerError);
+/** 501: the transport or server does not support this kind of call (streams over a unary transport). */
+export const notImplemented = helper(Code.NotImplemented);
+/** 502: an answer that cannot be decoded, or a connection lost mid-call (retryable). */
+export const badGateway = helper(Code.BadGateway);
+/** 503: no node to call, a node shutting down, a broker not connected (retryable). */
+export const serviceUnavailable = helper(Code.ServiceUnavailable);
+/** 504: an upstream gave up waiting (retryable). */
+export const gatewayTimeout = helper(Code.GatewayTimeout);
+/** 508: the call chain nested deeper than `maxCallDepth`. */
+export const loopDetected = helper(Code.LoopDetected);
 
 /**
  * The error for an aborted signal: its reason when that is a MicroError (a deadline, a
@@ -158,6 +223,7 @@ export function abortError(reason: unknown, id = "tsmicro"): MicroError {
   return cancelled(id, why ? `the caller cancelled: ${why}` : "the caller cancelled", { cause: reason });
 }
 
+/** Whether `value` is a MicroError (from any copy of tsmicro). */
 export function isMicroError(value: unknown): value is MicroError {
   return value instanceof MicroError;
 }

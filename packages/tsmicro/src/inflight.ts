@@ -4,6 +4,8 @@
  * per call, updated in place).
  */
 
+import { passesThrough } from "./util/hop.js";
+
 export type CallPhase =
   | "selecting"
   | "dialing"
@@ -26,7 +28,7 @@ export interface InflightCall {
   readonly startedAt: number;
   /** Epoch ms, or undefined. */
   readonly deadline: number | undefined;
-  /** Hops before this call, oldest first. */
+  /** Hops before this call, oldest first, as rendered on the wire. */
   readonly chain: readonly string[];
   attempt: number;
 }
@@ -81,13 +83,12 @@ export class InflightTable {
   snapshot(now = Date.now()): InflightSnapshot[] {
     return [...this.#calls].map((c) => {
       const { phaseSince, ...rest } = c;
-      const services = c.chain.map((h) => h.slice(0, h.indexOf(".")));
       return {
         ...rest,
         chain: [...c.chain],
         ageMs: now - c.startedAt,
         phaseAgeMs: now - phaseSince,
-        cycle: services.includes(c.service),
+        cycle: passesThrough(c.chain, c.service),
       };
     });
   }

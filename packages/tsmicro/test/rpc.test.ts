@@ -4,7 +4,7 @@ import type { CallWrapper } from "../src/client/options.js";
 import { newRequest } from "../src/client/request.js";
 import { background, type Context, withMetadata, withTimeout } from "../src/context.js";
 import { conflict, MicroError } from "../src/errors.js";
-import type { HandlerWrapper } from "../src/server/server.js";
+import type { HandlerWrapper } from "../src/server/invoke.js";
 import { delay, fixture, rejection, within } from "./helpers.js";
 
 class Greeter {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { storeConformance } from "tsmicro/testing";
-import { createMemoryStore, storeFromEnv } from "../src/index.js";
+import { createMemoryStore } from "../src/index.js";
+import { storeFromEnv } from "../src/plugin.js";
 
 // One process, one memory: every "instance" of the suite is the same store.
 const memory = createMemoryStore();

@@ -12,7 +12,7 @@ import { defineContract, serverStream } from "../src/contract/contract.js";
 import { implement } from "../src/contract/implement.js";
 import { createMemoryRegistry } from "../src/registry/memory.js";
 import { newService } from "../src/service/service.js";
-import { STREAM_WINDOW_BYTES } from "../src/transport/stream.js";
+import { STREAM_WINDOW_BYTES } from "../src/transport/mux-stream.js";
 
 const TOTAL = 1024 * 1024 * 1024;
 const CHUNK = 256 * 1024;

@@ -7,10 +7,10 @@ import { bidiStream, clientStream, defineContract, serverStream, unary } from ".
 import { implement } from "../src/contract/implement.js";
 import { badRequest, MicroError, unauthorized } from "../src/errors.js";
 import { createMemoryRegistry } from "../src/registry/memory.js";
-import type { HandlerWrapper } from "../src/server/server.js";
-import { setResponseHeader, setResponseTrailer } from "../src/server/stream.js";
+import type { HandlerWrapper } from "../src/server/invoke.js";
+import { setResponseHeader, setResponseTrailer } from "../src/server/stream-server.js";
 import { newService } from "../src/service/service.js";
-import { STREAM_WINDOW_BYTES } from "../src/transport/stream.js";
+import { STREAM_WINDOW_BYTES } from "../src/transport/mux-stream.js";
 import { createTcpTransport } from "../src/transport/tcp.js";
 
 const Demo = defineContract("Demo", {

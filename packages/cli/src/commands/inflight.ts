@@ -1,4 +1,4 @@
-import type { InflightSnapshot } from "tsmicro";
+import type { InflightSnapshot } from "tsmicro/plugin";
 import type { Command } from "../context.js";
 import { askNodes } from "../nodes.js";
 import { duration } from "../output.js";

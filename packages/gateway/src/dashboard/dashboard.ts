@@ -4,7 +4,8 @@
  * Server-Sent Events stream, plus the same as plain JSON under `/_/`.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type Client, MicroError, type Registry, type Service } from "tsmicro";
+import { type Client, MicroError, type Registry } from "tsmicro";
+import type { Service } from "tsmicro/plugin";
 import { sendError, sendJson } from "../http-error.js";
 import { callEveryNode, type NodeAnswer } from "../nodes.js";
 import type { Stats } from "../stats.js";

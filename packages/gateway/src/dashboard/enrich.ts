@@ -3,7 +3,7 @@
  * Schema of its contract (when the gateway was given it) and its kind (unary or a stream),
  * so an endpoint typed in code still shows what to send.
  */
-import type { Endpoint, Service } from "tsmicro";
+import type { Endpoint, Service } from "tsmicro/plugin";
 import { jsonSchemaOf, type ServiceApi } from "../openapi.js";
 
 export interface DashboardEndpoint extends Endpoint {

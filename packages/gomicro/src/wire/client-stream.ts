@@ -6,7 +6,8 @@
  * (its generated clients open with an empty request, then `Send` the real one), so this
  * stream opens with an empty message and every `send` follows it.
  */
-import { MicroError, type RequestHeaders, type TransportStream } from "tsmicro";
+import { MicroError } from "tsmicro";
+import type { RequestHeaders, TransportStream } from "tsmicro/plugin";
 import { END_OF_STREAM, errorFromHeader, H, requestHeadersOut } from "./headers.js";
 import { encodeRequest } from "./http1.js";
 import type { WireSocket } from "./socket.js";

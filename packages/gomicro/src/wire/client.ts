@@ -6,13 +6,8 @@
  * socket's peer says it is tsmicro (`Tsmicro-Multiplex`), every request shares that socket,
  * matched by `Micro-Id`, as on tsmicro's own transport.
  */
-import {
-  type Connection,
-  MicroError,
-  type RequestHeaders,
-  type TransportRequest,
-  type TransportResponse,
-} from "tsmicro";
+import { MicroError } from "tsmicro";
+import type { Connection, RequestHeaders, TransportRequest, TransportResponse } from "tsmicro/plugin";
 import { ClientWireStream } from "./client-stream.js";
 import { errorFromHeader, H, requestHeadersOut } from "./headers.js";
 import { encodeRequest, type HttpMessage } from "./http1.js";

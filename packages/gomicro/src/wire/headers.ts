@@ -3,7 +3,8 @@
  * request headers: service, endpoint, content type, the caller's remaining time (`Timeout`,
  * nanoseconds), metadata (every other header) and errors (`Micro-Error`, go-micro's error JSON).
  */
-import { MicroError, type RequestHeaders } from "tsmicro";
+import { MicroError } from "tsmicro";
+import type { RequestHeaders } from "tsmicro/plugin";
 import { checkHeaderValue } from "./http1.js";
 
 export const H = {

@@ -3,7 +3,8 @@
  * arrive as POSTs with the stream's id, ours leave as responses; `Micro-Error: EOS` ends a side, another error
  * the stream. go-micro streams carry no header or trailer metadata: those set here stay local.
  */
-import { type InboundStream, MicroError, type RequestHeaders } from "tsmicro";
+import { MicroError } from "tsmicro";
+import type { InboundStream, RequestHeaders } from "tsmicro/plugin";
 import { END_OF_STREAM, errorHeader, H } from "./headers.js";
 import { encodeResponse } from "./http1.js";
 

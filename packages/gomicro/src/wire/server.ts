@@ -5,14 +5,14 @@
  * request per socket in flight); messages with `Micro-Stream` feed that stream.
  */
 import { createServer, type Server, type Socket } from "node:net";
+import { MicroError } from "tsmicro";
 import {
   type InboundRequest,
   type Listener,
-  MicroError,
   parseAddress,
   type RequestHandler,
   type StreamHandler,
-} from "tsmicro";
+} from "tsmicro/plugin";
 import { unwrapRequest } from "./envelope.js";
 import { END_OF_STREAM, errorHeader, H, requestHeadersIn } from "./headers.js";
 import { encodeResponse, Http1Reader, type HttpMessage } from "./http1.js";

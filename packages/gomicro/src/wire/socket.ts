@@ -6,7 +6,8 @@
  * which the socket may carry many requests at once.
  */
 import { connect, type Socket } from "node:net";
-import { MicroError, markTransportFailure, parseAddress, serviceUnavailable, timeout } from "tsmicro";
+import { MicroError, serviceUnavailable, timeout } from "tsmicro";
+import { markTransportFailure, parseAddress } from "tsmicro/plugin";
 import { encodeRequest, type Http1Limits, Http1Reader, type HttpMessage } from "./http1.js";
 
 export class WireSocket {

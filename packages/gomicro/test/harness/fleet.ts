@@ -1,6 +1,7 @@
 /** Shared bits of the interop tests: unique names, event waits, go-micro caller runs. */
 import { randomUUID } from "node:crypto";
-import type { Registry, RegistryEvent, Watcher } from "tsmicro";
+import type { Registry } from "tsmicro";
+import type { RegistryEvent, Watcher } from "tsmicro/plugin";
 import { type GoBuild, startGo } from "./go.js";
 
 /** A service name no other test (or test run) uses. */

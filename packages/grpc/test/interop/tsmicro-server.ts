@@ -1,7 +1,8 @@
 /** grpc.testing.TestService implemented on tsmicro, as the interop spec asks of a server. */
 import { create } from "@bufbuild/protobuf";
 import { contractFromService } from "@tsmicro/protobuf";
-import { type Context, implement, MicroError, setResponseHeader, setResponseTrailer } from "tsmicro";
+import { type Context, implement, MicroError } from "tsmicro";
+import { setResponseHeader, setResponseTrailer } from "tsmicro/plugin";
 import { microCodeOf } from "../../src/status.js";
 import { EmptySchema } from "../gen/grpc/testing/empty_pb.js";
 import {

@@ -7,17 +7,17 @@
  */
 
 /** Header names are lower-case; values are strings. */
-export type Headers = Record<string, string>;
+export type MessageHeaders = Record<string, string>;
 
-export interface Message {
-  headers: Headers;
+export interface BrokerMessage {
+  headers: MessageHeaders;
   body: Uint8Array;
 }
 
 /** One delivery of a message to a subscriber. */
 export interface Event {
   readonly topic: string;
-  readonly message: Message;
+  readonly message: BrokerMessage;
   /** 1 on the first delivery, 2 on the first redelivery, ... (counted across processes on durable brokers). */
   readonly attempt: number;
   /** Acknowledges: the message is done. Only the first of `ack()`/`nack()` counts. */
@@ -60,6 +60,7 @@ export interface Subscriber {
   unsubscribe(): Promise<void>;
 }
 
+/** Publish/subscribe on topics (go-micro's broker.Broker). */
 export interface Broker {
   /** Says which broker this is and where, for error messages (`nats (nats://127.0.0.1:4222)`). */
   readonly name: string;
@@ -68,7 +69,7 @@ export interface Broker {
   /** Unsubscribes everything, waits for running handlers, closes. Publishing after it fails. */
   disconnect(): Promise<void>;
   /** Resolves once the broker has taken the message (see the README table for what that promises). */
-  publish(topic: string, message: Message, options?: PublishOptions): Promise<void>;
+  publish(topic: string, message: BrokerMessage, options?: PublishOptions): Promise<void>;
   subscribe(topic: string, handler: BrokerHandler, options?: SubscribeOptions): Promise<Subscriber>;
 }
 

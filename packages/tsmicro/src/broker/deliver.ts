@@ -4,7 +4,7 @@
  * the engine's side of each outcome (`Settle`); the rules live here only.
  */
 import { MicroError } from "../errors.js";
-import { type BrokerHandler, type Event, HEADER, type Message } from "./broker.js";
+import { type BrokerHandler, type BrokerMessage, type Event, HEADER } from "./broker.js";
 import type { ResolvedSubscribeOptions } from "./options.js";
 
 /** The engine's side of settling one delivery. */
@@ -18,7 +18,7 @@ export interface Settle {
 
 export interface Delivery {
   topic: string;
-  message: Message;
+  message: BrokerMessage;
   attempt: number;
 }
 
@@ -26,7 +26,7 @@ export interface DeliverContext {
   options: ResolvedSubscribeOptions;
   handler: BrokerHandler;
   /** The broker's own publish, for dead letters. */
-  publish: (topic: string, message: Message) => Promise<void>;
+  publish: (topic: string, message: BrokerMessage) => Promise<void>;
   onError: (error: Error) => void;
   broker: string;
 }
@@ -116,7 +116,7 @@ function isPermanent(err: unknown): boolean {
 }
 
 /** The dead letter of a delivery: its headers and body, plus where it came from, why, and after how many deliveries. */
-export function deadLetterMessage(d: Delivery, reason: string): Message {
+export function deadLetterMessage(d: Delivery, reason: string): BrokerMessage {
   return {
     headers: {
       ...d.message.headers,

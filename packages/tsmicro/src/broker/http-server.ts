@@ -6,7 +6,7 @@
  */
 import http from "node:http";
 import { badRequest, MicroError, payloadTooLarge } from "../errors.js";
-import { decodeHttpMessage } from "./http-wire.js";
+import { decodeMessageFrame } from "./message-frame.js";
 import type { SerialSubscription } from "./serial.js";
 
 export interface SubscriptionServerOptions {
@@ -55,9 +55,9 @@ export function serveSubscriptions(options: SubscriptionServerOptions): http.Ser
     });
     req.on("end", () => {
       if (res.headersSent) return;
-      let decoded: ReturnType<typeof decodeHttpMessage>;
+      let decoded: ReturnType<typeof decodeMessageFrame>;
       try {
-        decoded = decodeHttpMessage(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+        decoded = decodeMessageFrame(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
       } catch (err) {
         fail(MicroError.from(err, "tsmicro", 400));
         return;

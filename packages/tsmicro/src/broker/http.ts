@@ -11,19 +11,25 @@ import type { AddressInfo } from "node:net";
 import { MicroError } from "../errors.js";
 import { defaultRegistry } from "../registry/default.js";
 import type { Node, Registry } from "../registry/registry.js";
-import { advertisedAddress, ENV_BROKER_ADVERTISE, joinHostPort } from "../transport/address.js";
+import {
+  advertisedAddress,
+  ENV_BROKER_ADVERTISE,
+  joinHostPort,
+  listenAt,
+  parseAddress,
+} from "../transport/address.js";
 import type {
   Broker,
   BrokerHandler,
+  BrokerMessage,
   BrokerOptions,
-  Message,
   PublishOptions,
   SubscribeOptions,
   Subscriber,
 } from "./broker.js";
 import { brokerServiceName, groupVersion, SubscriberDirectory } from "./http-directory.js";
 import { serveSubscriptions } from "./http-server.js";
-import { encodeHttpMessage, HTTP_BROKER_CONTENT_TYPE } from "./http-wire.js";
+import { encodeMessageFrame, MESSAGE_FRAME_CONTENT_TYPE } from "./message-frame.js";
 import { errorSink, notConnected, resolveSubscribeOptions } from "./options.js";
 import { publishWithRetry } from "./publish.js";
 import { SerialSubscription } from "./serial.js";
@@ -113,14 +119,7 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
         maxMessageBytes: o.maxMessageBytes,
         maxPending: o.maxPending,
       });
-      const [host, port] = splitHostPort(o.address);
-      await new Promise<void>((resolve, reject) => {
-        srv.once("error", reject);
-        srv.listen(port, host, () => {
-          srv.off("error", reject);
-          resolve();
-        });
-      });
+      await listenAt(srv, o.address, "http broker address");
       const a = srv.address() as AddressInfo;
       try {
         advertised = advertisedAddress(joinHostPort(a.address, a.port), {
@@ -148,7 +147,7 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
 
   const post = (node: Node, body: Buffer, signal: AbortSignal, again = true): Promise<"ok" | "gone"> =>
     new Promise((resolve, reject) => {
-      const [host, port] = splitHostPort(node.address);
+      const { host, port } = parseAddress(node.address, "subscriber address");
       const req = http.request(
         {
           host,
@@ -157,7 +156,7 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
           path: node.metadata.path ?? `/broker/${node.id}`,
           agent,
           signal,
-          headers: { "content-type": HTTP_BROKER_CONTENT_TYPE, "content-length": body.length },
+          headers: { "content-type": MESSAGE_FRAME_CONTENT_TYPE, "content-length": body.length },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -182,13 +181,13 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
     });
 
   // A subscriber that cannot be reached is skipped or fails the publish: nothing to retry here.
-  const publish = (topic: string, message: Message, opts?: PublishOptions): Promise<void> =>
+  const publish = (topic: string, message: BrokerMessage, opts?: PublishOptions): Promise<void> =>
     publishWithRetry(
       { broker: name, topic, message, options: opts, closed: state === "disconnected" },
       async (_n, deadline) => {
         deadline.setPhase("looking up subscribers");
         const targets = await directory.lookup(topic);
-        const body = encodeHttpMessage(topic, message);
+        const body = encodeMessageFrame(topic, message);
         deadline.setPhase("delivering to subscribers");
         const sends: Promise<void>[] = [];
         for (const node of targets.broadcast) {
@@ -298,14 +297,4 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
       };
     },
   };
-}
-
-function splitHostPort(address: string): [string, number] {
-  const i = address.lastIndexOf(":");
-  if (i < 0) throw new TypeError(`address "${address}" is not host:port`);
-  const host = address.slice(0, i).replace(/^\[|\]$/g, "");
-  const port = Number(address.slice(i + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new TypeError(`address "${address}" has no valid port`);
-  return [host, port];
 }

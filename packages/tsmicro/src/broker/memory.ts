@@ -7,8 +7,8 @@ import { randomUUID } from "node:crypto";
 import type {
   Broker,
   BrokerHandler,
+  BrokerMessage,
   BrokerOptions,
-  Message,
   PublishOptions,
   SubscribeOptions,
   Subscriber,
@@ -24,6 +24,7 @@ interface Entry {
   sub: SerialSubscription;
 }
 
+/** A broker inside this process, for tests and single-process apps. */
 export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
   const name = "memory";
   const onError = errorSink(options);
@@ -31,13 +32,16 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
   const turns = new Map<string, number>(); // round-robin position per topic + group
   let state: "new" | "connected" | "disconnected" = "new";
 
-  const publish = async (topic: string, message: Message, opts?: PublishOptions): Promise<void> => {
+  const publish = async (topic: string, message: BrokerMessage, opts?: PublishOptions): Promise<void> => {
     checkTopic(topic, name);
     checkMessage(message, name, topic);
     if (state === "disconnected") throw notConnected(name, `publish to "${topic}"`);
     if (opts?.signal?.aborted) throw opts.signal.reason;
     // Copies: the publisher may reuse its buffers; subscribers must not see that.
-    const copy = (): Message => ({ headers: { ...message.headers }, body: Uint8Array.from(message.body) });
+    const copy = (): BrokerMessage => ({
+      headers: { ...message.headers },
+      body: Uint8Array.from(message.body),
+    });
     const groups = new Map<string, Entry[]>();
     for (const e of topics.get(topic) ?? []) {
       if (e.queue === undefined) e.sub.push(copy());

@@ -1,11 +1,11 @@
 /** Checks and defaults shared by every broker: topic names, subscribe options, publish deadlines. */
 import { badRequest, MicroError } from "../errors.js";
 import {
+  type BrokerMessage,
   type BrokerOptions,
   DEFAULT_MAX_DELIVER,
   DEFAULT_RETRY_DELAY_MS,
   defaultDeadLetterTopic,
-  type Message,
   type SubscribeOptions,
 } from "./broker.js";
 
@@ -33,8 +33,12 @@ export function checkTopic(topic: unknown, broker: string): asserts topic is str
   }
 }
 
-export function checkMessage(message: unknown, broker: string, topic: string): asserts message is Message {
-  const m = message as Message | undefined;
+export function checkMessage(
+  message: unknown,
+  broker: string,
+  topic: string,
+): asserts message is BrokerMessage {
+  const m = message as BrokerMessage | undefined;
   if (typeof m !== "object" || m === null || !(m.body instanceof Uint8Array)) {
     throw badRequest(
       "tsmicro",

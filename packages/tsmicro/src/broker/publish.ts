@@ -5,14 +5,14 @@
  * what it was waiting for and the last error it saw.
  */
 import { MicroError } from "../errors.js";
-import type { Message, PublishOptions } from "./broker.js";
+import type { BrokerMessage, PublishOptions } from "./broker.js";
 import { type PublishDeadline, publishDeadline } from "./deadline.js";
 import { checkMessage, checkTopic, notConnected } from "./options.js";
 
 export interface PublishAttempt {
   broker: string;
   topic: string;
-  message: Message;
+  message: BrokerMessage;
   options: PublishOptions | undefined;
   /** The broker was disconnected: fail at once with a 503. */
   closed: boolean;

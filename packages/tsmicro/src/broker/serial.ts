@@ -4,7 +4,7 @@
  * happens here (the engine keeps no copy), before the next message is taken.
  */
 import { MicroError } from "../errors.js";
-import type { Message } from "./broker.js";
+import type { BrokerMessage } from "./broker.js";
 import { type DeliverContext, deliver } from "./deliver.js";
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
@@ -12,7 +12,7 @@ export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export class SerialSubscription {
   readonly topic: string;
   readonly #ctx: DeliverContext;
-  readonly #queue: { message: Message; attempt: number }[] = [];
+  readonly #queue: { message: BrokerMessage; attempt: number }[] = [];
   #running: Promise<void> | undefined;
   #closed = false;
   #waiters: (() => void)[] = [];
@@ -32,7 +32,7 @@ export class SerialSubscription {
   }
 
   /** Accepts a message; false once the subscription is closed. */
-  push(message: Message): boolean {
+  push(message: BrokerMessage): boolean {
     if (this.#closed) return false;
     this.#queue.push({ message, attempt: 1 });
     this.#running ??= this.#run();
@@ -95,7 +95,7 @@ export class SerialSubscription {
     this.#wake();
   }
 
-  #later(message: Message, attempt: number, delayMs: number): void {
+  #later(message: BrokerMessage, attempt: number, delayMs: number): void {
     setTimeout(() => {
       if (this.#closed) {
         this.#ctx.onError(

@@ -4,36 +4,16 @@
  * shared (multiplexed), and nothing here waits for `init()` or for another call.
  */
 import type { Codec } from "../codec/codec.js";
-import { type Context, linkSignal } from "../context.js";
-import { abortError, MicroError, timeout } from "../errors.js";
-import { type CallPhase, type InflightCall, type InflightTable, setPhase } from "../inflight.js";
-import type { Node } from "../registry/registry.js";
-import type { Selector } from "../selector/selector.js";
-import { isTransportFailure } from "../transport/failure.js";
-import type { Pool } from "../transport/pool.js";
-import type { Connection } from "../transport/transport.js";
-import { abortable, sleep } from "../util/abort.js";
+import type { Context } from "../context.js";
+import { abortError, Code, MicroError, timeout } from "../errors.js";
+import type { InflightCall, InflightTable } from "../inflight.js";
+import { sleep } from "../util/abort.js";
+import { deadlineOf, linkSignal, noop, startTimer, stopTimer, wireTimeoutMs } from "../util/deadline.js";
 import { LightAbort } from "../util/light-abort.js";
+import { Attempt, PHASE_TEXT, type Snapshot } from "./attempt.js";
 import { checkDepth } from "./depth.js";
-import type { CallOptions, ClientOptions } from "./options.js";
+import type { CallOptions } from "./options.js";
 import type { Request } from "./request.js";
-
-/** Everything a call needs, fixed for its whole life. */
-export interface Snapshot {
-  readonly options: Readonly<ClientOptions>;
-  readonly pool: Pool;
-  readonly selector: Selector;
-}
-
-const PHASE_TEXT: Record<CallPhase, string> = {
-  selecting: "selecting a node",
-  dialing: "dialing",
-  sent: "waiting for the response",
-  backoff: "backing off before a retry",
-  queued: "waiting for a concurrency slot",
-  handling: "handling",
-  streaming: "streaming",
-};
 
 export async function callOnce(
   snap: Snapshot,
@@ -48,10 +28,11 @@ export async function callOnce(
   // 1. Refuse runaway chains before doing anything.
   checkDepth(ctx, req.service, `call to ${hop}`, o.maxCallDepth);
 
-  // 2. The deadline: the smaller of this call's timeout and the caller's remaining time.
+  // 2. The deadline: the smaller of this call's timeout and the caller's remaining time
+  //    (Infinity when neither bounds it: no timer is set then).
   const started = Date.now();
   const ownTimeout = opts.requestTimeoutMs ?? o.requestTimeoutMs;
-  const deadline = Math.min(started + ownTimeout, ctx.deadline ?? Number.POSITIVE_INFINITY);
+  const deadline = deadlineOf(started, ownTimeout, ctx.deadline);
   const byCaller = ctx.deadline !== undefined && ctx.deadline < started + ownTimeout;
 
   const record: InflightCall | undefined = inflight?.add(
@@ -60,92 +41,55 @@ export async function callOnce(
     req.endpoint,
     undefined,
     "selecting",
-    deadline,
+    deadline === Number.POSITIVE_INFINITY ? undefined : deadline,
     ctx.chain,
     started,
   );
 
   // 3. One signal for the call: caller's context, call option, deadline.
   const controller = new LightAbort();
-  let node: Node | undefined;
-  // The node an attempt is counted against in the selector (least-in-flight), until it ends.
-  let busy: Node | undefined;
-  const release = () => {
-    if (busy !== undefined) snap.selector.finished?.(req.service, busy);
-    busy = undefined;
-  };
-  let attempt = 1;
-  let phase: CallPhase = "selecting";
+  const attempt = new Attempt(snap, req.service, opts, record);
   const onDeadline = () => {
+    const node = attempt.node;
     const where = node === undefined ? "" : ` on node ${node.id} (${node.address})`;
     const whose = byCaller ? "the caller's deadline" : `its timeout of ${ownTimeout} ms`;
     controller.abort(
       timeout(
         req.service,
-        `call to ${hop} timed out after ${Date.now() - started} ms (${whose}) while ${PHASE_TEXT[phase]}${where}, attempt ${attempt}`,
+        `call to ${hop} timed out after ${Date.now() - started} ms (${whose}) while ${PHASE_TEXT[attempt.phase]}${where}, attempt ${attempt.number}`,
         { chain: [...ctx.chain, hop] },
       ),
     );
   };
-  const timer = setTimeout(onDeadline, deadline - started);
+  const timer = startTimer(onDeadline, deadline - started);
   // The caller's context may fire first at the same deadline: report it as this call's timeout.
   const unlinkCtx = linkSignal(ctx.signal, {
     abort: (reason) => (Date.now() >= deadline - 1 ? onDeadline() : controller.abort(reason)),
   });
   const unlinkOpt = opts.signal === undefined ? noop : linkSignal(opts.signal, controller);
   const signal = controller.signal;
-  const enter = (p: CallPhase) => {
-    if (phase === p) return;
-    phase = p;
-    setPhase(record, p);
-  };
 
   try {
     const codec: Codec = snap.options.codecs.get(req.contentType ?? o.contentType, req.service);
     const body = codec.encode(req.body);
     const retries = opts.retries ?? o.retries;
     const metadata = opts.metadata === undefined ? ctx.metadata : { ...ctx.metadata, ...opts.metadata };
-    const addresses =
-      opts.address === undefined
-        ? undefined
-        : typeof opts.address === "string"
-          ? [opts.address]
-          : opts.address;
 
     for (;;) {
       try {
-        // 4. Select a node: a fixed address list, or the selector (cached, watch-driven).
-        if (attempt > 1) enter("selecting");
-        if (addresses !== undefined) {
-          const address = addresses[(attempt - 1) % addresses.length]!;
-          node = { id: address, address, metadata: {} };
-        } else {
-          node = (await abortable(snap.selector.select(req.service, opts.select), signal))();
-          snap.selector.started?.(req.service, node);
-          busy = node;
-        }
-        if (record !== undefined) record.node = node.id;
+        // 4. Reach a node: select (cached, watch-driven) and a shared connection, never
+        //    waiting for another call to give one back.
+        const conn = await attempt.connect(signal);
 
-        // 5. A shared connection: never waits for another call to give one back.
-        let conn: Connection | Promise<Connection> = snap.pool.get(
-          node.address,
-          opts.dialTimeoutMs ?? o.dialTimeoutMs,
-          signal,
-        );
-        if (conn instanceof Promise) {
-          enter("dialing");
-          conn = await conn;
-        }
-
-        // 6. Send with the remaining time, metadata and chain; wait for the answer.
-        enter("sent");
+        // 5. Send with the remaining time, metadata and chain; wait for the answer.
+        attempt.enter("sent");
         const res = await conn.request(
           {
             headers: {
               service: req.service,
               endpoint: req.endpoint,
               contentType: codec.contentType,
-              timeoutMs: deadline - Date.now(),
+              timeoutMs: wireTimeoutMs(deadline),
               metadata,
               chain: ctx.chain,
             },
@@ -153,8 +97,7 @@ export async function callOnce(
           },
           signal,
         );
-        release();
-        if (addresses === undefined) snap.selector.mark(req.service, node);
+        attempt.succeeded();
         const resCodec =
           res.contentType === codec.contentType ? codec : o.codecs.get(res.contentType, req.service);
         try {
@@ -162,35 +105,32 @@ export async function callOnce(
         } catch (err) {
           throw new MicroError({
             id: req.service,
-            code: 502,
+            code: Code.BadGateway,
             detail: `cannot decode the response of ${hop} as ${res.contentType}: ${(err as Error).message}`,
             retryable: false,
           });
         }
       } catch (err) {
-        release();
-        // 7. Retry only what may be retried, only while time remains.
-        if (signal.aborted) throw abortError(signal.reason, req.service);
-        const e = MicroError.from(err, req.service);
-        if (node !== undefined && addresses === undefined && isTransportFailure(e)) {
-          snap.selector.mark(req.service, node, e);
+        // 6. Retry only what may be retried, only while time remains.
+        if (signal.aborted) {
+          attempt.release();
+          throw abortError(signal.reason, req.service);
         }
-        if (!e.retryable || attempt > retries)
+        const e = MicroError.from(err, req.service);
+        attempt.failed(e);
+        if (!e.retryable || attempt.number > retries)
           throw e.chain.length > 0 ? e : e.with({ chain: [...ctx.chain, hop] });
-        enter("backoff");
-        await sleep(Math.min(o.backoff(attempt), Math.max(0, deadline - Date.now())), signal);
+        attempt.enter("backoff");
+        await sleep(Math.min(o.backoff(attempt.number), Math.max(0, deadline - Date.now())), signal);
         if (signal.aborted) throw abortError(signal.reason, req.service);
-        attempt++;
-        if (record !== undefined) record.attempt = attempt;
+        attempt.next();
       }
     }
   } finally {
-    release();
-    clearTimeout(timer);
+    attempt.release();
+    stopTimer(timer);
     unlinkCtx();
     unlinkOpt();
     if (record !== undefined) inflight!.delete(record);
   }
 }
-
-function noop() {}

@@ -9,14 +9,16 @@ import { brokerFromEnv, defaultBroker, holdDefaultBroker } from "../broker/env.j
 import { defaultCodecs } from "../codec/index.js";
 import type { Context } from "../context.js";
 import type { Contract, Endpoints } from "../contract/contract.js";
-import { createServiceProxy, type ServiceProxy } from "../contract/proxy.js";
+import { createServiceProxy, type ProxyTarget, type ServiceProxy } from "../contract/proxy.js";
 import { type InflightSnapshot, InflightTable } from "../inflight.js";
 import { defaultRegistry, holdDefaultRegistry } from "../registry/default.js";
 import { createSelector } from "../selector/selector.js";
 import { Pool } from "../transport/pool.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import { startWatchdog } from "../watchdog.js";
-import { callOnce, type Snapshot } from "./call.js";
+import type { Snapshot } from "./attempt.js";
+import { callOnce } from "./call.js";
+import { openStream, type Stream } from "./client-stream.js";
 import {
   type CallFn,
   type CallOptions,
@@ -31,20 +33,9 @@ import {
 } from "./options.js";
 import { type Message, type PublishCallOptions, publishMessage } from "./publish.js";
 import type { Request } from "./request.js";
-import { openStream, type Stream } from "./stream.js";
 
-export interface Client {
-  /** Calls `request.service`'s endpoint and resolves with the decoded response. */
-  call<R = any>(ctx: Context, request: Request, options?: CallOptions): Promise<R>;
-  /**
-   * Opens a bidirectional stream to `request.service`'s stream endpoint; `request.body`, when
-   * not undefined, is sent as the first message. See client/stream.ts.
-   */
-  stream<Req = any, Rsp = any>(
-    ctx: Context,
-    request: Request,
-    options?: CallOptions,
-  ): Promise<Stream<Req, Rsp>>;
+/** The RPC client (go-micro's client.Client): calls, streams, publishes. */
+export interface Client extends ProxyTarget {
   /** A typed proxy for `contract` served as `service`: one method per endpoint (contract/proxy.ts). */
   service<E extends Endpoints>(
     contract: Contract<E>,
@@ -261,6 +252,7 @@ function validate(o: ClientOptions): void {
   }
 }
 
+/** Creates a client (go-micro's client.NewClient); unset options take their defaults. */
 export function newClient(options: Partial<ClientOptions> = {}): Client {
   return new ClientImpl(options);
 }

@@ -8,6 +8,7 @@ import type { Transport } from "../transport/transport.js";
 import type { WatchdogOptions } from "../watchdog.js";
 import type { Request } from "./request.js";
 
+/** Options of one call or stream; each overrides the client's option of the same name. */
 export interface CallOptions {
   /** Call this address (or one of these, in turn per attempt) instead of asking the registry. */
   address?: string | readonly string[];
@@ -24,11 +25,13 @@ export interface CallOptions {
   select?: SelectOptions;
 }
 
+/** A call as wrappers see it (go-micro's CallFunc). */
 export type CallFn = (ctx: Context, request: Request, options: CallOptions) => Promise<unknown>;
 
 /** go-micro's CallWrapper: `(next) => next'`. The first wrapper in the list is the outermost. */
 export type CallWrapper = (next: CallFn) => CallFn;
 
+/** Options of `newClient`, each with its default. */
 export interface ClientOptions {
   /** Retries after the first attempt, on retryable errors. @default 1 */
   retries: number;

@@ -4,9 +4,10 @@
  * hand it to the broker with the caller's signal and remaining deadline.
  */
 import { randomUUID } from "node:crypto";
-import { HEADER, type Headers } from "../broker/broker.js";
-import { background, type Context, linkSignal, remainingMs } from "../context.js";
+import { HEADER, type MessageHeaders } from "../broker/broker.js";
+import { background, type Context, remainingMs } from "../context.js";
 import { timeout } from "../errors.js";
+import { linkSignal } from "../util/deadline.js";
 import type { ClientOptions } from "./options.js";
 
 /** A payload for a topic (go-micro's client.Message). */
@@ -17,10 +18,12 @@ export interface Message<T = unknown> {
   readonly contentType?: string;
 }
 
+/** A message for `client.publish` (go-micro's client.NewMessage). */
 export function newMessage<T>(topic: string, payload: T, options: { contentType?: string } = {}): Message<T> {
   return { topic, payload, contentType: options.contentType };
 }
 
+/** Options of one `client.publish`. */
 export interface PublishCallOptions {
   /** Sent as headers, on top of the context's metadata. */
   metadata?: Record<string, string>;
@@ -36,7 +39,7 @@ export async function publishMessage(
   opts: PublishCallOptions = {},
 ): Promise<void> {
   const codec = o.codecs.get(message.contentType ?? o.contentType);
-  const headers: Headers = {};
+  const headers: MessageHeaders = {};
   for (const [k, v] of Object.entries(ctx.metadata)) headers[k.toLowerCase()] = v;
   if (opts.metadata !== undefined)
     for (const [k, v] of Object.entries(opts.metadata)) headers[k.toLowerCase()] = String(v);

@@ -9,6 +9,7 @@ export interface Request<T = unknown> {
   readonly contentType?: string;
 }
 
+/** A request for `client.call` or `client.stream` (go-micro's client.NewRequest). */
 export function newRequest<T>(
   service: string,
   endpoint: string,

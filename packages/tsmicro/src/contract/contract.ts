@@ -68,12 +68,14 @@ export const bidiStream = spec("bidi");
 
 export type Endpoints = Record<string, EndpointSpec<any, any, EndpointKind>>;
 
+/** A service's endpoints with their kinds and schemas, shared by client and server. */
 export interface Contract<E extends Endpoints = Endpoints> {
   /** Prefix of the endpoints on the wire: `Greeter` → `Greeter.hello`. */
   readonly name: string;
   readonly endpoints: E;
 }
 
+/** Declares a contract: `defineContract("greeter", { hello: unary({ request, response }) })`. */
 export function defineContract<const E extends Endpoints>(name: string, endpoints: E): Contract<E> {
   if (name.length === 0) throw new TypeError("defineContract: a name is required");
   return Object.freeze({ name, endpoints: Object.freeze(endpoints) });

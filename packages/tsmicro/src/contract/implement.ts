@@ -4,8 +4,9 @@
  * is a compile error); at run time each request is validated by the endpoint's schema.
  */
 import type { Context } from "../context.js";
-import { MicroError } from "../errors.js";
-import { MOUNT, type Mountable, type MountTargets, type StreamHandlerFn } from "../server/stream.js";
+import { Code, MicroError } from "../errors.js";
+import { MOUNT, type Mountable, type MountTargets, type StreamHandlerFn } from "../server/stream-server.js";
+import { hopOf } from "../util/hop.js";
 import { type Contract, type EndpointSpec, type Endpoints, endpointName } from "./contract.js";
 import { validate } from "./validate.js";
 
@@ -26,6 +27,7 @@ export type HandlerOf<S> =
 /** One handler per endpoint of the contract, no more, no fewer. */
 export type Implementation<E extends Endpoints> = { [K in keyof E]: HandlerOf<E[K]> };
 
+/** Binds handlers to a contract; `service.handle(implement(contract, handlers))` mounts them. */
 export function implement<E extends Endpoints>(
   contract: Contract<E>,
   handlers: Implementation<E>,
@@ -46,7 +48,7 @@ export function implement<E extends Endpoints>(
       for (const [key, spec] of Object.entries(contract.endpoints)) {
         const name = endpointName(contract, key);
         const fn = (handlers as Record<string, (...a: any[]) => any>)[key]!.bind(handlers);
-        mountOne(targets, name, spec, fn);
+        mountOne(targets, contract.name, name, spec, fn);
         names.push(name);
       }
       return names;
@@ -56,13 +58,17 @@ export function implement<E extends Endpoints>(
 
 function mountOne(
   targets: MountTargets,
+  contractName: string,
   hop: string,
   spec: EndpointSpec<any, any>,
   fn: (ctx: Context, input: any) => any,
 ): void {
-  const id = hop.slice(0, hop.lastIndexOf("."));
+  // Errors are raised by the service serving the endpoint (MicroError.id); the contract's name
+  // stands in only where no server built the context (a handler called directly).
+  const idOf = (ctx: Context): string => hopOf(ctx.chain)?.service ?? contractName;
   // Binary wire (protobuf): bytes in and out; plain values when a JSON client calls the same endpoint.
   const decodeRequest = async (ctx: Context, body: unknown): Promise<unknown> => {
+    const id = idOf(ctx);
     let value = body;
     const serde = spec.wire?.request;
     if (serde !== undefined && (body instanceof Uint8Array || serde.fromValue !== undefined)) {
@@ -72,7 +78,7 @@ function mountOne(
         const as = body instanceof Uint8Array ? spec.wire!.contentType : "a plain value";
         throw new MicroError({
           id,
-          code: 400,
+          code: Code.BadRequest,
           detail: `cannot decode the request of ${hop} as ${as}: ${(err as Error).message}`,
           chain: ctx.chain,
           retryable: false,
@@ -80,13 +86,18 @@ function mountOne(
       }
     }
     if (spec.request === undefined) return value;
-    return validate(spec.request, value, { id, hop, part: "request", code: 400 });
+    return validate(spec.request, value, { id, hop, part: "request", code: Code.BadRequest });
   };
-  const encodeResponse = async (value: unknown, binary: boolean): Promise<unknown> => {
+  const encodeResponse = async (ctx: Context, value: unknown, binary: boolean): Promise<unknown> => {
     const checked =
       spec.response === undefined
         ? value
-        : await validate(spec.response, value, { id, hop, part: "response", code: 500 });
+        : await validate(spec.response, value, {
+            id: idOf(ctx),
+            hop,
+            part: "response",
+            code: Code.InternalServerError,
+          });
     const serde = spec.wire?.response;
     if (serde === undefined) return checked;
     if (binary) return serde.encode(checked);
@@ -95,7 +106,7 @@ function mountOne(
 
   if (spec.kind === "unary") {
     targets.unary(hop, async (ctx, body) =>
-      encodeResponse(await fn(ctx, await decodeRequest(ctx, body)), body instanceof Uint8Array),
+      encodeResponse(ctx, await fn(ctx, await decodeRequest(ctx, body)), body instanceof Uint8Array),
     );
     return;
   }
@@ -104,21 +115,21 @@ function mountOne(
   const inputs = async function* (ctx: Context, source: AsyncIterable<unknown>) {
     for await (const m of source) yield await decodeRequest(ctx, m);
   };
-  const outputs = async function* (source: AsyncIterable<unknown>) {
-    for await (const m of source) yield await encodeResponse(m, binary);
+  const outputs = async function* (ctx: Context, source: AsyncIterable<unknown>) {
+    for await (const m of source) yield await encodeResponse(ctx, m, binary);
   };
   let handler: StreamHandlerFn;
   switch (spec.kind) {
     case "server":
       handler = async function* (ctx, request) {
-        yield* outputs(fn(ctx, await decodeRequest(ctx, request)));
+        yield* outputs(ctx, fn(ctx, await decodeRequest(ctx, request)));
       };
       break;
     case "client":
-      handler = async (ctx, requests) => encodeResponse(await fn(ctx, inputs(ctx, requests)), binary);
+      handler = async (ctx, requests) => encodeResponse(ctx, await fn(ctx, inputs(ctx, requests)), binary);
       break;
     default:
-      handler = (ctx, requests) => outputs(fn(ctx, inputs(ctx, requests)));
+      handler = (ctx, requests) => outputs(ctx, fn(ctx, inputs(ctx, requests)));
   }
   targets.stream(hop, spec.kind, handler);
 }

@@ -4,13 +4,32 @@
  * shape is a compile error. Unary methods go through `client.call` (wrappers, retries); stream
  * methods through `client.stream`.
  */
-import type { Client } from "../client/client.js";
+
+import type { Stream } from "../client/client-stream.js";
 import type { CallOptions } from "../client/options.js";
-import { newRequest } from "../client/request.js";
-import type { Stream } from "../client/stream.js";
+import { newRequest, type Request } from "../client/request.js";
 import type { Context } from "../context.js";
-import { MicroError } from "../errors.js";
+import { Code, MicroError } from "../errors.js";
 import { type Contract, type EndpointSpec, type Endpoints, endpointName } from "./contract.js";
+
+/**
+ * What a proxy calls through: the client's `call` and `stream`. The Client interface extends
+ * it (declared here, so that client.ts, which builds proxies, and this file do not import each
+ * other).
+ */
+export interface ProxyTarget {
+  /** Calls `request.service`'s endpoint and resolves with the decoded response. */
+  call<R = any>(ctx: Context, request: Request, options?: CallOptions): Promise<R>;
+  /**
+   * Opens a bidirectional stream to `request.service`'s stream endpoint; `request.body`, when
+   * not undefined, is sent as the first message. See client/client-stream.ts.
+   */
+  stream<Req = any, Rsp = any>(
+    ctx: Context,
+    request: Request,
+    options?: CallOptions,
+  ): Promise<Stream<Req, Rsp>>;
+}
 
 /** Call options, plus an object to receive the response's header and trailer metadata. */
 export interface ProxyCallOptions extends CallOptions {
@@ -39,10 +58,11 @@ export type MethodOf<S> =
           : (ctx: Context, options?: ProxyCallOptions) => Promise<Stream<Req, Rsp>>
     : never;
 
+/** A typed client for a contract (`client.service(contract, name)`): one method per endpoint. */
 export type ServiceProxy<E extends Endpoints> = { readonly [K in keyof E]: MethodOf<E[K]> };
 
 export function createServiceProxy<E extends Endpoints>(
-  client: Client,
+  client: ProxyTarget,
   contract: Contract<E>,
   service: string,
   defaults: CallOptions = {},
@@ -55,7 +75,7 @@ export function createServiceProxy<E extends Endpoints>(
 }
 
 function method(
-  client: Client,
+  client: ProxyTarget,
   service: string,
   endpoint: string,
   spec: EndpointSpec<any, any>,
@@ -69,7 +89,7 @@ function method(
     if (!(v instanceof Uint8Array)) {
       throw new MicroError({
         id: service,
-        code: 502,
+        code: Code.BadGateway,
         detail: `${endpoint}: expected ${wire.contentType} bytes, got ${typeof v}`,
         retryable: false,
       });
@@ -104,7 +124,11 @@ function method(
           const rsp = await s.recv();
           await s.finished;
           if (rsp === undefined) {
-            throw new MicroError({ id: service, code: 502, detail: `${endpoint} ended without a response` });
+            throw new MicroError({
+              id: service,
+              code: Code.BadGateway,
+              detail: `${endpoint} ended without a response`,
+            });
           }
           return decode(rsp);
         } finally {
@@ -151,7 +175,11 @@ function method(
           s.closeSend();
           const rsp = await s.recv();
           if (rsp === undefined) {
-            throw new MicroError({ id: service, code: 502, detail: `${endpoint} ended without a response` });
+            throw new MicroError({
+              id: service,
+              code: Code.BadGateway,
+              detail: `${endpoint} ended without a response`,
+            });
           }
           return decode(rsp);
         } catch (err) {

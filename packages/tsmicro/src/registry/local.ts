@@ -12,14 +12,14 @@ import { defaultLocalRegistryDir, secureRegistryDir } from "./local-dir.js";
 import type { RegisterOptions, Registry, RegistryEvent, Service } from "./registry.js";
 import {
   diff,
-  eventOf,
   isLive,
-  parseRow,
-  type Row,
+  parseRegistryRow,
+  type RegistryRow,
+  registryEventOf,
+  registryRowsOf,
   rowKey,
-  rowsOf,
   sameRow,
-  servicesOf,
+  servicesOfRows,
   type Table,
 } from "./table.js";
 import { WatcherSet } from "./watchers.js";
@@ -41,7 +41,7 @@ export const DEFAULT_LOCAL_POLL_MS = 500;
 
 const SUFFIX = ".lease.json";
 
-function fileName(row: Row): string {
+function fileName(row: RegistryRow): string {
   return `${encodeURIComponent(row.name)}@${encodeURIComponent(row.version)}@${encodeURIComponent(row.node.id)}${SUFFIX}`;
 }
 
@@ -138,12 +138,12 @@ export function createLocalRegistry(options: LocalRegistryOptions = {}): Registr
       if (row === undefined || !isLive(row, now)) {
         if (old === undefined) return;
         last.delete(key);
-        events.push(eventOf("delete", old));
+        events.push(registryEventOf("delete", old));
         return;
       }
       last.set(key, row);
-      if (old === undefined) events.push(eventOf("create", row));
-      else if (!sameRow(old, row)) events.push(eventOf("update", row));
+      if (old === undefined) events.push(registryEventOf("create", row));
+      else if (!sameRow(old, row)) events.push(registryEventOf("update", row));
     });
     watchers.emit(events);
   };
@@ -167,7 +167,7 @@ export function createLocalRegistry(options: LocalRegistryOptions = {}): Registr
       for (const [key, row] of last) {
         if (isLive(row, now)) continue;
         last.delete(key);
-        events.push(eventOf("delete", row));
+        events.push(registryEventOf("delete", row));
         // Nobody refreshed it: sweep the file (a racing refresh rewrites it anyway).
         void unlink(join(dir, fileName(row))).catch(() => {});
       }
@@ -210,7 +210,7 @@ export function createLocalRegistry(options: LocalRegistryOptions = {}): Registr
       await ensureDir();
       const ttl = opts.ttlMs ?? 0;
       await Promise.all(
-        rowsOf(service, ttl > 0 ? Date.now() + ttl : 0).map(async (row) => {
+        registryRowsOf(service, ttl > 0 ? Date.now() + ttl : 0).map(async (row) => {
           const file = join(dir, fileName(row));
           const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
           // Only this user reads its leases (they name addresses and metadata).
@@ -220,15 +220,17 @@ export function createLocalRegistry(options: LocalRegistryOptions = {}): Registr
       );
     },
     async deregister(service: Service) {
-      await Promise.all(rowsOf(service, 0).map((row) => unlink(join(dir, fileName(row))).catch(() => {})));
+      await Promise.all(
+        registryRowsOf(service, 0).map((row) => unlink(join(dir, fileName(row))).catch(() => {})),
+      );
     },
     async getService(name: string) {
       // Only this service's files are read: their names start with it.
       const table = await scan(`${encodeURIComponent(name)}@`);
-      return servicesOf(table.values());
+      return servicesOfRows(table.values());
     },
     async listServices() {
-      return servicesOf((await scan()).values());
+      return servicesOfRows((await scan()).values());
     },
     watch(opts) {
       const w = watchers.add(opts);
@@ -242,9 +244,9 @@ export function createLocalRegistry(options: LocalRegistryOptions = {}): Registr
   };
 }
 
-async function readRow(path: string): Promise<Row | undefined> {
+async function readRow(path: string): Promise<RegistryRow | undefined> {
   try {
-    return parseRow(await readFile(path, "utf8"));
+    return parseRegistryRow(await readFile(path, "utf8"));
   } catch {
     // Deleted between readdir and read: not a lease any more.
     return undefined;
@@ -257,9 +259,9 @@ function scanSync(dir: string): Table {
   try {
     for (const name of readdirSync(dir)) {
       if (!name.endsWith(SUFFIX)) continue;
-      let row: Row | undefined;
+      let row: RegistryRow | undefined;
       try {
-        row = parseRow(readFileSync(join(dir, name), "utf8"));
+        row = parseRegistryRow(readFileSync(join(dir, name), "utf8"));
       } catch {
         continue;
       }

@@ -1,8 +1,18 @@
 /** In-process registry: for tests and single-process programs. */
 import type { RegisterOptions, Registry, RegistryEvent, Service } from "./registry.js";
-import { eventOf, isLive, type Row, rowKey, rowsOf, sameRow, servicesOf, type Table } from "./table.js";
+import {
+  isLive,
+  type RegistryRow,
+  registryEventOf,
+  registryRowsOf,
+  rowKey,
+  sameRow,
+  servicesOfRows,
+  type Table,
+} from "./table.js";
 import { WatcherSet } from "./watchers.js";
 
+/** A registry inside this process, for tests. */
 export function createMemoryRegistry(): Registry {
   const table: Table = new Map();
   const timers = new Map<string, NodeJS.Timeout>();
@@ -15,10 +25,10 @@ export function createMemoryRegistry(): Registry {
     const row = table.get(key);
     if (row === undefined) return;
     table.delete(key);
-    events.push(eventOf("delete", row));
+    events.push(registryEventOf("delete", row));
   };
 
-  const live = (): Row[] => {
+  const live = (): RegistryRow[] => {
     const now = Date.now();
     return [...table.values()].filter((r) => isLive(r, now));
   };
@@ -28,12 +38,12 @@ export function createMemoryRegistry(): Registry {
     async register(service: Service, options: RegisterOptions = {}) {
       const ttl = options.ttlMs ?? 0;
       const events: RegistryEvent[] = [];
-      for (const row of rowsOf(service, ttl > 0 ? Date.now() + ttl : 0)) {
+      for (const row of registryRowsOf(service, ttl > 0 ? Date.now() + ttl : 0)) {
         const key = rowKey(row.name, row.version, row.node.id);
         const old = table.get(key);
         table.set(key, row);
-        if (old === undefined) events.push(eventOf("create", row));
-        else if (!sameRow(old, row)) events.push(eventOf("update", row));
+        if (old === undefined) events.push(registryEventOf("create", row));
+        else if (!sameRow(old, row)) events.push(registryEventOf("update", row));
         clearTimeout(timers.get(key));
         timers.delete(key);
         if (ttl > 0) {
@@ -54,10 +64,10 @@ export function createMemoryRegistry(): Registry {
       watchers.emit(events);
     },
     async getService(name: string) {
-      return servicesOf(live().filter((r) => r.name === name));
+      return servicesOfRows(live().filter((r) => r.name === name));
     },
     async listServices() {
-      return servicesOf(live());
+      return servicesOfRows(live());
     },
     watch: (options) => watchers.add(options),
     async close() {

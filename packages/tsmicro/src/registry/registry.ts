@@ -20,6 +20,7 @@ export interface Endpoint {
   metadata?: Record<string, string>;
 }
 
+/** A service as registered: its name, version, endpoints and nodes. */
 export interface Service {
   name: string;
   version: string;
@@ -53,6 +54,7 @@ export interface Watcher extends AsyncIterable<RegistryEvent> {
   stop(): void;
 }
 
+/** Service discovery (go-micro's registry.Registry): register, look up, watch. */
 export interface Registry {
   /** Says which registry this is and where, for error messages (`local (/tmp/tsmicro-registry)`). */
   readonly name: string;

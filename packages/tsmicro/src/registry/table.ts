@@ -5,7 +5,7 @@
  */
 import type { Endpoint, Node, RegistryEvent, Service } from "./registry.js";
 
-export interface Row {
+export interface RegistryRow {
   name: string;
   version: string;
   metadata: Record<string, string>;
@@ -15,13 +15,13 @@ export interface Row {
   expiresAt: number;
 }
 
-export type Table = Map<string, Row>;
+export type Table = Map<string, RegistryRow>;
 
 export function rowKey(name: string, version: string, nodeId: string): string {
   return `${name}\u0000${version}\u0000${nodeId}`;
 }
 
-export function rowsOf(service: Service, expiresAt: number): Row[] {
+export function registryRowsOf(service: Service, expiresAt: number): RegistryRow[] {
   return service.nodes.map((node) => ({
     name: service.name,
     version: service.version,
@@ -33,7 +33,7 @@ export function rowsOf(service: Service, expiresAt: number): Row[] {
 }
 
 /** Whether two rows describe the same registration (expiry aside). */
-export function sameRow(a: Row, b: Row): boolean {
+export function sameRow(a: RegistryRow, b: RegistryRow): boolean {
   return (
     a.node.address === b.node.address &&
     JSON.stringify(a.node.metadata) === JSON.stringify(b.node.metadata) &&
@@ -42,8 +42,8 @@ export function sameRow(a: Row, b: Row): boolean {
   );
 }
 
-export function eventOf(type: RegistryEvent["type"], row: Row): RegistryEvent {
-  return { type, service: servicesOf([row])[0]! };
+export function registryEventOf(type: RegistryEvent["type"], row: RegistryRow): RegistryEvent {
+  return { type, service: servicesOfRows([row])[0]! };
 }
 
 /** Events that turn `before` into `after`: creates and updates first, then deletes. */
@@ -51,15 +51,15 @@ export function diff(before: Table, after: Table): RegistryEvent[] {
   const events: RegistryEvent[] = [];
   for (const [key, row] of after) {
     const old = before.get(key);
-    if (old === undefined) events.push(eventOf("create", row));
-    else if (!sameRow(old, row)) events.push(eventOf("update", row));
+    if (old === undefined) events.push(registryEventOf("create", row));
+    else if (!sameRow(old, row)) events.push(registryEventOf("update", row));
   }
-  for (const [key, row] of before) if (!after.has(key)) events.push(eventOf("delete", row));
+  for (const [key, row] of before) if (!after.has(key)) events.push(registryEventOf("delete", row));
   return events;
 }
 
 /** Groups rows into services, one entry per (name, version), nodes in row order. */
-export function servicesOf(rows: Iterable<Row>): Service[] {
+export function servicesOfRows(rows: Iterable<RegistryRow>): Service[] {
   const byKey = new Map<string, Service>();
   for (const r of rows) {
     const key = `${r.name}\u0000${r.version}`;
@@ -84,9 +84,9 @@ export function servicesOf(rows: Iterable<Row>): Service[] {
  * is not one: foreign or corrupt values are skipped, never thrown. Missing optional parts get
  * their empty value; `expiresAt`, when given, replaces the stored one.
  */
-export function parseRow(value: string | object, expiresAt?: number): Row | undefined {
+export function parseRegistryRow(value: string | object, expiresAt?: number): RegistryRow | undefined {
   try {
-    const r = (typeof value === "string" ? JSON.parse(value) : value) as Partial<Row> | null;
+    const r = (typeof value === "string" ? JSON.parse(value) : value) as Partial<RegistryRow> | null;
     if (typeof r?.name !== "string" || typeof r.node?.id !== "string") return undefined;
     return {
       name: r.name,
@@ -101,6 +101,6 @@ export function parseRow(value: string | object, expiresAt?: number): Row | unde
   }
 }
 
-export function isLive(row: Row, now: number): boolean {
+export function isLive(row: RegistryRow, now: number): boolean {
   return row.expiresAt === 0 || row.expiresAt > now;
 }

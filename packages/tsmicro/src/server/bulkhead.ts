@@ -5,7 +5,9 @@
  * take, so "N outer calls into S each calling S again" completes instead of stalling.
  */
 import type { Context } from "../context.js";
-import { MicroError } from "../errors.js";
+import { Code, MicroError } from "../errors.js";
+import { type DeadlineTimer, startTimer, stopTimer } from "../util/deadline.js";
+import { passesThrough } from "../util/hop.js";
 
 export interface LimitOptions {
   /** Requests handled at once. */
@@ -95,7 +97,7 @@ class Limiter {
       return Promise.reject(
         new MicroError({
           id: this.#id,
-          code: 503,
+          code: Code.ServiceUnavailable,
           detail: `${this.#label} is at its concurrency limit (maxConcurrent ${this.#max}, ${this.#active} active, queue of ${this.#maxQueue} full)`,
           retryable: true,
           chain: ctx.chain,
@@ -105,9 +107,9 @@ class Limiter {
     if (ctx.signal.aborted) return Promise.reject(MicroError.from(ctx.signal.reason, this.#id));
     const started = Date.now();
     return new Promise<Release>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: DeadlineTimer;
       const leave = () => {
-        clearTimeout(timer);
+        stopTimer(timer);
         ctx.signal.removeEventListener("abort", onAbort);
         const i = this.#queue.indexOf(waiter);
         if (i >= 0) this.#queue.splice(i, 1);
@@ -135,8 +137,11 @@ class Limiter {
         // before the caller's own timer fires with a vaguer one.
         const left = ctx.deadline - started;
         const margin = Math.min(50, Math.max(1, left / 10));
-        timer = setTimeout(
-          () => giveUp(new MicroError({ id: this.#id, code: 408, detail: "deadline reached while queued" })),
+        timer = startTimer(
+          () =>
+            giveUp(
+              new MicroError({ id: this.#id, code: Code.Timeout, detail: "deadline reached while queued" }),
+            ),
           Math.max(0, left - margin),
         );
       }
@@ -155,14 +160,7 @@ export function createBulkhead(service: string, options: BulkheadOptions): Bulkh
   return {
     async acquire(endpoint, ctx) {
       // The last hop is this request itself; any earlier hop in this service makes it nested.
-      const prefix = `${service}.`;
-      let nested = false;
-      for (let i = 0; i < ctx.chain.length - 1; i++) {
-        if (ctx.chain[i]!.startsWith(prefix)) {
-          nested = true;
-          break;
-        }
-      }
+      const nested = passesThrough(ctx.chain, service, ctx.chain.length - 1);
       const ep = endpointLimits.get(endpoint);
       const releaseEndpoint = ep === undefined ? undefined : await ep.acquire(ctx, nested);
       try {

@@ -4,26 +4,12 @@
  * Every failure becomes a MicroError that says which endpoint and why.
  */
 import type { CodecRegistry } from "../codec/codec.js";
-import { type Context, linkSignal } from "../context.js";
-import { badRequest, MicroError, notFound } from "../errors.js";
-import { type InflightSnapshot, InflightTable, setPhase } from "../inflight.js";
+import { badRequest, Code, MicroError, notFound } from "../errors.js";
+import { type InflightSnapshot, InflightTable } from "../inflight.js";
 import type { InboundRequest } from "../transport/transport.js";
 import type { Bulkhead } from "./bulkhead.js";
-import { HandlerContext } from "./handler-context.js";
+import { type HandlerFn, type HandlerRequest, type HandlerWrapper, Invoker, wrap } from "./invoke.js";
 import { type HandleOptions, Router } from "./router.js";
-
-export interface HandlerRequest {
-  readonly service: string;
-  readonly endpoint: string;
-  readonly contentType: string;
-  readonly body: unknown;
-  readonly metadata: Readonly<Record<string, string>>;
-}
-
-export type HandlerFn = (ctx: Context, request: HandlerRequest) => Promise<unknown>;
-
-/** go-micro's HandlerWrapper. The first wrapper in the list is the outermost. */
-export type HandlerWrapper = (next: HandlerFn) => HandlerFn;
 
 export interface ServerOptions {
   name: string;
@@ -38,41 +24,42 @@ export class Server {
   readonly router = new Router();
   readonly #opts: ServerOptions;
   readonly #inflight = new InflightTable();
-  #active = 0;
-  #idle: (() => void)[] = [];
+  /** Shared with the stream server: unary and stream handlers run the same way. */
+  readonly invoker: Invoker;
   #invoke: HandlerFn;
 
   constructor(options: ServerOptions) {
     this.#opts = options;
-    this.#invoke = this.#compose();
+    this.invoker = new Invoker({
+      name: options.name,
+      nodeId: options.nodeId,
+      wrappers: options.wrappers,
+      bulkhead: options.bulkhead,
+      inflight: options.trackInflight ? this.#inflight : undefined,
+    });
+    this.#invoke = wrap(options.wrappers, async (ctx, req) => {
+      const route = this.router.get(req.endpoint);
+      if (route === undefined) throw this.#unknownEndpoint(req.endpoint);
+      return route.handler(ctx, req.body);
+    });
   }
 
   handle(obj: object, options?: HandleOptions): string[] {
     return this.router.addObject(obj, options);
   }
 
-  /** Requests being handled (including queued ones). */
+  /** Requests and streams being handled (including queued ones). */
   get active(): number {
-    return this.#active;
+    return this.invoker.active;
   }
 
   inflight(): InflightSnapshot[] {
     return this.#inflight.snapshot();
   }
 
-  /** Resolves once no request is being handled. */
+  /** Resolves once no request or stream is being handled. */
   idle(): Promise<void> {
-    if (this.#active === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
-  }
-
-  #compose(): HandlerFn {
-    const bottom: HandlerFn = async (ctx, req) => {
-      const route = this.router.get(req.endpoint);
-      if (route === undefined) throw this.#unknownEndpoint(req.endpoint);
-      return route.handler(ctx, req.body);
-    };
-    return this.#opts.wrappers.reduceRight<HandlerFn>((next, wrap) => wrap(next), bottom);
+    return this.invoker.idle();
   }
 
   #unknownEndpoint(endpoint: string): MicroError {
@@ -120,68 +107,15 @@ export class Server {
       return;
     }
 
-    const hop = `${name}.${h.endpoint}`;
-    const started = Date.now();
-    const deadline = h.timeoutMs === undefined ? undefined : started + h.timeoutMs;
-    const chain = h.chain === undefined ? [`${hop}@${nodeId}`] : [...h.chain, `${hop}@${nodeId}`];
-    const ctx = new HandlerContext(deadline, h.metadata ?? EMPTY, chain, hop, started);
-    const unlink = linkSignal(inbound.signal, ctx);
-    const record = this.#opts.trackInflight
-      ? this.#inflight.add(
-          "server",
-          name,
-          h.endpoint,
-          nodeId,
-          "handling",
-          deadline,
-          h.chain ?? NO_CHAIN,
-          started,
-        )
-      : undefined;
-    this.#active++;
-
-    const finish = () => {
-      ctx.dispose();
-      unlink();
-      if (record !== undefined) this.#inflight.delete(record);
-      if (--this.#active === 0) {
-        const waiters = this.#idle;
-        this.#idle = [];
-        for (const w of waiters) w();
-      }
-    };
+    const call = this.invoker.begin(h, inbound.signal, h.metadata ?? EMPTY);
     const request: HandlerRequest = {
       service: name,
       endpoint: h.endpoint,
       contentType: h.contentType,
       body,
-      metadata: ctx.metadata,
+      metadata: call.ctx.metadata,
     };
-
-    const run = async (): Promise<unknown> => {
-      const bulkhead = this.#opts.bulkhead;
-      if (bulkhead === undefined) return this.#invoke(ctx, request);
-      setPhase(record, "queued");
-      const release = await bulkhead.acquire(h.endpoint, ctx);
-      setPhase(record, "handling");
-      // The slot goes back when the handler ends or its caller gives up, whichever is first:
-      // a handler that ignores its signal cannot hold a slot past its deadline.
-      if (ctx.signal.aborted) {
-        // Granted as the caller gave up: an abort listener added now would never fire.
-        release();
-        throw MicroError.from(ctx.signal.reason, name);
-      }
-      const onAbort = () => release();
-      ctx.signal.addEventListener("abort", onAbort, { once: true });
-      try {
-        return await this.#invoke(ctx, request);
-      } finally {
-        ctx.signal.removeEventListener("abort", onAbort);
-        release();
-      }
-    };
-
-    run().then(
+    call.run(this.#invoke, request).then(
       (result) => {
         let out: Uint8Array;
         try {
@@ -190,30 +124,23 @@ export class Server {
           inbound.fail(
             new MicroError({
               id: name,
-              code: 500,
-              detail: `cannot encode the response of ${hop}: ${(err as Error).message}`,
-              chain,
+              code: Code.InternalServerError,
+              detail: `cannot encode the response of ${name}.${h.endpoint}: ${(err as Error).message}`,
+              chain: call.ctx.chain,
             }),
           );
-          finish();
+          call.end();
           return;
         }
         inbound.respond({ contentType: codec.contentType, body: out });
-        finish();
+        call.end();
       },
       (err: unknown) => {
-        inbound.fail(toWireError(err, name, hop, chain));
-        finish();
+        inbound.fail(call.wireError(err));
+        call.end();
       },
     );
   };
 }
 
 const EMPTY = Object.freeze({});
-const NO_CHAIN: readonly string[] = Object.freeze([]);
-
-function toWireError(err: unknown, id: string, hop: string, chain: readonly string[]): MicroError {
-  if (err instanceof MicroError) return err.chain.length > 0 ? err : err.with({ chain });
-  const message = err instanceof Error ? err.message || err.name : String(err);
-  return new MicroError({ id, code: 500, detail: `${hop} failed: ${message}`, chain, cause: err });
-}

@@ -12,9 +12,10 @@ import type { InflightSnapshot } from "../inflight.js";
 import { defaultRegistry, holdDefaultRegistry } from "../registry/default.js";
 import type { Registry, Service as RegistryService } from "../registry/registry.js";
 import { type Bulkhead, type BulkheadOptions, createBulkhead } from "../server/bulkhead.js";
+import type { HandlerWrapper } from "../server/invoke.js";
 import type { HandleOptions } from "../server/router.js";
-import { type HandlerWrapper, Server } from "../server/server.js";
-import { isMountable, MOUNT, StreamServer } from "../server/stream.js";
+import { Server } from "../server/server.js";
+import { isMountable, MOUNT, StreamServer } from "../server/stream-server.js";
 import { advertisedAddress, ENV_SERVER_ADDRESS, ENV_SERVER_ADVERTISE } from "../transport/address.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import type { Listener, Transport } from "../transport/transport.js";
@@ -22,6 +23,7 @@ import { startWatchdog, type WatchdogOptions } from "../watchdog.js";
 import { listenError } from "./start-error.js";
 import { type ServiceSubscribeOptions, type SubscriberFn, Subscriptions } from "./subscribe.js";
 
+/** Options of `newService`; every one but `name` has a default. */
 export interface ServiceOptions {
   name: string;
   /** @default "latest" */
@@ -74,6 +76,7 @@ export const DEFAULT_REGISTER_TTL_MS = 30_000;
 export const DEFAULT_REGISTER_INTERVAL_MS = 10_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
+/** A service: its server, client, registration and lifecycle (go-micro's micro.Service). */
 export interface MicroService {
   readonly name: string;
   readonly version: string;
@@ -165,7 +168,7 @@ class ServiceImpl implements MicroService {
       unary: this.#server.dispatch,
       hasUnary: (endpoint) => this.#server.router.get(endpoint) !== undefined,
       unaryNames: () => this.#server.router.names(),
-      wrappers: options.wrappers ?? [],
+      invoker: this.#server.invoker,
     });
     // One name space for unary and stream endpoints (the stream server checks the other way).
     this.#server.router.alsoTaken((name) => this.#streams.has(name));
@@ -389,6 +392,7 @@ class ServiceImpl implements MicroService {
   }
 }
 
+/** Creates a service (go-micro's micro.NewService); `start()` or `run()` serves it. */
 export function newService(options: ServiceOptions): MicroService {
   return new ServiceImpl(options);
 }

@@ -19,6 +19,7 @@ interface Entry {
   version: number;
 }
 
+/** A store inside this process (go-micro's memory store), for tests and single-process apps. */
 export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const tables = new Map<string, Map<string, Entry>>();
   const tableOf = (s: Scope) => {

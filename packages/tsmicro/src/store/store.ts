@@ -92,6 +92,7 @@ export interface StoreLimits {
   maxValueBytes: number;
 }
 
+/** Records by key in databases and tables (go-micro's store.Store): read, write, delete, list. */
 export interface Store {
   /** For logs and errors: `memory`, `redis (127.0.0.1:6379)`, ... */
   readonly name: string;

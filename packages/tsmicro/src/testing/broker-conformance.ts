@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, describe, it } from "node:test";
-import type { Broker, BrokerHandler, Event, Message } from "../broker/broker.js";
+import type { Broker, BrokerHandler, BrokerMessage, Event } from "../broker/broker.js";
 import { HEADER } from "../broker/broker.js";
 import { badRequest, MicroError } from "../errors.js";
 
@@ -51,7 +51,7 @@ export function brokerConformance(name: string, options: BrokerConformanceOption
     topics.push(t, `${t}.dlq`);
     return t;
   };
-  const msg = (id: string, extra: Record<string, string> = {}): Message => ({
+  const msg = (id: string, extra: Record<string, string> = {}): BrokerMessage => ({
     headers: { [HEADER.id]: id, ...extra },
     body: Buffer.from(id),
   });
@@ -328,7 +328,7 @@ export function brokerConformance(name: string, options: BrokerConformanceOption
           is400,
         );
       await assert.rejects(
-        b.publish(topic("nobody"), { headers: {}, body: "text" } as unknown as Message),
+        b.publish(topic("nobody"), { headers: {}, body: "text" } as unknown as BrokerMessage),
         is400,
       );
     });

@@ -10,10 +10,13 @@
  *    (169.254.0.0/16, fe80::/10): IPv4 first, then, only for a `::` bind, IPv6.
  *    Never the wildcard itself, which no other host can dial.
  * 4. When nothing qualifies, a MicroError names the option to set.
+ *
+ * It also holds the one `host:port` parser and the one `listen` every listener in tsmicro and
+ * its packages uses (TCP, TLS, gRPC, the http broker, health, metrics, the gateway).
  */
+import type { Server } from "node:net";
 import { type NetworkInterfaceInfo, networkInterfaces } from "node:os";
-import { MicroError } from "../errors.js";
-import { parseAddress } from "./tcp-server.js";
+import { badRequest, MicroError } from "../errors.js";
 
 /** The environment variable for the address a service listens on (go-micro's). */
 export const ENV_SERVER_ADDRESS = "MICRO_SERVER_ADDRESS";
@@ -99,4 +102,41 @@ export function advertisedAddress(bound: string, options: AdvertiseOptions = {})
     });
   }
   return joinHostPort(found, port);
+}
+
+/**
+ * Splits `host:port` (IPv6 hosts in brackets; an empty host means 127.0.0.1). Throws a 400
+ * naming `what` when there is no port or it is not 0–65535.
+ */
+export function parseAddress(address: string, what = "address"): { host: string; port: number } {
+  const i = address.lastIndexOf(":");
+  if (i < 0) throw badRequest("tsmicro", `${what} "${address}" is not host:port`);
+  const host = address.slice(0, i).replace(/^\[|\]$/g, "") || "127.0.0.1";
+  const port = Number(address.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw badRequest("tsmicro", `${what} "${address}" has no valid port`);
+  }
+  return { host, port };
+}
+
+/**
+ * Binds `server` (net, tls, http or http2) to `address` and resolves with the bound `host:port`
+ * (the real port when 0 was asked; IPv6 hosts in brackets).
+ */
+export async function listenAt(
+  server: Pick<Server, "listen" | "once" | "off" | "address">,
+  address: string,
+  what = "address",
+): Promise<string> {
+  const { host, port } = parseAddress(address, what);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host, port }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  const shownHost = host.includes(":") ? `[${host}]` : host;
+  return typeof bound === "object" && bound !== null ? `${shownHost}:${bound.port}` : address;
 }

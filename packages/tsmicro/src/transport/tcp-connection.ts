@@ -4,7 +4,7 @@ import { abortError, MicroError, payloadTooLarge, serviceUnavailable } from "../
 import { markTransportFailure } from "./failure.js";
 import { encodeFrame, FrameDecoder, FrameType, PREFACE, ProtocolError } from "./frame.js";
 import { decodeResponseContentType, encodeRequestHeaders } from "./headers.js";
-import { ClientStreams } from "./stream.js";
+import { ClientStreams } from "./mux-stream.js";
 import type {
   Connection,
   RequestHeaders,

@@ -11,6 +11,7 @@ import {
   tooManyRequests,
 } from "../errors.js";
 import { LightAbort } from "../util/light-abort.js";
+import { listenAt } from "./address.js";
 import { encodeFrame, FrameDecoder, FrameType, PREFACE, ProtocolError } from "./frame.js";
 import { decodeRequestHeaders, encodeResponseHeaders, type HeaderLimits } from "./headers.js";
 import {
@@ -20,8 +21,7 @@ import {
   guardConnection,
   type LimitLog,
 } from "./limits.js";
-import { listenAt } from "./listen.js";
-import { ServerStreams } from "./stream.js";
+import { ServerStreams } from "./mux-stream.js";
 import { describeTlsServerError, type TcpTlsOptions, tlsServerOptions } from "./tls.js";
 import type { InboundRequest, Listener, RequestHandler, StreamHandler } from "./transport.js";
 import { FrameWriter } from "./writer.js";
@@ -268,15 +268,4 @@ export async function listenTcp(
       await closing;
     },
   };
-}
-
-export function parseAddress(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(":");
-  if (i < 0) throw badRequest("tsmicro", `address "${address}" is not host:port`);
-  const host = address.slice(0, i).replace(/^\[|\]$/g, "") || "127.0.0.1";
-  const port = Number(address.slice(i + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw badRequest("tsmicro", `address "${address}" has no valid port`);
-  }
-  return { host, port };
 }

@@ -2,12 +2,13 @@
 import { connect } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { MicroError, serviceUnavailable, timeout } from "../errors.js";
+import { parseAddress } from "./address.js";
 import { markTransportFailure } from "./failure.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "./frame.js";
 import { DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_METADATA_ENTRIES } from "./headers.js";
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, validateLimits } from "./limits.js";
 import { TcpConnection } from "./tcp-connection.js";
-import { listenTcp, parseAddress } from "./tcp-server.js";
+import { listenTcp } from "./tcp-server.js";
 import {
   awaitTlsAdmission,
   connectTls,

@@ -1,3 +1,4 @@
+import { startTimer, stopTimer } from "./deadline.js";
 import type { SignalLike } from "./light-abort.js";
 
 /** Settles with `promise`, or rejects with `signal.reason` as soon as the signal aborts. */
@@ -27,11 +28,11 @@ export function sleep(ms: number, signal: SignalLike): Promise<void> {
   return new Promise<void>((resolve) => {
     if (signal.aborted) return resolve();
     const done = () => {
-      clearTimeout(timer);
+      stopTimer(timer);
       signal.removeEventListener("abort", done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const timer = startTimer(done, ms);
     signal.addEventListener("abort", done, { once: true });
   });
 }

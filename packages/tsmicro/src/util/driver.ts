@@ -4,7 +4,7 @@
  * installed is a MicroError that says what to install; a failed load is retried on the
  * next use (the package may be installed meanwhile).
  */
-import { MicroError } from "../errors.js";
+import { Code, MicroError } from "../errors.js";
 
 export interface DriverRequest {
   /** What chose it, for the message: `MICRO_REGISTRY=etcd`. */
@@ -29,7 +29,7 @@ export async function importDriver<F extends (...args: never[]) => unknown>(req:
       String(e.message).includes(req.specifier);
     throw new MicroError({
       id: "tsmicro",
-      code: 500,
+      code: Code.InternalServerError,
       detail: missing
         ? `${req.chosenBy} needs the package ${req.specifier}, which is not installed: run npm install ${req.specifier}`
         : `could not load ${req.specifier} for ${req.chosenBy}: ${e?.message ?? String(err)}`,
@@ -41,7 +41,7 @@ export async function importDriver<F extends (...args: never[]) => unknown>(req:
   if (typeof make !== "function") {
     throw new MicroError({
       id: "tsmicro",
-      code: 500,
+      code: Code.InternalServerError,
       detail: `${req.specifier} does not export ${req.exportName}() (needed for ${req.chosenBy}); install a version of it that matches tsmicro`,
       retryable: false,
     });

@@ -1,13 +1,14 @@
 /**
- * The HTTP broker's request body: a 4-byte big-endian length, that many bytes of JSON
+ * A broker message as one binary frame (the http broker's request body; NATS and Redis
+ * payloads use it too, to carry headers on servers that have none): a 4-byte big-endian length, that many bytes of JSON
  * `{ "t": topic, "h": headers }`, then the message body as is (binary-safe, no base64).
  */
 import { badRequest } from "../errors.js";
-import type { Message } from "./broker.js";
+import type { BrokerMessage } from "./broker.js";
 
-export const HTTP_BROKER_CONTENT_TYPE = "application/x-tsmicro-message";
+export const MESSAGE_FRAME_CONTENT_TYPE = "application/x-tsmicro-message";
 
-export function encodeHttpMessage(topic: string, message: Message): Buffer {
+export function encodeMessageFrame(topic: string, message: BrokerMessage): Buffer {
   const head = JSON.stringify({ t: topic, h: message.headers });
   // One allocation: the header written in place, then the body.
   const headLength = Buffer.byteLength(head, "utf8");
@@ -18,7 +19,7 @@ export function encodeHttpMessage(topic: string, message: Message): Buffer {
   return out;
 }
 
-export function decodeHttpMessage(raw: Buffer): { topic: string; message: Message } {
+export function decodeMessageFrame(raw: Buffer): { topic: string; message: BrokerMessage } {
   if (raw.length < 4)
     throw badRequest("tsmicro", "http broker: message shorter than its 4-byte header length");
   const n = raw.readUInt32BE(0);

@@ -8,11 +8,11 @@
  * in-flight table) and its answer goes back as the one message of the stream.
  */
 import type { CodecRegistry } from "../codec/codec.js";
-import { type Context, linkSignal, type Metadata } from "../context.js";
-import { badRequest, MicroError, notFound, timeout } from "../errors.js";
+import type { Context, Metadata } from "../context.js";
+import { badRequest, Code, MicroError, notFound } from "../errors.js";
 import type { Endpoint } from "../registry/registry.js";
 import type { InboundRequest, InboundStream, RequestHandler } from "../transport/transport.js";
-import type { HandlerFn, HandlerWrapper } from "./server.js";
+import { type HandlerFn, type HandlerRequest, type Invoker, wrap } from "./invoke.js";
 
 /** Server-streaming: one request in, many out. Client-streaming: many in, one out. Bidi: many both ways. */
 export type StreamKind = "server" | "client" | "bidi";
@@ -37,8 +37,8 @@ export interface StreamServerOptions {
   hasUnary(endpoint: string): boolean;
   /** Unary endpoint names, for "not found" details. */
   unaryNames(): string[];
-  /** The service's handler wrappers; they run when a stream opens. @default [] */
-  wrappers?: readonly HandlerWrapper[];
+  /** How handlers run (context, wrappers, in-flight record, bulkhead): the unary server's. */
+  invoker: Invoker;
 }
 
 interface StreamRoute {
@@ -86,8 +86,6 @@ export function setResponseTrailer(ctx: Context, metadata: Record<string, string
 export class StreamServer {
   readonly #routes = new Map<string, StreamRoute>();
   readonly #opts: StreamServerOptions;
-  #active = 0;
-  #idle: (() => void)[] = [];
 
   constructor(options: StreamServerOptions) {
     this.#opts = options;
@@ -109,15 +107,14 @@ export class StreamServer {
     return [...this.#routes].map(([name, r]) => ({ name, metadata: { stream: r.kind } }));
   }
 
-  /** Streams being handled. */
+  /** Requests and streams being handled (the invoker counts both). */
   get active(): number {
-    return this.#active;
+    return this.#opts.invoker.active;
   }
 
-  /** Resolves once no stream is being handled. */
+  /** Resolves once no request or stream is being handled. */
   idle(): Promise<void> {
-    if (this.#active === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+    return this.#opts.invoker.idle();
   }
 
   /** The transport's stream handler. */
@@ -150,22 +147,10 @@ export class StreamServer {
       return;
     }
     const hop = `${name}.${h.endpoint}`;
-    const chain = [...(h.chain ?? []), `${hop}@${nodeId}`];
-    const started = Date.now();
-    const deadline = h.timeoutMs === undefined ? undefined : started + h.timeoutMs;
-    const controller = new AbortController();
-    const unlink = linkSignal(s.signal, controller);
-    const timer =
-      deadline === undefined
-        ? undefined
-        : setTimeout(() => {
-            const e = timeout(name, `deadline of ${hop} passed after ${Date.now() - started} ms`, { chain });
-            s.abort(e);
-            controller.abort(e);
-          }, deadline - started);
     const metadata = this.#metadataFor(s);
-    const ctx: Context = Object.freeze({ signal: controller.signal, deadline, metadata, chain });
-    this.#active++;
+    // The deadline ends the transport stream too, whether or not the handler looks at its signal.
+    const call = this.#opts.invoker.begin(h, s.signal, metadata, (e) => s.abort(e));
+    const chain = call.ctx.chain;
 
     const decode = (bytes: Uint8Array): unknown => {
       try {
@@ -185,7 +170,7 @@ export class StreamServer {
       } catch (err) {
         throw new MicroError({
           id: name,
-          code: 500,
+          code: Code.InternalServerError,
           detail: `cannot encode a message of ${hop}: ${(err as Error).message}`,
           chain,
         });
@@ -217,29 +202,20 @@ export class StreamServer {
         else for await (const m of out as AsyncIterable<unknown>) await send(m);
         return undefined;
       };
-      const wrappers = this.#opts.wrappers ?? [];
-      const invoke = wrappers.reduceRight<HandlerFn>((next, wrap) => wrap(next), bottom);
-      await invoke(ctx, {
+      const handlerRequest: HandlerRequest = {
         service: name,
         endpoint: h.endpoint,
         contentType: h.contentType,
         body: request,
         metadata,
-      });
+      };
+      await call.run(wrap(this.#opts.invoker.options.wrappers, bottom), handlerRequest, "streaming");
     };
     run().then(
       () => s.closeSend(),
-      (err: unknown) => s.abort(toWireError(err, name, hop, chain)),
+      (err: unknown) => s.abort(call.wireError(err)),
     );
-    void s.finished.then(() => {
-      clearTimeout(timer);
-      unlink();
-      if (--this.#active === 0) {
-        const waiters = this.#idle;
-        this.#idle = [];
-        for (const w of waiters) w();
-      }
-    });
+    void s.finished.then(() => call.end());
   };
 
   /** A unary endpoint called as a stream: one message in, through the unary path, one out. */
@@ -330,12 +306,6 @@ async function* mapIterable<T>(
   f: (b: Uint8Array) => T,
 ): AsyncGenerator<T> {
   for await (const b of source) yield f(b);
-}
-
-function toWireError(err: unknown, id: string, hop: string, chain: readonly string[]): MicroError {
-  if (err instanceof MicroError) return err.chain.length > 0 ? err : err.with({ chain });
-  const message = err instanceof Error ? err.message || err.name : String(err);
-  return new MicroError({ id, code: 500, detail: `${hop} failed: ${message}`, chain, cause: err });
 }
 
 /** What `service.handle(x)` hands to an object that mounts itself (a contract implementation). */

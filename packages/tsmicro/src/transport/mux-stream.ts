@@ -16,7 +16,7 @@
  * The server's end finishes the call (as gRPC trailers do); the client's end is a half-close.
  * An end with an error from either side cancels the stream on both.
  */
-import { cancelled, conflict, MicroError, payloadTooLarge, tooManyRequests } from "../errors.js";
+import { Code, cancelled, conflict, MicroError, payloadTooLarge, tooManyRequests } from "../errors.js";
 import { encodeFrame, FrameType } from "./frame.js";
 import { decodeRequestHeaders, encodeRequestHeaders, type HeaderLimits } from "./headers.js";
 import type { InboundStream, RequestHeaders, StreamHandler, TransportStream } from "./transport.js";
@@ -485,8 +485,7 @@ export class ServerStreams {
       refuse(
         new MicroError({
           id: headers.service,
-          code: 501,
-          status: "Not Implemented",
+          code: Code.NotImplemented,
           detail: `this server does not serve streams (${headers.service}.${headers.endpoint})`,
         }),
       );

@@ -5,14 +5,14 @@
  * Only reaching the node is retried (select, dial); once open, a stream is never replayed.
  */
 import type { Codec } from "../codec/codec.js";
-import { type Context, linkSignal } from "../context.js";
-import { cancelled, MicroError, timeout } from "../errors.js";
+import type { Context } from "../context.js";
+import { Code, cancelled, MicroError, timeout } from "../errors.js";
 import type { InflightCall, InflightTable } from "../inflight.js";
-import type { Node } from "../registry/registry.js";
 import { isTransportFailure } from "../transport/failure.js";
 import type { Connection, TransportStream } from "../transport/transport.js";
-import { abortable, sleep } from "../util/abort.js";
-import type { Snapshot } from "./call.js";
+import { sleep } from "../util/abort.js";
+import { deadlineOf, linkSignal, noop, startTimer, stopTimer, wireTimeoutMs } from "../util/deadline.js";
+import { Attempt, type Snapshot } from "./attempt.js";
 import { checkDepth } from "./depth.js";
 import type { CallOptions } from "./options.js";
 import type { Request } from "./request.js";
@@ -59,36 +59,35 @@ export async function openStream<Req, Rsp>(
   const hop = `${req.service}.${req.endpoint}`;
   checkDepth(ctx, req.service, `stream to ${hop}`, o.maxCallDepth);
   const started = Date.now();
-  const own =
-    opts.requestTimeoutMs === undefined ? Number.POSITIVE_INFINITY : started + opts.requestTimeoutMs;
-  const deadline = Math.min(own, ctx.deadline ?? Number.POSITIVE_INFINITY);
+  const deadline = deadlineOf(started, opts.requestTimeoutMs, ctx.deadline);
 
   const controller = new AbortController();
   const unlinkCtx = linkSignal(ctx.signal, controller);
   const unlinkOpt = opts.signal === undefined ? noop : linkCancel(opts.signal, controller, req.service, hop);
-  const timer = Number.isFinite(deadline)
-    ? setTimeout(
-        () =>
-          controller.abort(
-            timeout(req.service, `stream to ${hop} passed its deadline after ${Date.now() - started} ms`, {
-              chain: [...ctx.chain, hop],
-            }),
-          ),
-        deadline - started,
-      )
-    : undefined;
+  const timer = startTimer(
+    () =>
+      controller.abort(
+        timeout(req.service, `stream to ${hop} passed its deadline after ${Date.now() - started} ms`, {
+          chain: [...ctx.chain, hop],
+        }),
+      ),
+    deadline - started,
+  );
   const record: InflightCall | undefined = inflight?.add(
     "client",
     req.service,
     req.endpoint,
     undefined,
     "selecting",
-    Number.isFinite(deadline) ? deadline : undefined,
+    deadline === Number.POSITIVE_INFINITY ? undefined : deadline,
     ctx.chain,
     started,
   );
+  const attempt = new Attempt(snap, req.service, opts, record);
+  let transport: TransportStream | undefined;
   const cleanup = () => {
-    clearTimeout(timer);
+    attempt.release();
+    stopTimer(timer);
     unlinkCtx();
     unlinkOpt();
     if (record !== undefined) inflight!.delete(record);
@@ -97,13 +96,13 @@ export async function openStream<Req, Rsp>(
   try {
     const codec = o.codecs.get(req.contentType ?? o.contentType, req.service);
     const metadata = opts.metadata === undefined ? ctx.metadata : { ...ctx.metadata, ...opts.metadata };
-    const conn = await reach(snap, req, opts, controller.signal, record);
-    const transport = conn.stream?.(
+    const conn = await reach(attempt, snap, req, opts, controller.signal);
+    transport = conn.stream?.(
       {
         service: req.service,
         endpoint: req.endpoint,
         contentType: codec.contentType,
-        timeoutMs: Number.isFinite(deadline) ? deadline - Date.now() : undefined,
+        timeoutMs: wireTimeoutMs(deadline),
         metadata,
         chain: ctx.chain,
       },
@@ -112,56 +111,53 @@ export async function openStream<Req, Rsp>(
     if (transport === undefined) {
       throw new MicroError({
         id: req.service,
-        code: 501,
-        status: "Not Implemented",
+        code: Code.NotImplemented,
         detail: `stream to ${hop}: the ${o.transport.name} transport does not support streams`,
         retryable: false,
       });
     }
-    if (record !== undefined) record.phase = "streaming";
-    void transport.finished.then(cleanup);
+    attempt.enter("streaming");
+    // The stream counts against its node (least-in-flight) until it ends; how it ended is the
+    // node's success or failure.
+    void transport.finished.then((error) => {
+      if (error === undefined || !isTransportFailure(error)) attempt.succeeded();
+      else attempt.failed(error);
+      cleanup();
+    });
     const stream = new ClientStream<Req, Rsp>(transport, codec, req.service, hop);
     if (req.body !== undefined) await stream.send(req.body as Req);
     return stream;
   } catch (err) {
+    const e = controller.signal.aborted
+      ? MicroError.from(controller.signal.reason, req.service)
+      : MicroError.from(err, req.service);
+    // An open transport stream must end with the call, or its connection never drains.
+    transport?.abort(e);
     cleanup();
-    if (controller.signal.aborted) throw MicroError.from(controller.signal.reason, req.service);
-    throw MicroError.from(err, req.service);
+    throw e;
   }
 }
 
-/** Selects a node and takes a connection, retrying only failures to reach it. */
+/** Reaches a node (select, dial), retrying only failures to reach it: an open stream is never replayed. */
 async function reach(
+  attempt: Attempt,
   snap: Snapshot,
   req: Request,
   opts: StreamOptions,
   signal: AbortSignal,
-  record: InflightCall | undefined,
 ): Promise<Connection> {
-  const o = snap.options;
-  const retries = opts.retries ?? o.retries;
-  const addresses =
-    opts.address === undefined ? undefined : typeof opts.address === "string" ? [opts.address] : opts.address;
-  for (let attempt = 1; ; attempt++) {
-    let node: Node | undefined;
+  const retries = opts.retries ?? snap.options.retries;
+  for (;;) {
     try {
-      if (addresses !== undefined) {
-        const address = addresses[(attempt - 1) % addresses.length]!;
-        node = { id: address, address, metadata: {} };
-      } else {
-        node = (await abortable(snap.selector.select(req.service, opts.select), signal))();
-      }
-      if (record !== undefined) record.node = node.id;
-      const conn = snap.pool.get(node.address, opts.dialTimeoutMs ?? o.dialTimeoutMs, signal);
-      return conn instanceof Promise ? await conn : conn;
+      return await attempt.connect(signal);
     } catch (err) {
       if (signal.aborted) throw MicroError.from(signal.reason, req.service);
       const e = MicroError.from(err, req.service);
-      if (node !== undefined && addresses === undefined && isTransportFailure(e)) {
-        snap.selector.mark(req.service, node, e);
-      }
-      if (!e.retryable || attempt > retries) throw e;
-      await sleep(o.backoff(attempt), signal);
+      attempt.failed(e);
+      if (!e.retryable || attempt.number > retries) throw e;
+      attempt.enter("backoff");
+      await sleep(snap.options.backoff(attempt.number), signal);
+      attempt.next();
     }
   }
 }
@@ -200,7 +196,7 @@ class ClientStream<Req, Rsp> implements Stream<Req, Rsp> {
       return Promise.reject(
         new MicroError({
           id: this.#id,
-          code: 400,
+          code: Code.BadRequest,
           detail: `cannot encode a message for ${this.#hop} as ${this.#codec.contentType}: ${(err as Error).message}`,
           retryable: false,
         }),
@@ -214,7 +210,7 @@ class ClientStream<Req, Rsp> implements Stream<Req, Rsp> {
   }
 
   close(reason = "the client closed the stream"): void {
-    this.#t.abort(new MicroError({ id: this.#id, code: 499, detail: `${this.#hop}: ${reason}` }));
+    this.#t.abort(new MicroError({ id: this.#id, code: Code.Cancelled, detail: `${this.#hop}: ${reason}` }));
   }
 
   async recv(): Promise<Rsp | undefined> {
@@ -228,7 +224,7 @@ class ClientStream<Req, Rsp> implements Stream<Req, Rsp> {
     } catch (err) {
       const e = new MicroError({
         id: this.#id,
-        code: 502,
+        code: Code.BadGateway,
         detail: `cannot decode a message of ${this.#hop} as ${this.#codec.contentType}: ${(err as Error).message}`,
         retryable: false,
       });
@@ -251,8 +247,6 @@ class ClientStream<Req, Rsp> implements Stream<Req, Rsp> {
     };
   }
 }
-
-function noop() {}
 
 /**
  * Links the caller's own AbortSignal: an abort without a MicroError reason (a plain

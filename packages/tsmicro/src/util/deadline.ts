@@ -1,0 +1,99 @@
+/**
+ * Deadlines and signal links: the one place a timer whose delay comes from a user is set.
+ *
+ * Node clamps a timer above 2^31−1 ms (about 24.8 days) to 1 ms, with a TimeoutOverflowWarning:
+ * a 30-day deadline would fire at once. Here a longer delay is chained (re-armed until the
+ * deadline is reached), and an infinite one sets no timer at all.
+ */
+import type { SignalLike } from "./light-abort.js";
+
+/** The longest delay `setTimeout` honours. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A timer set by `startTimer`; `undefined` when none was needed (an infinite delay). */
+export type DeadlineTimer = ReturnType<typeof setTimeout> | LongTimer | undefined;
+
+/** A delay longer than setTimeout can hold, re-armed in steps of at most MAX_TIMER_MS. */
+class LongTimer {
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #at: number;
+  readonly #fn: () => void;
+  readonly #unref: boolean;
+
+  constructor(fn: () => void, delayMs: number, unref: boolean) {
+    this.#fn = fn;
+    this.#at = Date.now() + delayMs;
+    this.#unref = unref;
+    this.#arm();
+  }
+
+  #arm(): void {
+    const left = this.#at - Date.now();
+    if (left <= 0) {
+      this.#timer = undefined;
+      this.#fn();
+      return;
+    }
+    this.#timer = setTimeout(() => this.#arm(), Math.min(left, MAX_TIMER_MS));
+    if (this.#unref) this.#timer.unref?.();
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+/**
+ * Calls `fn` once `delayMs` has passed. `Infinity` (or any non-finite delay but NaN) means
+ * never: no timer is set. A negative or NaN delay fires on the next turn. `unref`: the timer
+ * does not keep the process alive.
+ */
+export function startTimer(fn: () => void, delayMs: number, unref = false): DeadlineTimer {
+  if (delayMs === Number.POSITIVE_INFINITY) return undefined;
+  if (!(delayMs > 0)) delayMs = 0;
+  if (delayMs > MAX_TIMER_MS) return new LongTimer(fn, delayMs, unref);
+  const t = setTimeout(fn, delayMs);
+  if (unref) t.unref?.();
+  return t;
+}
+
+/** Stops a timer from `startTimer` (any value it returned, undefined included). */
+export function stopTimer(timer: DeadlineTimer): void {
+  if (timer instanceof LongTimer) timer.clear();
+  else if (timer !== undefined) clearTimeout(timer);
+}
+
+/**
+ * The epoch-ms deadline of a call started at `now` with its own `timeoutMs` inside a caller's
+ * `deadline`: the earlier of the two. `Infinity` when neither bounds it.
+ */
+export function deadlineOf(now: number, timeoutMs: number | undefined, deadline: number | undefined): number {
+  const own = timeoutMs === undefined ? Number.POSITIVE_INFINITY : now + timeoutMs;
+  return deadline === undefined || deadline > own ? own : deadline;
+}
+
+/** The time left before `deadline` for the wire: undefined when there is no deadline. */
+export function wireTimeoutMs(deadline: number, now = Date.now()): number | undefined {
+  return deadline === Number.POSITIVE_INFINITY ? undefined : Math.max(0, deadline - now);
+}
+
+/** A signal that never aborts: background()'s; linking to it costs nothing. */
+export const NEVER: AbortSignal = new AbortController().signal;
+
+/**
+ * Makes `controller` abort when `parent` does. Returns the function that unlinks it, so
+ * a short-lived child leaves no listener behind on a long-lived parent.
+ */
+export function linkSignal(parent: SignalLike, controller: { abort(reason?: unknown): void }): () => void {
+  if (parent === NEVER) return noop;
+  if (parent.aborted) {
+    controller.abort(parent.reason);
+    return noop;
+  }
+  const onAbort = () => controller.abort(parent.reason);
+  parent.addEventListener("abort", onAbort, { once: true });
+  return () => parent.removeEventListener("abort", onAbort);
+}
+
+export function noop(): void {}

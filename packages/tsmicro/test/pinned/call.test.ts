@@ -1,0 +1,135 @@
+/**
+ * Client call-path behaviours that surviving mutants showed untested (issue 20): an undecodable
+ * response is a 502 naming the hop and the content type (never `undefined`), and retries back off
+ * for a real interval between attempts (never 0 ms).
+ */
+import assert from "node:assert/strict";
+import { createServer, type Server, type Socket } from "node:net";
+import { after, describe, it } from "node:test";
+import { defaultBackoff } from "../../src/client/options.js";
+import {
+  background,
+  type Context,
+  createMemoryRegistry,
+  MicroError,
+  newClient,
+  newRequest,
+  newService,
+} from "../../src/index.js";
+import { encodeFrame, FrameDecoder, FrameType, PREFACE } from "../../src/transport/frame.js";
+
+/** `p`, or a failure after `ms` naming what was awaited. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    }),
+  ]);
+}
+
+/** A server that speaks the frame protocol and answers every request with `body` as JSON. */
+async function fakeServer(body: Buffer): Promise<{ address: string; server: Server }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    let preface = true;
+    const decoder = new FrameDecoder(1 << 20, {
+      frame: (f) => {
+        if (f.type === FrameType.Request) socket.write(encodeFrame(FrameType.Response, f.id, "", body));
+      },
+      oversized: () => {},
+    });
+    socket.on("data", (chunk: Buffer) => {
+      if (preface) {
+        preface = false;
+        chunk = chunk.subarray(PREFACE.length);
+      }
+      decoder.push(chunk);
+    });
+  });
+  server.on("close", () => {
+    for (const s of sockets) s.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const a = server.address();
+  if (a === null || typeof a === "string") throw new Error("no address");
+  return { address: `127.0.0.1:${a.port}`, server };
+}
+
+describe("client call path (pinned)", () => {
+  const closers: (() => Promise<unknown>)[] = [];
+  after(async () => {
+    for (const close of closers.reverse()) await close();
+  });
+
+  it("a response body that cannot be decoded is a 502 naming the endpoint and content type", async () => {
+    const { address, server } = await fakeServer(Buffer.from("{not json"));
+    closers.push(() => new Promise((r) => server.close(r)));
+    const client = newClient({ registry: createMemoryRegistry(), retries: 0 });
+    closers.push(() => client.close());
+    const err = await within(
+      client.call(background(), newRequest("fake", "Fake.Echo", {}), { address }).then(
+        (v) => assert.fail(`expected a 502, got ${JSON.stringify(v)}`),
+        (e: unknown) => e,
+      ),
+      5000,
+      "the call with an undecodable response to fail",
+    );
+    assert.ok(err instanceof MicroError, `expected a MicroError, got ${String(err)}`);
+    assert.equal(err.code, 502);
+    assert.match(err.detail, /cannot decode/);
+    assert.match(err.detail, /Fake\.Echo/);
+    assert.match(err.detail, /application\/json/);
+  });
+
+  it("retries wait a real back-off between attempts", async () => {
+    const seen: number[] = [];
+    class Busy {
+      async Try(_ctx: Context, _req: unknown) {
+        seen.push(performance.now());
+        throw new MicroError({ id: "busy", code: 503, detail: "try again" });
+      }
+    }
+    const registry = createMemoryRegistry();
+    const service = newService({ name: "busy", registry, address: "127.0.0.1:0" });
+    service.handle(new Busy());
+    await service.start();
+    closers.push(() => service.stop());
+    const client = newClient({ registry, retries: 3, requestTimeoutMs: 10_000 });
+    closers.push(() => client.close());
+    const err = await within(
+      client.call(background(), newRequest("busy", "Busy.Try", {})).then(
+        () => assert.fail("expected the 503 to come back after the retries"),
+        (e: unknown) => e,
+      ),
+      10_000,
+      "the retried call to give up",
+    );
+    assert.equal((err as MicroError).code, 503);
+    assert.equal(seen.length, 4, "one attempt and three retries");
+    for (let i = 1; i < seen.length; i++) {
+      // defaultBackoff(n) lies in [base/2, base] with base = 10 ms × 2^(n-1): never less than 5 ms.
+      assert.ok(
+        seen[i]! - seen[i - 1]! >= 4,
+        `attempt ${i + 1} came ${seen[i]! - seen[i - 1]!} ms after the one before`,
+      );
+    }
+  });
+
+  it("the default back-off grows, stays within [base/2, base] and is never 0", () => {
+    for (let attempt = 1; attempt <= 12; attempt++) {
+      const base = Math.min(1000, 10 * 2 ** (attempt - 1));
+      for (let i = 0; i < 50; i++) {
+        const d = defaultBackoff(attempt);
+        assert.ok(
+          d >= base / 2 && d <= base,
+          `defaultBackoff(${attempt}) = ${d}, outside [${base / 2}, ${base}]`,
+        );
+      }
+    }
+  });
+});
