@@ -7,8 +7,8 @@ import { test } from "node:test";
 import { background, createMemoryRegistry, newClient, newMessage, newService, withMetadata } from "tsmicro";
 import { waitFor } from "tsmicro/testing";
 import { createGoMicroNatsBroker } from "../src/index.js";
+import { buildGoPrograms, startGo } from "../src/testing/index.js";
 import { goCall, uniqueName } from "./harness/fleet.js";
-import { buildGoPrograms, startGo } from "./harness/go.js";
 
 const build = await buildGoPrograms();
 const NATS = process.env.TSMICRO_TEST_NATS ?? "127.0.0.1:4222";

@@ -10,8 +10,8 @@ import { newService } from "tsmicro";
 import { createSelector } from "tsmicro/plugin";
 import { waitFor } from "tsmicro/testing";
 import { createGoMicroEtcdRegistry } from "../src/index.js";
+import { buildGoPrograms, startGo } from "../src/testing/index.js";
 import { collect, goCall, uniqueName, watchIsLive } from "./harness/fleet.js";
-import { buildGoPrograms, startGo } from "./harness/go.js";
 
 const build = await buildGoPrograms();
 const etcd = await startEtcd({ private: true });

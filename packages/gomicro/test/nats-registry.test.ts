@@ -9,8 +9,8 @@ import { background, newClient, newRequest, newService, withTimeout } from "tsmi
 import { createSelector } from "tsmicro/plugin";
 import { waitFor } from "tsmicro/testing";
 import { createGoMicroNatsRegistry, createGoMicroTransport } from "../src/index.js";
+import { buildGoPrograms, startGo } from "../src/testing/index.js";
 import { collect, goCall, uniqueName, watchIsLive } from "./harness/fleet.js";
-import { buildGoPrograms, startGo } from "./harness/go.js";
 
 const build = await buildGoPrograms();
 const NATS = process.env.TSMICRO_TEST_NATS ?? "127.0.0.1:4222";
@@ -20,7 +20,7 @@ test("tsmicro finds a go-micro service through NATS, calls it, and its selector 
   timeout: 60_000,
 }, async () => {
   const name = uniqueName("go-greeter");
-  const registry = createGoMicroNatsRegistry({ servers: NATS, pollMs: 300 });
+  const registry = createGoMicroNatsRegistry({ servers: NATS, pollMs: 300, queryTimeoutMs: 500 });
   const watch = collect(registry.watch({ service: name }));
   const selector = createSelector({ registry });
   const client = newClient({ registry, transport: createGoMicroTransport(), retries: 0 });
@@ -59,7 +59,9 @@ test("tsmicro finds a go-micro service through NATS, calls it, and its selector 
       10_000,
       (e) => e.type === "delete" && e.service.nodes[0]?.id === id,
     );
-    console.error(`nats: SIGKILLed go-micro node reported deleted after ${Date.now() - t0} ms (poll 300 ms)`);
+    console.error(
+      `nats: SIGKILLed go-micro node reported deleted after ${Date.now() - t0} ms (poll 300 ms, lookups 500 ms)`,
+    );
     await waitFor("the selector to drop the killed node", 5000, async () =>
       (await selector.select(name).then(
         () => undefined,
@@ -80,7 +82,7 @@ test("go-micro finds a tsmicro service through NATS, with create and delete watc
   timeout: 60_000,
 }, async () => {
   const name = uniqueName("ts-greeter");
-  const registry = createGoMicroNatsRegistry({ servers: NATS });
+  const registry = createGoMicroNatsRegistry({ servers: NATS, queryTimeoutMs: 500 });
   const watcher = startGo(build, "caller", [
     ...flags,
     "-case",

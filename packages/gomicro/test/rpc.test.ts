@@ -22,8 +22,8 @@ import {
   withTimeout,
 } from "tsmicro";
 import { createGoMicroEtcdRegistry, createGoMicroTransport } from "../src/index.js";
+import { buildGoPrograms, type GoProcess, startGo } from "../src/testing/index.js";
 import { goCall, uniqueName } from "./harness/fleet.js";
-import { buildGoPrograms, type GoProcess, startGo } from "./harness/go.js";
 
 const build = await buildGoPrograms();
 const etcd = await startEtcd({ private: true });

@@ -18,8 +18,8 @@ import {
   withTimeout,
 } from "tsmicro";
 import { createGoMicroTransport } from "../src/index.js";
+import { buildGoPrograms, startGo } from "../src/testing/index.js";
 import { excerpt, lastDump, rpcClientLocks } from "./harness/dump.js";
-import { buildGoPrograms, startGo } from "./harness/go.js";
 
 const build = await buildGoPrograms();
 

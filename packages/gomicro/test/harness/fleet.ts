@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import type { Registry } from "tsmicro";
 import type { RegistryEvent, Watcher } from "tsmicro/plugin";
-import { type GoBuild, startGo } from "./go.js";
+import { type GoBuild, startGo } from "../../src/testing/index.js";
 
 /** A service name no other test (or test run) uses. */
 export const uniqueName = (what: string) => `${what}-${randomUUID().slice(0, 8)}`;

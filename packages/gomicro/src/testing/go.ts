@@ -21,9 +21,11 @@ import {
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const goSources = join(here, "..", "go");
-const repoRoot = join(here, "..", "..", "..", "..");
+// src/testing or dist/testing: the package root is two levels up either way.
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/** The Go programs (go-micro v4.10.2 services and clients) the interop tests and the demo run. */
+export const goSources = join(packageRoot, "test", "go");
+const repoRoot = join(packageRoot, "..", "..");
 const cacheRoot = join(repoRoot, "node_modules", ".cache", "tsmicro-gomicro");
 
 /** The go binary: $GO, /usr/local/go/bin/go, or `go` on PATH. Throws naming where it looked. */
