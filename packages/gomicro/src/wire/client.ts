@@ -60,7 +60,10 @@ export class GoMicroConnection implements Connection {
     let socket: WireSocket | undefined = shared;
     // One request per socket: cancelling closes it (the server sees the caller leave). A shared
     // socket stays: the request is forgotten and its answer dropped.
-    const onAbort = () => (shared ? shared.forget(id) : socket?.destroy(MicroError.from(signal.reason)));
+    const onAbort = () =>
+      shared
+        ? shared.forget(id, MicroError.from(signal.reason).detail)
+        : socket?.destroy(MicroError.from(signal.reason));
     let abortRejection: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
       abortRejection = () => reject(MicroError.from(signal.reason));

@@ -18,7 +18,7 @@ import { END_OF_STREAM, errorHeader, H, requestHeadersIn } from "./headers.js";
 import { encodeResponse, Http1Reader, type HttpMessage } from "./http1.js";
 import type { ResolvedWireOptions } from "./options.js";
 import { ServerWireStream } from "./server-stream.js";
-import { MULTIPLEX_HEADER, PROBE_HEADER } from "./socket.js";
+import { CANCEL_HEADER, MULTIPLEX_HEADER, PROBE_HEADER } from "./socket.js";
 
 export async function listenGoMicro(
   address: string,
@@ -60,8 +60,9 @@ function serveConnection(
 ) {
   const peer = `${socket.remoteAddress}:${socket.remotePort}`;
   const reader = new Http1Reader(opts, `request from ${peer}`);
-  // The unary requests in flight on this connection: cancelled when the caller leaves.
-  const inflight = new Set<AbortController>();
+  // The unary requests in flight on this connection, by Micro-Id: cancelled when the caller
+  // leaves, or (tsmicro callers sharing the socket) when it says so.
+  const inflight = new Map<string, AbortController>();
   const streams = new Map<string, ServerWireStream>();
   socket.setNoDelay(true);
   const write = (bytes: Buffer) =>
@@ -91,7 +92,7 @@ function serveConnection(
       code: 499,
       detail: `caller ${peer} closed the connection`,
     });
-    for (const c of inflight) c.abort(e);
+    for (const c of inflight.values()) c.abort(e);
     inflight.clear();
     for (const s of streams.values()) s.abort(e);
   });
@@ -99,6 +100,18 @@ function serveConnection(
   const onMessage = (m: HttpMessage) => {
     const streamId = m.headers[H.stream] || m.headers[`X-${H.stream}`];
     if (streamId) return onStreamMessage(streamId, m);
+    if (m.headers[CANCEL_HEADER] !== undefined) {
+      const id = m.headers[H.id];
+      const c = id === undefined ? undefined : inflight.get(id);
+      c?.abort(
+        new MicroError({
+          id: "go.micro.server",
+          code: 499,
+          detail: `the caller cancelled: ${m.headers[CANCEL_HEADER]}`,
+        }),
+      );
+      return;
+    }
     if (m.headers[PROBE_HEADER]) {
       void write(encodeResponse({ ...echo(m), [MULTIPLEX_HEADER]: "1" }, new Uint8Array())).catch(() => {});
       return;
@@ -144,11 +157,12 @@ function serveConnection(
     const base = { ...echo(m), [MULTIPLEX_HEADER]: "1" };
     let settled = false;
     const controller = new AbortController();
-    inflight.add(controller);
+    const key = m.headers[H.id] ?? `anonymous-${Math.random()}`;
+    inflight.set(key, controller);
     const send = (h: Record<string, string>, body: Uint8Array) => {
       if (settled) return;
       settled = true;
-      inflight.delete(controller);
+      if (inflight.get(key) === controller) inflight.delete(key);
       void write(encodeResponse(h, body)).catch(() => {});
     };
     let envelope: ReturnType<typeof unwrapRequest>;

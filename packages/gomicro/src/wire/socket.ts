@@ -126,9 +126,11 @@ export class WireSocket {
     });
   }
 
-  /** Forgets a request (its response, if it comes, is dropped). */
-  forget(id: string): void {
-    this.#pending.delete(id);
+  /** Forgets a request (its response, if it comes, is dropped) and tells the tsmicro peer to cancel it. */
+  forget(id: string, reason: string): void {
+    if (!this.#pending.delete(id) || this.#error) return;
+    const headers = { [CANCEL_HEADER]: reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 200), "Micro-Id": id };
+    this.write(encodeRequest(this.address, headers, new Uint8Array())).catch(() => {});
   }
 
   /** The next message from the server. */
@@ -157,6 +159,8 @@ export class WireSocket {
 export const MULTIPLEX_HEADER = "Tsmicro-Multiplex";
 /** A request that only asks whether the peer multiplexes (a go-micro server answers "unknown service"). */
 export const PROBE_HEADER = "Tsmicro-Probe";
+/** Sent (to tsmicro peers only) when a caller gives up on a request that shares a socket. */
+export const CANCEL_HEADER = "Tsmicro-Cancel";
 
 /**
  * Asks the peer, once per connection, whether it multiplexes: a tsmicro server answers at
