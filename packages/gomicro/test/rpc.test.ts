@@ -215,6 +215,19 @@ describe("go-micro client -> tsmicro Greeter", () => {
     assert.ok(slow.ms < 3000, `the go-micro call took ${slow.ms} ms`);
   });
 
+  test("unary as application/json-rpc: go-micro's envelope is unwrapped for the handler and wrapped back", async () => {
+    const r = await go("-case", "hello", "-name", "Gopher", "-content_type", "application/json-rpc");
+    assert.equal(r.ok, true, r.raw);
+    assert.equal(r.response?.msg, "Hello Gopher from tsmicro");
+    const e = await go("-case", "error", "-name", "Gopher", "-content_type", "application/json-rpc");
+    assert.deepEqual(e.error, {
+      id: "ts.greeter.fail",
+      code: 418,
+      detail: "no tea for Gopher",
+      status: "I'm a teapot",
+    });
+  });
+
   test("server stream: messages, end of stream, and an error after messages", async () => {
     const r = await go("-case", "stream", "-count", "3", "-name", "Gopher");
     assert.equal(r.ok, true, r.raw);

@@ -45,6 +45,7 @@ func main() {
 	contentType := fs.String("content_type", "application/json", "request content type")
 	topic := fs.String("topic", "", "topic (publish case)")
 	watchFor := fs.Duration("watch_for", 10*time.Second, "how long to watch (watch case)")
+	address := fs.String("address", "", "call this address instead of selecting a node")
 	_ = fs.Parse(os.Args[1:])
 
 	reg := f.Registry_()
@@ -75,7 +76,11 @@ func main() {
 			ctx = metadata.NewContext(ctx, metadata.Metadata{"X-Tenant": "acme", "X-Request-From": "go-micro"})
 		}
 		var rsp map[string]any
-		err = c.Call(ctx, c.NewRequest(*service, ep, body), &rsp, client.WithConnClose())
+		opts := []client.CallOption{client.WithConnClose()}
+		if *address != "" {
+			opts = append(opts, client.WithAddress(*address))
+		}
+		err = c.Call(ctx, c.NewRequest(*service, ep, body), &rsp, opts...)
 		r.Response = rsp
 	case "stream":
 		ep := "Greeter.Stream"
