@@ -13,8 +13,11 @@ export interface EtcdLayout {
   serviceKey(name: string): string;
   /** The value stored for one node. */
   encode(row: RegistryRow): string;
-  /** The node a stored value describes; undefined for a value this layout does not read. */
-  decode(value: string, key: string): RegistryRow | undefined;
+  /**
+   * The node a stored value describes; undefined for a value this layout does not read (or
+   * refuses: a key without a lease, `leased` false, never expires).
+   */
+  decode(value: string, key: string, leased: boolean): RegistryRow | undefined;
   /** The node a key names, for a delete whose previous value is gone; undefined if unknown. */
   parseKey(key: string): { name: string; version: string; nodeId: string } | undefined;
 }
@@ -24,6 +27,6 @@ export const tsmicroEtcdLayout: EtcdLayout = {
   nodeKey,
   serviceKey,
   encode: ({ expiresAt: _, ...row }) => JSON.stringify(row),
-  decode: (value) => parseRegistryRow(value, 0),
+  decode: (value, _key, leased) => parseRegistryRow(value, 0, leased),
   parseKey: parseNodeKey,
 };

@@ -52,9 +52,9 @@ function putEvent(
   prev: IKeyValue | null | undefined,
 ): RegistryEvent | undefined {
   const key = kv.key.toString();
-  const row = layout.decode(kv.value.toString(), key);
+  const row = layout.decode(kv.value.toString(), key, kv.lease !== "0");
   if (row === undefined) return undefined;
-  const before = prev ? layout.decode(prev.value.toString(), key) : undefined;
+  const before = prev ? layout.decode(prev.value.toString(), key, true) : undefined;
   if (before === undefined) return registryEventOf("create", row);
   if (prev!.value.equals(kv.value)) return undefined;
   return registryEventOf("update", row);
@@ -66,7 +66,7 @@ function deleteEvent(
   prev: IKeyValue | null | undefined,
 ): RegistryEvent | undefined {
   const key = kv.key.toString();
-  const row = prev ? layout.decode(prev.value.toString(), key) : undefined;
+  const row = prev ? layout.decode(prev.value.toString(), key, true) : undefined;
   if (row !== undefined) return registryEventOf("delete", row);
   // No previous value (compacted away): the key still names the node.
   const parts = layout.parseKey(key);

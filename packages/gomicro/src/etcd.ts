@@ -15,8 +15,10 @@ export const goMicroEtcdLayout: EtcdLayout = {
   nodeKey: (name, _version, nodeId) => `${part(name)}/${part(nodeId)}`,
   serviceKey: (name) => `${part(name)}/`,
   encode: (row) => JSON.stringify(goMicroRecordOf(row)),
-  // A go-micro record holds one node; anything else under the prefix (tsmicro's own layout) is skipped.
-  decode: (value) => rowsOfGoMicroRecord(value)[0],
+  // A go-micro record holds one node; anything else under the prefix (tsmicro's own layout) is
+  // skipped, and so is a key without a lease: as tsmicro's own records, it would never expire
+  // (go-micro registers with a lease unless its RegisterTTL is 0).
+  decode: (value, _key, leased) => (leased ? rowsOfGoMicroRecord(value)[0] : undefined),
   parseKey: (key) => {
     const [name, nodeId, ...rest] = key.split("/");
     return name && nodeId && rest.length === 0 ? { name, version: "", nodeId } : undefined;

@@ -140,7 +140,7 @@ test("go-micro finds a tsmicro service in etcd, with create and delete watch eve
       endpoints: [],
       nodes: [{ id: "probe", address: "127.0.0.1:1", metadata: {} }],
     };
-    await registry.register(probe);
+    await registry.register(probe, { ttlMs: 30_000 });
     await watcher.json<Ev>(
       "go-micro's watch to see a probe node",
       10_000,

@@ -114,7 +114,7 @@ test("go-micro finds a tsmicro service through NATS, with create and delete watc
       nodes: [{ id: "probe", address: "127.0.0.1:1", metadata: {} }],
     };
     await waitFor("go-micro's watch to see a probe node", 10_000, async () => {
-      await registry.register(probe);
+      await registry.register(probe, { ttlMs: 30_000 });
       return watcher.stdout().includes('"id":"probe"') ? true : undefined;
     });
     await registry.deregister(probe);

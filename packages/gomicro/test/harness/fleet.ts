@@ -90,7 +90,7 @@ export async function watchIsLive(
     endpoints: [],
     nodes: [{ id: `probe-${randomUUID()}`, address: "127.0.0.1:1", metadata: {} }],
   };
-  await registry.register(probe);
+  await registry.register(probe, { ttlMs: 30_000 });
   await watch.next(
     "the watch to see a probe node",
     10_000,
