@@ -76,6 +76,8 @@ export {
   resolveClientOptions,
 } from "./client/options.js";
 export { defaultRetry, type RetryPredicate } from "./client/retry.js";
+// Middleware: one object with hooks for calls, streams, publishes, handlers and subscribers.
+export type { Middleware, PublishFn, StreamFn } from "./middleware.js";
 // Codecs.
 export {
   type Codec,

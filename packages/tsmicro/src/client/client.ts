@@ -11,6 +11,7 @@ import type { Context } from "../context.js";
 import type { Contract, Endpoints } from "../contract/contract.js";
 import { createServiceProxy, type ProxyTarget, type ServiceProxy } from "../contract/proxy.js";
 import { type InflightSnapshot, InflightTable } from "../inflight.js";
+import { around, type Middleware, type PublishFn, type StreamFn } from "../middleware.js";
 import { defaultRegistry, holdDefaultRegistry } from "../registry/default.js";
 import { createSelector } from "../selector/selector.js";
 import { Pool } from "../transport/pool.js";
@@ -62,6 +63,8 @@ export interface ClientStats {
 
 interface State extends Snapshot {
   readonly invoke: CallFn;
+  readonly openStream: StreamFn;
+  readonly publish: PublishFn;
 }
 
 class ClientImpl implements Client {
@@ -107,19 +110,12 @@ class ClientImpl implements Client {
 
   stream<Req, Rsp>(ctx: Context, request: Request, options: CallOptions = {}): Promise<Stream<Req, Rsp>> {
     this.#hold();
-    const s = this.#state;
-    return openStream<Req, Rsp>(
-      s,
-      s.options.trackInflight ? this.#inflight : undefined,
-      ctx,
-      request,
-      options,
-    );
+    return this.#state.openStream(ctx, request, options) as Promise<Stream<Req, Rsp>>;
   }
 
   publish(ctx: Context, message: Message, options?: PublishCallOptions): Promise<void> {
     this.#hold();
-    return publishMessage(this.#state.options, ctx, message, options);
+    return this.#state.publish(ctx, message, options ?? {});
   }
 
   service<E extends Endpoints>(
@@ -196,8 +192,20 @@ class ClientImpl implements Client {
     const snap: Snapshot = { options, pool, selector };
     const table = options.trackInflight ? this.#inflight : undefined;
     const bottom: CallFn = (ctx, req, opts) => callOnce(snap, table, ctx, req, opts);
-    const invoke = options.wrappers.reduceRight<CallFn>((next, wrap) => wrap(next), bottom);
-    return { ...snap, invoke };
+    const middleware = options.middleware as readonly Middleware[];
+    const invoke = around(
+      middleware,
+      "call",
+      options.wrappers.reduceRight<CallFn>((next, wrap) => wrap(next), bottom),
+    );
+    const streamBottom: StreamFn = (ctx, req, opts) => openStream(snap, table, ctx, req, opts);
+    const publishBottom: PublishFn = (ctx, message, opts) => publishMessage(options, ctx, message, opts);
+    return {
+      ...snap,
+      invoke,
+      openStream: around(middleware, "stream", streamBottom),
+      publish: around(middleware, "publish", publishBottom),
+    };
   }
 }
 

@@ -72,6 +72,16 @@ export interface ClientOptions {
   codecs: CodecRegistry;
   /** @default [] */
   wrappers: readonly CallWrapper[];
+  /**
+   * Middleware (see middleware.ts's Middleware): hooks for calls, streams and publishes, the
+   * first outermost, outside `wrappers`. Typed structurally here to keep modules acyclic.
+   * @default []
+   */
+  middleware: readonly {
+    readonly call?: CallWrapper;
+    readonly stream?: (next: never) => unknown;
+    readonly publish?: (next: never) => unknown;
+  }[];
   /** Calls nested deeper than this are refused with the chain listed. @default 64 */
   maxCallDepth: number;
   /** Back-off before retry `attempt` (1-based), in ms; bounded by the deadline. @default 10 ms × 2^(attempt-1), jittered, ≤ 1 s */
@@ -103,6 +113,7 @@ export const CLIENT_DEFAULTS = Object.freeze({
   contentType: "application/json",
   selector: undefined,
   wrappers: Object.freeze([]) as readonly CallWrapper[],
+  middleware: Object.freeze([]) as readonly never[],
   maxCallDepth: 64,
   backoff: defaultBackoff,
   retry: undefined,

@@ -9,6 +9,7 @@ import type { Client } from "../client/client.js";
 import { newClient } from "../client/client.js";
 import { type CodecRegistry, defaultCodecs } from "../codec/index.js";
 import type { InflightSnapshot } from "../inflight.js";
+import type { Middleware } from "../middleware.js";
 import { defaultRegistry, holdDefaultRegistry } from "../registry/default.js";
 import type { Registry, Service as RegistryService } from "../registry/registry.js";
 import { type Bulkhead, type BulkheadOptions, createBulkhead } from "../server/bulkhead.js";
@@ -56,6 +57,12 @@ export interface ServiceOptions {
   metadata?: Record<string, string>;
   /** Handler wrappers; the first is the outermost. @default [] */
   wrappers?: readonly HandlerWrapper[];
+  /**
+   * Middleware for every path (middleware.ts): `handler` and `subscriber` hooks run around this
+   * service's handlers and subscribers (outside `wrappers`), and `call`, `stream` and `publish`
+   * hooks around its own client's (when it makes one). @default []
+   */
+  middleware?: readonly Middleware[];
   /** Registration lifetime in the registry. @default 30000 */
   registerTtlMs?: number;
   /** How often the registration is refreshed; keep it well under the TTL. @default 10000 */
@@ -111,6 +118,7 @@ export const SERVICE_DEFAULTS = Object.freeze({
   version: "latest",
   metadata: Object.freeze({}) as Readonly<Record<string, string>>,
   wrappers: Object.freeze([]) as readonly HandlerWrapper[],
+  middleware: Object.freeze([]) as readonly Middleware[],
   registerTtlMs: 30_000,
   registerIntervalMs: 10_000,
   drainTimeoutMs: 10_000,
@@ -230,20 +238,21 @@ class ServiceImpl implements MicroService {
           options.advertise ?? (process.env[ENV_SERVER_ADVERTISE] || undefined),
         ),
       });
-    this.#subs = new Subscriptions(this.name, o.codecs);
+    this.#subs = new Subscriptions(this.name, o.codecs, o.middleware);
     this.client =
       options.client ??
       newClient({
         registry: this.registry,
         broker: this.broker,
         codecs: o.codecs,
+        middleware: o.middleware,
       });
     this.#transport = options.transport ?? createTcpTransport();
     this.#server = new Server({
       name: this.name,
       nodeId: this.nodeId,
       codecs: o.codecs,
-      wrappers: o.wrappers,
+      wrappers: [...o.middleware.flatMap((m) => (m.handler === undefined ? [] : [m.handler])), ...o.wrappers],
       bulkhead:
         options.limits === undefined
           ? undefined

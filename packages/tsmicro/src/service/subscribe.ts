@@ -3,19 +3,13 @@
  * with the codec its content type names and calls the handler with a context whose metadata
  * is the message's headers. They subscribe when the service starts and unsubscribe when it stops.
  */
-import {
-  type BrokerHandler,
-  type Event,
-  HEADER,
-  type SubscribeOptions,
-  type Subscriber,
-} from "../broker/broker.js";
+import { type BrokerHandler, HEADER, type SubscribeOptions, type Subscriber } from "../broker/broker.js";
 import type { CodecRegistry } from "../codec/codec.js";
 import type { Context } from "../context.js";
 import { badRequest, serviceUnavailable } from "../errors.js";
+import { around, type Middleware, type SubscriberFn } from "../middleware.js";
 
-/** A subscriber: the decoded payload, with the raw event for manual `ack()`/`nack()`. */
-export type SubscriberFn<T = any> = (ctx: Context, payload: T, event: Event) => void | Promise<void>;
+export type { SubscriberFn } from "../middleware.js";
 
 /** `queue` for a queue group (one member gets each message); the rest as the broker's SubscribeOptions. */
 export type ServiceSubscribeOptions = SubscribeOptions;
@@ -31,14 +25,16 @@ interface Entry {
 export class Subscriptions {
   readonly #service: string;
   readonly #codecs: CodecRegistry;
+  readonly #middleware: readonly Middleware[];
   readonly #entries: Entry[] = [];
   #active: Subscriber[] = [];
   // Aborted when the service stops: handlers still running then see ctx.signal abort.
   #stopping = new AbortController();
 
-  constructor(service: string, codecs: CodecRegistry) {
+  constructor(service: string, codecs: CodecRegistry, middleware: readonly Middleware[] = []) {
     this.#service = service;
     this.#codecs = codecs;
+    this.#middleware = middleware;
   }
 
   get size(): number {
@@ -84,6 +80,7 @@ export class Subscriptions {
 
   #adapt(e: Entry): BrokerHandler {
     const service = this.#service;
+    const handler = around(this.#middleware, "subscriber", e.handler);
     return async (event) => {
       const h = event.message.headers;
       const contentType = h[HEADER.contentType] ?? "application/json";
@@ -105,7 +102,7 @@ export class Subscriptions {
         metadata: Object.freeze(h),
         chain: NO_CHAIN,
       };
-      await e.handler(ctx, payload, event);
+      await handler(ctx, payload, event);
     };
   }
 }
