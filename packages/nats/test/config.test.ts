@@ -11,7 +11,6 @@ import {
   background,
   type CallWrapper,
   createMemoryRegistry,
-  defaultsSource,
   loadConfig,
   MicroError,
   newClient,
@@ -47,7 +46,8 @@ describe("NATS KV config source", () => {
     const source = natsConfigSource({ bucket });
     const config = await loadConfig({
       schema: Schema,
-      sources: [defaultsSource({ client: { retries: 0, requestTimeoutMs: 1000, poolSize: 4 } }), source],
+      defaults: { client: { retries: 0, requestTimeoutMs: 1000, poolSize: 4 } },
+      sources: [source],
       onError: (e) => errors.push(e),
     });
     try {
@@ -185,7 +185,8 @@ async function showcase(o: { initBoundMs: number; lock?: ReturnType<typeof goMic
   const source = natsConfigSource({ bucket: showBucket });
   const config = await loadConfig({
     schema: Schema,
-    sources: [defaultsSource({ client: { retries: 0, requestTimeoutMs: 30_000, poolSize: 4 } }), source],
+    defaults: { client: { retries: 0, requestTimeoutMs: 30_000, poolSize: 4 } },
+    sources: [source],
   });
   // The application's wiring: every applied change re-inits the client.
   const inits: number[] = [];
