@@ -10,6 +10,7 @@ export {
   DEFAULT_ETCD_RECONNECT_MS,
   DEFAULT_ETCD_TIMEOUT_MS,
   type EtcdRegistryOptions,
+  etcdSecurityOptions,
 } from "./registry.js";
 
 /**

@@ -3,9 +3,13 @@
  * delivery and durable queue groups (`createRedisBroker`, MICRO_BROKER=redis); pub/sub for
  * fire-and-forget (`createRedisPubSubBroker`, MICRO_BROKER=redis-pubsub).
  */
-
 export { createRedisCache, type RedisCacheOptions } from "./cache.js";
-export { DEFAULT_REDIS_URL, type RedisConnectionOptions } from "./connection.js";
+export {
+  DEFAULT_REDIS_URL,
+  type RedisConnectionOptions,
+  type RedisTlsOptions,
+  redisSecurityOptions,
+} from "./connection.js";
 export { brokerFromAddress, storeFromAddress } from "./env.js";
 export { createRedisPubSubBroker, type RedisPubSubBrokerOptions } from "./pubsub.js";
 export { createRedisStore, REDIS_STORE_WRITE_SCRIPT, type RedisStoreOptions } from "./store.js";

@@ -65,12 +65,15 @@ export type { ClientStats } from "./client/client.js";
 // Client and server internals a backend or tool plugs into; the client's option resolution.
 export {
   type CallFn,
+  CLIENT_DEFAULTS,
+  type ClientDependencies,
   DEFAULT_DIAL_TIMEOUT_MS,
   DEFAULT_MAX_CALL_DEPTH,
   DEFAULT_POOL_SIZE,
   DEFAULT_POOL_TTL_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_RETRIES,
+  resolveClientOptions,
 } from "./client/options.js";
 // Codecs.
 export {
@@ -147,6 +150,12 @@ export {
   registryRowsOf,
   servicesOfRows,
 } from "./registry/table.js";
+// Every record read from a registry is validated (the registry is a trust root).
+export {
+  checkAddress as checkRegistryAddress,
+  DEFAULT_RECORD_LIMITS,
+  registryRefusals,
+} from "./registry/validate.js";
 export { createWatcherSet, type WatcherSet } from "./registry/watchers.js";
 // Selectors.
 export {
@@ -186,6 +195,9 @@ export {
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_REGISTER_INTERVAL_MS,
   DEFAULT_REGISTER_TTL_MS,
+  type ResolvedServiceOptions,
+  resolveServiceOptions,
+  SERVICE_DEFAULTS,
 } from "./service/service.js";
 // Stores (backends and the process default's choice).
 export {
@@ -225,6 +237,7 @@ export {
 export {
   type AdvertiseOptions,
   advertisedAddress,
+  brokerDefaultsFor,
   ENV_BROKER_ADVERTISE,
   ENV_SERVER_ADDRESS,
   ENV_SERVER_ADVERTISE,
@@ -238,10 +251,24 @@ export {
 // Transports.
 export { isTransportFailure, markTransportFailure } from "./transport/failure.js";
 export { DEFAULT_MAX_FRAME_BYTES } from "./transport/frame.js";
+// HTTP listeners (health, metrics, the HTTP broker): a bad target or Host is a 400/421, never a throw.
+export {
+  defaultAllowedHosts,
+  guardRequest,
+  hostAllowed,
+  LOOPBACK_HOSTS,
+  requestPath,
+} from "./transport/http-guard.js";
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./transport/limits.js";
 export { STREAM_WINDOW_BYTES } from "./transport/mux-stream.js";
 export { createTcpTransport, DEFAULT_TCP_OPTIONS, type TcpTransportOptions } from "./transport/tcp.js";
-export { DEFAULT_TLS_MIN_VERSION, type TcpTlsOptions } from "./transport/tls.js";
+export {
+  checkClientCertCa,
+  checkTlsOptions,
+  DEFAULT_TLS_MIN_VERSION,
+  hardenTlsServerSocket,
+  type TcpTlsOptions,
+} from "./transport/tls.js";
 export type {
   Connection,
   DialOptions,
