@@ -76,8 +76,6 @@ export {
   resolveClientOptions,
 } from "./client/options.js";
 export { defaultRetry, type RetryPredicate } from "./client/retry.js";
-// Middleware: one object with hooks for calls, streams, publishes, handlers and subscribers.
-export type { Middleware, PublishFn, StreamFn } from "./middleware.js";
 // Codecs.
 export {
   type Codec,
@@ -126,6 +124,8 @@ export { formatPath, validate } from "./contract/validate.js";
 // Errors and contexts, below the application helpers.
 export { abortError, type MicroErrorInit, statusText } from "./errors.js";
 export type { CallPhase, InflightSnapshot } from "./inflight.js";
+// Middleware: one object with hooks for calls, streams, publishes, handlers and subscribers.
+export type { Middleware, PublishFn, StreamFn } from "./middleware.js";
 // Registries.
 export {
   REGISTRY_KINDS,
