@@ -26,6 +26,6 @@ class Echo {
 }
 
 service.handle(new Echo());
-// IPC keeps the process alive for the parent; run() ends it on SIGTERM after stop().
+// IPC keeps the process alive for the parent; runMain() exits it on SIGTERM after stop().
 process.on("disconnect", () => process.exit(0));
-await service.run();
+await service.runMain();
