@@ -18,6 +18,10 @@ import { defaultAllowedHosts, guardRequest, listenAt, parseAddress } from "tsmic
 
 export const DEFAULT_HEALTH_ADDRESS = "127.0.0.1:8081";
 export const DEFAULT_CHECK_TIMEOUT_MS = 2000;
+/** Liveness probe path (`/healthz` is an alias). */
+export const LIVENESS_PATH = "/livez";
+/** Readiness probe path (`/health` is an alias). */
+export const READINESS_PATH = "/readyz";
 
 export interface HealthServerOptions {
   /** `host:port` to listen on; in a pod use `0.0.0.0:<port>` so the kubelet can reach it. @default "127.0.0.1:8081" */
@@ -155,7 +159,7 @@ export async function createHealthServer(
       return;
     }
     switch (path) {
-      case "/livez":
+      case LIVENESS_PATH:
       case "/healthz":
         // Liveness is the process itself: a slow dependency must not get the pod restarted.
         send(res, 200, {
@@ -165,7 +169,7 @@ export async function createHealthServer(
           uptimeMs: Date.now() - startedAt,
         });
         return;
-      case "/readyz":
+      case READINESS_PATH:
       case "/health":
         readiness().then(
           (r) => send(res, r.status === "ready" ? 200 : 503, r),
