@@ -25,3 +25,6 @@ export const registryFromAddress: RegistryFromAddress = (kind, options): Registr
     .filter(Boolean);
   return createEtcdRegistry(endpoints && endpoints.length > 0 ? { endpoints } : {});
 };
+
+// Config (issue 18): settings under a prefix, watched.
+export { type EtcdConfigSourceOptions, etcdConfigSource } from "./config.js";

@@ -12,6 +12,8 @@ export {
   defaultStreamName,
   type JetStreamBrokerOptions,
 } from "./broker-jetstream.js";
+// Config (issue 18): settings in a KV bucket, watched.
+export { type NatsConfigSourceOptions, natsConfigSource } from "./config.js";
 export {
   createNatsConnection,
   DEFAULT_NATS_SERVERS,

@@ -3,6 +3,7 @@
  * delivery and durable queue groups (`createRedisBroker`, MICRO_BROKER=redis); pub/sub for
  * fire-and-forget (`createRedisPubSubBroker`, MICRO_BROKER=redis-pubsub).
  */
+export { createRedisCache, type RedisCacheOptions } from "./cache.js";
 export {
   DEFAULT_REDIS_URL,
   type RedisConnectionOptions,
@@ -11,5 +12,5 @@ export {
 } from "./connection.js";
 export { brokerFromAddress, storeFromAddress } from "./env.js";
 export { createRedisPubSubBroker, type RedisPubSubBrokerOptions } from "./pubsub.js";
-export { createRedisStore, type RedisStoreOptions } from "./store.js";
+export { createRedisStore, REDIS_STORE_WRITE_SCRIPT, type RedisStoreOptions } from "./store.js";
 export { createRedisBroker, DEFAULT_REDIS_BROKER_OPTIONS, type RedisBrokerOptions } from "./streams.js";

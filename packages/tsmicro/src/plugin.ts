@@ -57,6 +57,10 @@ export {
 } from "./broker/options.js";
 export { type PublishAttempt, publishWithRetry } from "./broker/publish.js";
 export { SerialSubscription } from "./broker/serial.js";
+// Caches (backends) and the cache wrapper's options.
+export type { CacheCallOption } from "./cache/cache.js";
+export { DEFAULT_MEMORY_CACHE_OPTIONS, type MemoryCacheOptions } from "./cache/memory.js";
+export type { CacheWrapperOptions } from "./cache/wrapper.js";
 export type { ClientStats } from "./client/client.js";
 // Client and server internals a backend or tool plugs into; the client's option resolution.
 export {
@@ -79,6 +83,18 @@ export {
   createMsgpackCodec,
   defaultCodecs,
 } from "./codec/index.js";
+// Config sources (backends) and the options of the built-in ones.
+export type { LoadConfigOptions } from "./config/config.js";
+export {
+  type ConfigSource,
+  type ConfigValues,
+  camelCase,
+  leafPaths,
+  mergeValues,
+  parseScalar,
+  setPath,
+} from "./config/source.js";
+export type { EnvSourceOptions, FileSourceOptions, FlagSourceOptions } from "./config/sources.js";
 export { createContext } from "./context.js";
 // Contracts, below the application helpers.
 export type {

@@ -1,5 +1,6 @@
 /** Client options: an immutable snapshot, replaced as a whole by `init()` (copy-on-write). */
 import type { Broker } from "../broker/broker.js";
+import type { CacheCallOption } from "../cache/cache.js";
 import type { CodecRegistry } from "../codec/index.js";
 import type { Context } from "../context.js";
 import type { Registry } from "../registry/registry.js";
@@ -23,6 +24,12 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Node filters and strategy for this call. */
   select?: SelectOptions;
+  /**
+   * Serve this call from the client's cache for `ttlMs` (go-micro's `client.WithCache`; see
+   * `withCache`); `false` overrides a contract's marking. Needs `cacheWrapper` among the
+   * client's wrappers. @default the contract endpoint's `cache`, else not cached
+   */
+  cache?: CacheCallOption | false;
 }
 
 /** A call as wrappers see it (go-micro's CallFunc). */

@@ -67,7 +67,11 @@ export interface ServiceOptions {
   trackInflight?: boolean;
   /** Report requests stuck in one phase (e.g. queued for a slot) longer than a threshold. @default off */
   watchdog?: WatchdogOptions;
-  /** Lifecycle messages. @default silent */
+  /**
+   * Lifecycle messages. @default silent, except that `run()` prints one line on stderr once the
+   * service is up (where it listens, its registry, how to stop it); pass `log` to route or
+   * (`() => {}`) silence it.
+   */
   log?: (message: string) => void;
   /**
    * For `subscribe` and the service's own client's `publish`; connected on start when the
@@ -455,6 +459,12 @@ class ServiceImpl implements MicroService {
       // As go-micro's Run: one line saying what failed, and a failing exit status.
       process.stderr.write(`tsmicro: ${(err as Error).message}\n`);
       process.exit(1);
+    }
+    // A program started with run() says it is up; with a log, start() already said so there.
+    if (this.#opts.log === undefined) {
+      process.stderr.write(
+        `tsmicro: ${this.name} listening on ${this.address}, registered in ${this.registry.name}; Ctrl-C stops it\n`,
+      );
     }
     await signalled;
     process.off("SIGINT", handler);
