@@ -6,7 +6,17 @@
  * `host:port`, metadata and endpoints are bounded, and a record read from storage must expire
  * within a bounded time. A refused record is skipped and logged once per node.
  */
-import type { RegistryRow as Row } from "./table.js";
+import type { Endpoint, Node } from "./registry.js";
+
+/** The parts of a registry row (table.ts) that are checked; declared here to keep imports one-way. */
+interface Row {
+  name: string;
+  version: string;
+  metadata: Record<string, string>;
+  endpoints: Endpoint[];
+  node: Node;
+  expiresAt: number;
+}
 
 /** Bounds on one registry record. */
 export const DEFAULT_RECORD_LIMITS = {
