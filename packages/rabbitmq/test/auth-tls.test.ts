@@ -63,7 +63,10 @@ describe("security: RabbitMQ user on a private vhost", () => {
 
   test("a wrong password, and the default vhost the user has no permission on: refused", async () => {
     await assert.rejects(tryConnect(url, user, "wrong"), /ACCESS_REFUSED|403/);
-    await assert.rejects(tryConnect("amqp://127.0.0.1:5672/", user, password), /ConnectionClose|NOT_ALLOWED|530/);
+    await assert.rejects(
+      tryConnect("amqp://127.0.0.1:5672/", user, password),
+      /ConnectionClose|NOT_ALLOWED|530/,
+    );
     await tryConnect(url, user, password);
   });
 });
