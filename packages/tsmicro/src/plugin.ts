@@ -62,6 +62,8 @@ export type { CacheCallOption } from "./cache/cache.js";
 export { DEFAULT_MEMORY_CACHE_OPTIONS, type MemoryCacheOptions } from "./cache/memory.js";
 export type { CacheWrapperOptions } from "./cache/wrapper.js";
 export type { ClientStats } from "./client/client.js";
+// Option and value types of the application API (inferred in most code; named here for tools).
+export type { StreamOptions } from "./client/client-stream.js";
 // Client and server internals a backend or tool plugs into; the client's option resolution.
 export {
   type CallFn,
@@ -75,6 +77,7 @@ export {
   DEFAULT_RETRIES,
   resolveClientOptions,
 } from "./client/options.js";
+export type { Message, PublishCallOptions } from "./client/publish.js";
 // Codecs.
 export {
   type Codec,
@@ -84,7 +87,7 @@ export {
   defaultCodecs,
 } from "./codec/index.js";
 // Config sources (backends) and the options of the built-in ones.
-export type { LoadConfigOptions } from "./config/config.js";
+export type { ConfigChange, LoadConfigOptions } from "./config/config.js";
 export {
   type ConfigSource,
   type ConfigValues,
@@ -108,7 +111,7 @@ export type {
   WireFormat,
 } from "./contract/contract.js";
 export { endpointName } from "./contract/contract.js";
-export type { HandlerOf } from "./contract/implement.js";
+export type { HandlerOf, Implementation } from "./contract/implement.js";
 export type { MethodOf, ProxyCallOptions, ProxyTarget, ResponseStream } from "./contract/proxy.js";
 export type { StandardSchemaV1 } from "./contract/standard-schema.js";
 export { formatPath, validate } from "./contract/validate.js";
@@ -131,13 +134,13 @@ export type {
   RegisterOptions,
   RegistryEvent,
   RegistryEventType,
+  RegistryRow,
   Service,
   Watcher,
   WatchOptions,
 } from "./registry/registry.js";
 export {
   parseRegistryRow,
-  type RegistryRow,
   registryEventOf,
   registryRowsOf,
   servicesOfRows,
@@ -173,7 +176,7 @@ export {
   type LimitOptions,
   type Release,
 } from "./server/bulkhead.js";
-export type { HandlerFn } from "./server/invoke.js";
+export type { HandlerFn, HandlerRequest } from "./server/invoke.js";
 export type { HandleOptions } from "./server/router.js";
 export {
   isUnknownEndpoint,
@@ -191,6 +194,7 @@ export {
   resolveServiceOptions,
   SERVICE_DEFAULTS,
 } from "./service/service.js";
+export type { ServiceSubscribeOptions } from "./service/subscribe.js";
 // Stores (backends and the process default's choice).
 export {
   applyQuery,
@@ -211,6 +215,7 @@ export {
   storeFromEnv,
 } from "./store/env.js";
 export type { MemoryStoreOptions } from "./store/memory.js";
+export type { StoreRecord } from "./store/store.js";
 export {
   DEFAULT_STORE_DATABASE,
   DEFAULT_STORE_LIMITS,

@@ -20,6 +20,7 @@ export interface CacheWrapperOptions {
   onError?: (err: unknown) => void;
 }
 
+/** A client wrapper that answers cacheable calls from a cache (go-micro's client.WithCache). */
 export function cacheWrapper(options: CacheWrapperOptions): CallWrapper {
   const { cache } = options;
   const prefix = options.keyPrefix ?? "tsmicro:cache:";

@@ -35,6 +35,7 @@ export interface ConfigChange<T> {
   source: string;
 }
 
+/** Configuration merged from its sources, validated and typed by its schema, watched for changes. */
 export interface Config<T> {
   /** The current good config (frozen). */
   get(): T;
@@ -61,6 +62,7 @@ function valueAt(values: unknown, path: string): unknown {
   return at;
 }
 
+/** Loads configuration from sources merged in order, validated by a Standard Schema. */
 export async function loadConfig<T>(options: LoadConfigOptions<T>): Promise<Config<T>> {
   const { schema, sources } = options;
   const onError = options.onError ?? ((e: MicroError) => console.error(`tsmicro config: ${e.detail}`));

@@ -3,18 +3,8 @@
  * between two tables as registry events. Shared by the registries that keep or rebuild a
  * snapshot (memory, local).
  */
-import type { Endpoint, Node, RegistryEvent, Service } from "./registry.js";
+import type { RegistryEvent, RegistryRow, Service } from "./registry.js";
 import { checkExpiry, reportRefusal, validRow } from "./validate.js";
-
-export interface RegistryRow {
-  name: string;
-  version: string;
-  metadata: Record<string, string>;
-  endpoints: Endpoint[];
-  node: Node;
-  /** Epoch ms, or 0 for no expiry. */
-  expiresAt: number;
-}
 
 export type Table = Map<string, RegistryRow>;
 
