@@ -12,17 +12,15 @@ export type { Broker } from "./broker/broker.js";
 export { defaultBroker } from "./broker/env.js";
 export { createMemoryBroker } from "./broker/memory.js";
 // Cache: responses of cacheable calls (go-micro's client.WithCache).
-export { type Cache, withCache } from "./cache/cache.js";
-export { createMemoryCache } from "./cache/memory.js";
+export { withCache } from "./cache/cache.js";
 export { cacheWrapper } from "./cache/wrapper.js";
 export { type Client, defaultClient, newClient } from "./client/client.js";
-export type { Stream } from "./client/client-stream.js";
+export type { Stream, StreamOptions } from "./client/client-stream.js";
 export type { CallOptions, CallWrapper, ClientOptions } from "./client/options.js";
-export { newMessage } from "./client/publish.js";
+export { type Message, newMessage, type PublishCallOptions } from "./client/publish.js";
 export { newRequest, type Request } from "./client/request.js";
 // Config: sources merged in order, validated and typed by a Standard Schema, watched.
-export { type Config, loadConfig } from "./config/config.js";
-export { defaultsSource, envSource, fileSource, flagSource } from "./config/sources.js";
+export { loadConfig } from "./config/config.js";
 
 // Context: cancellation, deadline, metadata, chain.
 export {
@@ -44,7 +42,7 @@ export {
   serverStream,
   unary,
 } from "./contract/contract.js";
-export { implement } from "./contract/implement.js";
+export { type Implementation, implement } from "./contract/implement.js";
 export type { ServiceProxy } from "./contract/proxy.js";
 // Errors: one class on the wire, its codes, and a helper per code.
 export {
@@ -72,11 +70,11 @@ export {
 export { defaultRegistry } from "./registry/default.js";
 export { createMemoryRegistry } from "./registry/memory.js";
 export type { Registry } from "./registry/registry.js";
-export type { HandlerWrapper } from "./server/invoke.js";
+export type { HandlerRequest, HandlerWrapper } from "./server/invoke.js";
 // Services and clients.
 export { type MicroService, newService, type ServiceOptions } from "./service/service.js";
-export type { SubscriberFn } from "./service/subscribe.js";
+export type { ServiceSubscribeOptions, SubscriberFn } from "./service/subscribe.js";
 // Data: the store (go-micro's store.Store), the process default and the in-memory one.
 export { defaultStore } from "./store/env.js";
 export { createMemoryStore } from "./store/memory.js";
-export type { Store } from "./store/store.js";
+export type { Store, StoreRecord } from "./store/store.js";

@@ -58,12 +58,10 @@ export {
 export { type PublishAttempt, publishWithRetry } from "./broker/publish.js";
 export { SerialSubscription } from "./broker/serial.js";
 // Caches (backends) and the cache wrapper's options.
-export type { CacheCallOption } from "./cache/cache.js";
-export { DEFAULT_MEMORY_CACHE_OPTIONS, type MemoryCacheOptions } from "./cache/memory.js";
+export type { Cache, CacheCallOption } from "./cache/cache.js";
+export { createMemoryCache, DEFAULT_MEMORY_CACHE_OPTIONS, type MemoryCacheOptions } from "./cache/memory.js";
 export type { CacheWrapperOptions } from "./cache/wrapper.js";
 export type { ClientStats } from "./client/client.js";
-// Option and value types of the application API (inferred in most code; named here for tools).
-export type { StreamOptions } from "./client/client-stream.js";
 // Client and server internals a backend or tool plugs into; the client's option resolution.
 export {
   type CallFn,
@@ -77,7 +75,6 @@ export {
   DEFAULT_RETRIES,
   resolveClientOptions,
 } from "./client/options.js";
-export type { Message, PublishCallOptions } from "./client/publish.js";
 // Codecs.
 export {
   type Codec,
@@ -87,7 +84,7 @@ export {
   defaultCodecs,
 } from "./codec/index.js";
 // Config sources (backends) and the options of the built-in ones.
-export type { ConfigChange, LoadConfigOptions } from "./config/config.js";
+export type { Config, ConfigChange, LoadConfigOptions } from "./config/config.js";
 export {
   type ConfigSource,
   type ConfigValues,
@@ -97,7 +94,15 @@ export {
   parseScalar,
   setPath,
 } from "./config/source.js";
-export type { EnvSourceOptions, FileSourceOptions, FlagSourceOptions } from "./config/sources.js";
+export {
+  defaultsSource,
+  type EnvSourceOptions,
+  envSource,
+  type FileSourceOptions,
+  type FlagSourceOptions,
+  fileSource,
+  flagSource,
+} from "./config/sources.js";
 export { createContext } from "./context.js";
 // Contracts, below the application helpers.
 export type {
@@ -111,7 +116,7 @@ export type {
   WireFormat,
 } from "./contract/contract.js";
 export { endpointName } from "./contract/contract.js";
-export type { HandlerOf, Implementation } from "./contract/implement.js";
+export type { HandlerOf } from "./contract/implement.js";
 export type { MethodOf, ProxyCallOptions, ProxyTarget, ResponseStream } from "./contract/proxy.js";
 export type { StandardSchemaV1 } from "./contract/standard-schema.js";
 export { formatPath, validate } from "./contract/validate.js";
@@ -134,13 +139,13 @@ export type {
   RegisterOptions,
   RegistryEvent,
   RegistryEventType,
-  RegistryRow,
   Service,
   Watcher,
   WatchOptions,
 } from "./registry/registry.js";
 export {
   parseRegistryRow,
+  type RegistryRow,
   registryEventOf,
   registryRowsOf,
   servicesOfRows,
@@ -176,7 +181,7 @@ export {
   type LimitOptions,
   type Release,
 } from "./server/bulkhead.js";
-export type { HandlerFn, HandlerRequest } from "./server/invoke.js";
+export type { HandlerFn } from "./server/invoke.js";
 export type { HandleOptions } from "./server/router.js";
 export {
   isUnknownEndpoint,
@@ -194,7 +199,6 @@ export {
   resolveServiceOptions,
   SERVICE_DEFAULTS,
 } from "./service/service.js";
-export type { ServiceSubscribeOptions } from "./service/subscribe.js";
 // Stores (backends and the process default's choice).
 export {
   applyQuery,
@@ -215,7 +219,6 @@ export {
   storeFromEnv,
 } from "./store/env.js";
 export type { MemoryStoreOptions } from "./store/memory.js";
-export type { StoreRecord } from "./store/store.js";
 export {
   DEFAULT_STORE_DATABASE,
   DEFAULT_STORE_LIMITS,

@@ -71,7 +71,7 @@ export interface Registry {
   close(): Promise<void>;
 }
 
-/** One node of one service version, as registries store it (one row per node). */
+/** One node of one service version as registries store it: the unit of registration and expiry. */
 export interface RegistryRow {
   name: string;
   version: string;

@@ -6,6 +6,9 @@
 import type { RegistryEvent, RegistryRow, Service } from "./registry.js";
 import { checkExpiry, reportRefusal, validRow } from "./validate.js";
 
+// Defined beside Service (registry.ts) so that validate.ts can name it without a circle.
+export type { RegistryRow } from "./registry.js";
+
 export type Table = Map<string, RegistryRow>;
 
 export function rowKey(name: string, version: string, nodeId: string): string {
