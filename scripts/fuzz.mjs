@@ -3,7 +3,8 @@
 // with many more cases. Usage: npm run fuzz -- [--runs 1000000] [--seed N]
 // With --http: the HTTP request-target and header fuzzer of the security suite
 // (test/security/http-fuzz.ts) against the health, metrics, HTTP-broker and gRPC listeners of
-// one child process, --runs cases in all (split evenly); needs `npm run build` first.
+// one child process, --runs cases in all (split evenly), then as many against the gateway
+// (packages/gateway/test/fuzz-http.ts); needs `npm run build` first.
 import { parseArgs } from "node:util";
 import { register } from "tsx/esm/api";
 
@@ -25,7 +26,7 @@ if (values.http) {
   const { runHttpFuzz } = await import("../test/security/http-fuzz.ts");
   const perListener = Math.ceil(runs / 4);
   console.log(
-    `fuzz --http: ${perListener} cases per listener (4 listeners), seed ${seed} (replay with --seed ${seed})`,
+    `fuzz --http: ${perListener} cases per listener (4 listeners, then the gateway), seed ${seed} (replay with --seed ${seed})`,
   );
   const t0 = performance.now();
   const results = await runHttpFuzz(perListener, seed, (r) => {
@@ -35,6 +36,13 @@ if (values.http) {
       `  ${String(r.runs).padStart(8)} cases ${(r.ms / 1000).toFixed(1).padStart(7)} s  ${r.name}: ${status}`,
     );
   });
+  // The gateway, in a process of its own with a real service (packages/gateway/test/fuzz-http.ts).
+  const { fuzzGatewayProcess } = await import("../packages/gateway/test/fuzz-http.ts");
+  const g = await fuzzGatewayProcess(perListener, seed);
+  console.log(
+    `  ${String(g.cases).padStart(8)} cases ${(g.ms / 1000).toFixed(1).padStart(7)} s  gateway: ${g.failure === undefined ? "ok, process alive, good request served" : `FAILED: ${g.failure}`}`,
+  );
+  results.push({ name: "gateway", runs: g.cases, ms: g.ms, failure: g.failure });
   const total = results.reduce((n, r) => n + r.runs, 0);
   const crashes = results.filter((r) => r.failure !== undefined).length;
   const secs = ((performance.now() - t0) / 1000).toFixed(1);

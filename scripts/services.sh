@@ -30,6 +30,8 @@ command -v rabbitmq-server >/dev/null 2>&1 || need+=(rabbitmq-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium fonts-dejavu-core)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# @tsmicro/gomicro's tests build go-micro v4.10.2 programs (the Go module proxy supplies newer toolchains).
+command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || need+=(golang-go)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing from Debian: ${need[*]}"
   $SUDO "${APT[@]}" update >/dev/null 2>&1 || log "apt-get update failed"
@@ -46,6 +48,8 @@ else
   failed+=(etcd)
 fi
 [ -x /usr/bin/chromium ] && log "chromium: $(/usr/bin/chromium --version 2>/dev/null)" || failed+=(chromium)
+go_bin=$(command -v go 2>/dev/null || { [ -x /usr/local/go/bin/go ] && echo /usr/local/go/bin/go; })
+[ -n "$go_bin" ] && log "go: $("$go_bin" version 2>/dev/null)" || failed+=(go)
 
 if ! up 4222; then
   mkdir -p "$STATE/nats"

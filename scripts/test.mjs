@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every test file with node's test runner (TypeScript through tsx).
 // Usage: node scripts/test.mjs [filter...]   — a filter keeps files whose path contains it.
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
@@ -41,9 +41,43 @@ const args = [
   ...extra,
   ...files,
 ];
-const r = spawnSync(process.execPath, args, {
+// A test file whose process never exits (a leaked child, a handle left open) would hold the whole
+// run until CI's limit: past TSMICRO_TEST_LIMIT_MIN minutes (default 30) the run fails, naming the
+// test files still running, and everything it started is killed.
+const limitMin = Number(process.env.TSMICRO_TEST_LIMIT_MIN ?? 30);
+const child = spawn(process.execPath, args, {
   cwd: root,
   stdio: "inherit",
   env: { ...process.env, TSMICRO_TEST: "1" },
+  detached: true, // its own process group, so the limit can kill every descendant
 });
-process.exit(r.status ?? 1);
+const limit = setTimeout(() => {
+  let running = "";
+  try {
+    running = execFileSync("ps", ["-o", "pid=,etime=,args=", "-g", String(child.pid)], { encoding: "utf8" });
+  } catch {}
+  const files = running
+    .split("\n")
+    .filter((l) => /\.test\.(ts|mts|mjs)/.test(l))
+    .map((l) => `  ${l.trim()}`);
+  console.error(
+    `\ntest run exceeded ${limitMin} min: a test file did not finish (a leaked process or an open handle). Still running:\n${files.join("\n") || running}`,
+  );
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {}
+  process.exit(1);
+}, limitMin * 60_000);
+limit.unref();
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () => {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+    process.exit(130);
+  });
+}
+child.on("exit", (code, signal) => {
+  clearTimeout(limit);
+  process.exit(code ?? (signal ? 1 : 1));
+});

@@ -1,5 +1,5 @@
 /**
- * `tsmicro run` end to end in a real browser (Debian's chromium through playwright-core):
+ * `tsmicro gateway` end to end in a real browser (Debian's chromium through playwright-core):
  * the dashboard lists the demo service, calls an endpoint through its form and shows the
  * answer, charts the traffic and shows an in-flight chain. The screenshot goes to
  * artifacts/dashboard.png. Chromium comes from `bash scripts/services.sh` (run by `npm test`).
@@ -34,11 +34,11 @@ before(async () => {
     `${CHROMIUM} is missing: run \`bash scripts/services.sh\` (installs Debian's chromium)`,
   );
   demo = await startDemo("demo");
-  run = spawn(process.execPath, [BIN, "run", "--address", "127.0.0.1:0", "--json"], {
+  run = spawn(process.execPath, [BIN, "gateway", "--address", "127.0.0.1:0", "--json"], {
     env: demo.env,
     stdio: ["ignore", "pipe", "inherit"],
   });
-  url = (await jsonLine<{ url: string }>(run, "url", 15_000, "tsmicro run to print its url")).url;
+  url = (await jsonLine<{ url: string }>(run, "url", 15_000, "tsmicro gateway to print its url")).url;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -227,7 +227,7 @@ test("the dashboard shows the service, calls an endpoint through the form, chart
   assert.deepEqual(errors, [], "no script errors on the page");
   for (const r of await Promise.all(chains)) assert.equal(r instanceof Response ? r.status : String(r), 200);
 
-  // The metrics endpoint of `tsmicro run` has the calls it made.
+  // The metrics endpoint of `tsmicro gateway` has the calls it made.
   const metrics = await (await fetch(`${url}metrics`, { signal: AbortSignal.timeout(5000) })).text();
   const hello = /^tsmicro_client_calls_total\{service="demo",endpoint="Greeter\.hello"\} (\d+)$/m.exec(
     metrics,
@@ -300,7 +300,7 @@ test("with @tsmicro/auth on the gateway, the dashboard asks for a token, then sh
   }
 });
 
-test("tsmicro run stops cleanly on SIGTERM", async () => {
+test("tsmicro gateway stops cleanly on SIGTERM", async () => {
   const exited = new Promise<number | null>((r) => run.once("exit", (code) => r(code)));
   run.kill("SIGTERM");
   const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r("timeout"), 5000))]);

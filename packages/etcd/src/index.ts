@@ -3,6 +3,7 @@ import type { Registry } from "tsmicro";
 import type { RegistryFromAddress } from "tsmicro/plugin";
 import { createEtcdRegistry } from "./registry.js";
 
+export { type EtcdLayout, tsmicroEtcdLayout } from "./layout.js";
 export {
   createEtcdRegistry,
   DEFAULT_ETCD_ENDPOINT,

@@ -12,7 +12,6 @@ import type { Registry } from "tsmicro";
 import type { Service } from "tsmicro/plugin";
 import {
   createReadThrough,
-  parseRegistryRow,
   type RegisterOptions,
   type RegistryRow,
   registryRowsOf,
@@ -21,7 +20,7 @@ import {
   type WatchOptions,
 } from "tsmicro/plugin";
 import { unavailable } from "./errors.js";
-import { nodeKey, serviceKey } from "./keys.js";
+import { type EtcdLayout, tsmicroEtcdLayout } from "./layout.js";
 import { createLeaseKeeper } from "./lease-keeper.js";
 import { watchEtcd } from "./watch.js";
 
@@ -49,6 +48,8 @@ export interface EtcdRegistryOptions {
   tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
   /** More options for the etcd3 client this registry opens. @default {} */
   etcdOptions?: Omit<IOptions, "hosts">;
+  /** Keys and values of the nodes (another framework's, to share its registry). @default tsmicro's layout */
+  layout?: EtcdLayout;
 }
 
 /** etcd3 options for `auth` and `tls`. */
@@ -106,6 +107,7 @@ export function createEtcdRegistry(options: EtcdRegistryOptions = {}): Registry 
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
     });
   const ns: Namespace = client.namespace(prefix);
+  const layout = options.layout ?? tsmicroEtcdLayout;
   const keeper = createLeaseKeeper(ns, {
     reconnectMs: options.reconnectMs ?? DEFAULT_ETCD_RECONNECT_MS,
     describe: name,
@@ -123,7 +125,7 @@ export function createEtcdRegistry(options: EtcdRegistryOptions = {}): Registry 
         const rows: RegistryRow[] = [];
         for (const kv of kvs) {
           // A key without a lease never expires: refused unless etcd removes it (see storeExpires).
-          const row = parseRegistryRow(kv.value.toString(), 0, kv.lease !== "0");
+          const row = layout.decode(kv.value.toString(), kv.key.toString(), kv.lease !== "0");
           if (row !== undefined) rows.push(row);
         }
         return servicesOfRows(rows);
@@ -137,21 +139,21 @@ export function createEtcdRegistry(options: EtcdRegistryOptions = {}): Registry 
       if (closed) throw unavailable(`${name} is closed`);
       const ttlMs = opts.ttlMs ?? 0;
       await Promise.all(
-        registryRowsOf(service, 0).map(({ expiresAt: _, ...row }) =>
-          keeper.hold(nodeKey(row.name, row.version, row.node.id), JSON.stringify(row), ttlMs),
+        registryRowsOf(service, 0).map((row) =>
+          keeper.hold(layout.nodeKey(row.name, row.version, row.node.id), layout.encode(row), ttlMs),
         ),
       );
     },
     async deregister(service: Service) {
       if (closed) throw unavailable(`${name} is closed`);
       await Promise.all(
-        service.nodes.map((n) => keeper.release(nodeKey(service.name, service.version, n.id))),
+        service.nodes.map((n) => keeper.release(layout.nodeKey(service.name, service.version, n.id))),
       );
     },
-    getService: (serviceName) => read(`s:${serviceName}`, serviceKey(serviceName)),
+    getService: (serviceName) => read(`s:${serviceName}`, layout.serviceKey(serviceName)),
     listServices: () => read("*", ""),
     watch(watchOptions: WatchOptions = {}) {
-      const w = watchEtcd(ns, watchOptions, () => watchers.delete(w));
+      const w = watchEtcd(ns, layout, watchOptions, () => watchers.delete(w));
       watchers.add(w);
       return w;
     },

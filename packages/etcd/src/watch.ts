@@ -8,16 +8,20 @@
 import type { IKeyValue, Namespace } from "etcd3";
 import {
   createWatcherSet,
-  parseRegistryRow,
   type RegistryEvent,
   type RegistryRow,
   registryEventOf,
   type Watcher,
   type WatchOptions,
 } from "tsmicro/plugin";
-import { parseNodeKey, serviceKey } from "./keys.js";
+import type { EtcdLayout } from "./layout.js";
 
-export function watchEtcd(ns: Namespace, options: WatchOptions, onStop: () => void): Watcher {
+export function watchEtcd(
+  ns: Namespace,
+  layout: EtcdLayout,
+  options: WatchOptions,
+  onStop: () => void,
+): Watcher {
   let cancel: (() => void) | undefined;
   const set = createWatcherSet(() => {
     cancel?.();
@@ -27,35 +31,45 @@ export function watchEtcd(ns: Namespace, options: WatchOptions, onStop: () => vo
   if (set.size === 0) return watcher; // already aborted
   const etcdWatcher = ns
     .watch()
-    .prefix(options.service === undefined ? "" : serviceKey(options.service))
+    .prefix(options.service === undefined ? "" : layout.serviceKey(options.service))
     .withPreviousKV()
     .watcher();
   cancel = () => void etcdWatcher.cancel().catch(() => {});
   const emit = (e: RegistryEvent | undefined) => {
     if (e !== undefined) set.emit([e]);
   };
-  etcdWatcher.on("put", (kv, prev) => emit(putEvent(kv, prev)));
-  etcdWatcher.on("delete", (kv, prev) => emit(deleteEvent(kv, prev)));
+  etcdWatcher.on("put", (kv, prev) => emit(putEvent(layout, kv, prev)));
+  etcdWatcher.on("delete", (kv, prev) => emit(deleteEvent(layout, kv, prev)));
   // etcd3 reconnects the stream itself and resumes from the last revision it saw.
   etcdWatcher.on("error", () => {});
   return watcher;
 }
 
 // etcd3 passes `null` for "no previous value".
-function putEvent(kv: IKeyValue, prev: IKeyValue | null | undefined): RegistryEvent | undefined {
-  const row = parseRegistryRow(kv.value.toString(), 0, kv.lease !== "0");
+function putEvent(
+  layout: EtcdLayout,
+  kv: IKeyValue,
+  prev: IKeyValue | null | undefined,
+): RegistryEvent | undefined {
+  const key = kv.key.toString();
+  const row = layout.decode(kv.value.toString(), key, kv.lease !== "0");
   if (row === undefined) return undefined;
-  const before = prev ? parseRegistryRow(prev.value.toString(), 0, true) : undefined;
+  const before = prev ? layout.decode(prev.value.toString(), key, true) : undefined;
   if (before === undefined) return registryEventOf("create", row);
   if (prev!.value.equals(kv.value)) return undefined;
   return registryEventOf("update", row);
 }
 
-function deleteEvent(kv: IKeyValue, prev: IKeyValue | null | undefined): RegistryEvent | undefined {
-  const row = prev ? parseRegistryRow(prev.value.toString(), 0, true) : undefined;
+function deleteEvent(
+  layout: EtcdLayout,
+  kv: IKeyValue,
+  prev: IKeyValue | null | undefined,
+): RegistryEvent | undefined {
+  const key = kv.key.toString();
+  const row = prev ? layout.decode(prev.value.toString(), key, true) : undefined;
   if (row !== undefined) return registryEventOf("delete", row);
   // No previous value (compacted away): the key still names the node.
-  const parts = parseNodeKey(kv.key.toString());
+  const parts = layout.parseKey(key);
   if (parts === undefined) return undefined;
   const bare: RegistryRow = {
     name: parts.name,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, it } from "node:test";
 import { Etcd3 } from "etcd3";
-import { defaultsSource, loadConfig, type MicroError } from "tsmicro";
+import { loadConfig, type MicroError } from "tsmicro";
 import { waitFor } from "tsmicro/testing";
 import { z } from "zod";
 import { etcdConfigSource } from "../src/index.js";
@@ -29,10 +29,8 @@ it("etcd config source: loads keys under a prefix over the defaults, watches cha
   const errors: MicroError[] = [];
   const config = await loadConfig({
     schema: Schema,
-    sources: [
-      defaultsSource({ client: { retries: 0, requestTimeoutMs: 1000 } }),
-      etcdConfigSource({ endpoints: etcd.endpoint, prefix }),
-    ],
+    defaults: { client: { retries: 0, requestTimeoutMs: 1000 } },
+    sources: [etcdConfigSource({ endpoints: etcd.endpoint, prefix })],
     onError: (e) => errors.push(e),
   });
   try {

@@ -3,7 +3,9 @@
  * raw bytes on a fresh connection; after each one the target process must still be alive, and
  * every `checkEvery` cases (and at the end) it must answer a good request.
  */
+import { type ChildProcess, spawn } from "node:child_process";
 import { connect } from "node:net";
+import { createInterface } from "node:readline";
 import fc from "fast-check";
 
 export interface HttpFuzzOptions {
@@ -224,4 +226,84 @@ export async function fuzzHttp(options: HttpFuzzOptions): Promise<HttpFuzzReport
   );
   if (!(await options.healthy())) throw new Error(`a good request failed after all ${cases} cases`);
   return { cases, statuses, ms: Math.round(performance.now() - started) };
+}
+
+/** Paths the gateway fixture serves, for the fuzzer to work around. */
+export const GATEWAY_PATHS = [
+  "/api/orders/Api.echo",
+  "/api/orders/Orders.watch",
+  "/orders/7",
+  "/orders",
+  "/v1/echo/x",
+  "/health",
+  "/health/orders",
+  "/openapi.json",
+  "/_/services",
+  "/_/events",
+  "/",
+];
+
+/** A call the gateway fixture must always answer with 200. */
+export function goodGatewayRequest(): Buffer {
+  return Buffer.from(
+    "POST /api/orders/Api.echo HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+  );
+}
+
+/** Starts a fixture process (`fixtures/<name>`) and reads the address it prints. */
+export async function startProcess(fixture: string, ms = 20_000) {
+  const p = spawn(
+    process.execPath,
+    ["--import", "tsx", new URL(`./fixtures/${fixture}`, import.meta.url).pathname],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let err = "";
+  p.stderr!.on("data", (c) => {
+    err += String(c);
+  });
+  const lines = createInterface({ input: p.stdout! });
+  const at = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${fixture} printed no address within ${ms} ms: ${err}`)),
+      ms,
+    );
+    lines.once("line", (l) => {
+      clearTimeout(timer);
+      resolve((JSON.parse(l) as { address: string }).address);
+    });
+    p.once("exit", (code) => reject(new Error(`${fixture} exited (${code}) before listening: ${err}`)));
+  });
+  return { child: p, address: at, stderr: () => err };
+}
+
+export async function stop(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise((r) => p.once("exit", r));
+  p.kill("SIGTERM");
+  await exited;
+}
+
+/** The long mode (`npm run fuzz -- --http`): the gateway fixture in its own process under `runs` cases. */
+export async function fuzzGatewayProcess(
+  runs: number,
+  seed: number,
+): Promise<HttpFuzzReport & { failure?: string }> {
+  const served = await startProcess("gateway-process.ts");
+  const alive = () => served.child.exitCode === null && served.child.signalCode === null;
+  try {
+    return await fuzzHttp({
+      address: served.address,
+      alive,
+      healthy: async () => (await sendRaw(served.address, goodGatewayRequest())) === 200,
+      paths: GATEWAY_PATHS,
+      numRuns: runs,
+      seed,
+    });
+  } catch (err) {
+    return { cases: 0, statuses: {}, ms: 0, failure: `${(err as Error).message} ${served.stderr()}` };
+  } finally {
+    await stop(served.child);
+  }
 }

@@ -4,50 +4,14 @@
  * count (e.g. `FUZZ_RUNS=100000 node scripts/test.mjs packages/gateway/test/fuzz`).
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { createInterface } from "node:readline";
+import type { ChildProcess } from "node:child_process";
 import { after, before, test } from "node:test";
-import { fuzzHttp, sendRaw } from "./fuzz-http.js";
+import { fuzzHttp, GATEWAY_PATHS, goodGatewayRequest, sendRaw, startProcess, stop } from "./fuzz-http.js";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 let child: ChildProcess;
 let address: string;
 let stderr: () => string;
-
-/** Starts a fixture process and reads the address it prints. */
-async function startProcess(fixture: string) {
-  const p = spawn(
-    process.execPath,
-    ["--import", "tsx", new URL(`./fixtures/${fixture}`, import.meta.url).pathname],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let err = "";
-  p.stderr!.on("data", (c) => {
-    err += String(c);
-  });
-  const lines = createInterface({ input: p.stdout! });
-  const at = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${fixture} printed no address within 20 s: ${err}`)),
-      20_000,
-    );
-    lines.once("line", (l) => {
-      clearTimeout(timer);
-      resolve((JSON.parse(l) as { address: string }).address);
-    });
-    p.once("exit", (code) => reject(new Error(`${fixture} exited (${code}) before listening: ${err}`)));
-  });
-  return { child: p, address: at, stderr: () => err };
-}
-
-async function stop(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once("exit", r));
-  p.kill("SIGTERM");
-  await exited;
-}
 
 before(async () => {
   ({ child, address, stderr } = await startProcess("gateway-process.ts"));
@@ -55,9 +19,7 @@ before(async () => {
 
 after(() => stop(child));
 
-const good = Buffer.from(
-  "POST /api/orders/Api.echo HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
-);
+const good = goodGatewayRequest();
 
 test(`${RUNS} fuzzed request targets and headers: the gateway process stays alive and keeps serving`, async () => {
   const alive = () => child.exitCode === null && child.signalCode === null;
@@ -68,19 +30,7 @@ test(`${RUNS} fuzzed request targets and headers: the gateway process stays aliv
     alive,
     healthy,
     numRuns: RUNS,
-    paths: [
-      "/api/orders/Api.echo",
-      "/api/orders/Orders.watch",
-      "/orders/7",
-      "/orders",
-      "/v1/echo/x",
-      "/health",
-      "/health/orders",
-      "/openapi.json",
-      "/_/services",
-      "/_/events",
-      "/",
-    ],
+    paths: GATEWAY_PATHS,
   });
   assert.equal(report.cases, RUNS);
   assert.ok(alive(), `the process is alive: ${stderr()}`);

@@ -4,6 +4,7 @@ import { request as httpRequest } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { createGateway, type Gateway } from "@tsmicro/gateway";
 import { type Context, conflict, createMemoryRegistry, type MicroService, newService } from "tsmicro";
+import { waitFor } from "tsmicro/testing";
 
 const registry = createMemoryRegistry();
 let service: MicroService;
@@ -127,7 +128,10 @@ describe("deadlines", () => {
       body: '{"ms":5000,"tag":"gone"}',
       signal: ctl.signal,
     }).catch(() => "aborted");
-    await new Promise((r) => setTimeout(r, 200));
+    // Abort once the handler runs (a fixed sleep raced the call under load).
+    await waitFor("Api.slow to be handled", 5000, async () =>
+      service.inflight().some((c) => c.side === "server" && c.endpoint === "Api.slow") ? true : undefined,
+    );
     ctl.abort();
     assert.equal(await call, "aborted");
     const deadline = Date.now() + 3000;

@@ -24,11 +24,29 @@ import {
 import { ConnectionState, openConnection } from "./broker-connection.js";
 import { type NatsConnectionOptions, natsConnectionHandle } from "./connection.js";
 
-export type NatsBrokerOptions = BrokerOptions & NatsConnectionOptions;
+/** How a message is laid out in a NATS payload. */
+export interface NatsMessageFormat {
+  encode(topic: string, message: Message): Uint8Array;
+  /** Throws on a payload that is not a message in this format (reported to `onError`, dropped). */
+  decode(payload: Buffer): Message;
+}
+
+/** tsmicro's message frame (headers + body in one payload). */
+export const tsmicroNatsMessageFormat: NatsMessageFormat = {
+  encode: encodeMessageFrame,
+  decode: (payload) => decodeMessageFrame(payload).message,
+};
+
+export type NatsBrokerOptions = BrokerOptions &
+  NatsConnectionOptions & {
+    /** The payload layout (another framework's, to share its topics). @default tsmicro's message frame */
+    format?: NatsMessageFormat;
+  };
 
 export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
   let handle = natsConnectionHandle(options);
   const name = `nats (${handle.servers})`;
+  const format = options.format ?? tsmicroNatsMessageFormat;
   const onError = errorSink(options);
   const active = new Set<{ nsub: Subscription; sub: SerialSubscription }>();
   let state: ConnectionState | undefined;
@@ -57,7 +75,7 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
         }
         // Headers and body in one payload frame, as go-micro's NATS broker marshals the whole
         // message: cheaper than NATS headers, which nats.js validates and canonicalizes per key.
-        nc.publish(topic, encodeMessageFrame(topic, message));
+        nc.publish(topic, format.encode(topic, message));
       },
       false,
     );
@@ -103,14 +121,10 @@ export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
           }
           let message: Message;
           try {
-            message = decodeMessageFrame(
-              Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength),
-            ).message;
+            message = format.decode(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
           } catch (e) {
             onError(
-              new Error(
-                `broker ${name}: a message on "${topic}" is not a tsmicro message: ${(e as Error).message}`,
-              ),
+              new Error(`broker ${name}: a message on "${topic}" does not decode: ${(e as Error).message}`),
             );
             return;
           }

@@ -4,7 +4,12 @@
  */
 
 // Brokers (issue 5): core NATS (fire-and-forget, queue groups) and JetStream (at-least-once).
-export { createNatsBroker, type NatsBrokerOptions } from "./broker.js";
+export {
+  createNatsBroker,
+  type NatsBrokerOptions,
+  type NatsMessageFormat,
+  tsmicroNatsMessageFormat,
+} from "./broker.js";
 export { brokerFromAddress } from "./broker-env.js";
 export {
   createJetStreamBroker,

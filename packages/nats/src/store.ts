@@ -33,7 +33,10 @@ export interface NatsStoreOptions extends StoreOptions, NatsConnectionOptions {
 /** A NATS message is at most 1 MiB by default (max_payload); the value shares it with the envelope. */
 export const NATS_STORE_MAX_VALUE_BYTES = 1_000_000;
 
+const PLAIN_KEY = /^[A-Za-z0-9/_-]+$/;
+
 export function escapeKey(key: string): string {
+  if (PLAIN_KEY.test(key)) return key; // most keys: nothing to escape
   let out = "";
   for (const ch of key) {
     if (/^[A-Za-z0-9/_-]$/.test(ch)) out += ch;
@@ -43,6 +46,7 @@ export function escapeKey(key: string): string {
 }
 
 export function unescapeKey(escaped: string): string {
+  if (!escaped.includes("=")) return escaped;
   const bytes: number[] = [];
   for (let i = 0; i < escaped.length; i++) {
     if (escaped[i] === "=") {

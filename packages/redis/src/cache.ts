@@ -3,7 +3,7 @@
  * expires entries itself and bounds memory with its own `maxmemory` policy; several clients
  * and processes share hits.
  */
-import type { Cache } from "tsmicro";
+import type { Cache } from "tsmicro/plugin";
 import { openRedis, type RedisConnectionOptions, ready } from "./connection.js";
 
 export interface RedisCacheOptions extends RedisConnectionOptions {

@@ -60,8 +60,9 @@ export function createFileStore(options: FileStoreOptions = {}): Store {
   `);
   const live = "(expires_at IS NULL OR expires_at > @now)";
   const cols = "key, value, metadata, expires_at, version";
-  const getOne = db.prepare<{ db: string; tbl: string; key: string; now: number }, Row>(
-    `SELECT ${cols} FROM tsmicro_records WHERE db = @db AND tbl = @tbl AND key = @key AND ${live}`,
+  // Hot statements take positional parameters: binding them is cheaper than named ones.
+  const getOne = db.prepare<[string, string, string, number], Row>(
+    `SELECT ${cols} FROM tsmicro_records WHERE db = ? AND tbl = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)`,
   );
   const currentVersion = db.prepare<
     { db: string; tbl: string; key: string; now: number },
@@ -72,7 +73,7 @@ export function createFileStore(options: FileStoreOptions = {}): Store {
   );
   const upsert = db.prepare(
     `INSERT INTO tsmicro_records (db, tbl, key, value, metadata, expires_at, version)
-     VALUES (@db, @tbl, @key, @value, @metadata, @expires_at, @version)
+     VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (db, tbl, key) DO UPDATE SET value = excluded.value, metadata = excluded.metadata,
        expires_at = excluded.expires_at, version = excluded.version`,
   );
@@ -108,7 +109,7 @@ export function createFileStore(options: FileStoreOptions = {}): Store {
         if (current !== ifVersion) throw versionConflict(name, key, ifVersion, current);
       }
       const version = nextVersion.get()!.n;
-      upsert.run({ db: s.database, tbl: s.table, key, value, metadata, expires_at: expiresAt, version });
+      upsert.run(s.database, s.table, key, value, metadata, expiresAt, version);
       return version;
     },
   );
@@ -125,7 +126,7 @@ export function createFileStore(options: FileStoreOptions = {}): Store {
       name,
       async read(s, q) {
         if (q.exact !== undefined) {
-          const r = getOne.get({ db: s.database, tbl: s.table, key: q.exact, now: Date.now() });
+          const r = getOne.get(s.database, s.table, q.exact, Date.now());
           return r === undefined ? [] : [toRecord(r)];
         }
         return (queryRows(s, q, cols) as Row[]).map(toRecord);

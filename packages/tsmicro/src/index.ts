@@ -12,8 +12,7 @@ export type { Broker } from "./broker/broker.js";
 export { defaultBroker } from "./broker/env.js";
 export { createMemoryBroker } from "./broker/memory.js";
 // Cache: responses of cacheable calls (go-micro's client.WithCache).
-export { type Cache, withCache } from "./cache/cache.js";
-export { createMemoryCache } from "./cache/memory.js";
+export { withCache } from "./cache/cache.js";
 export { cacheWrapper } from "./cache/wrapper.js";
 export { type Client, defaultClient, newClient } from "./client/client.js";
 export type { Stream, StreamOptions } from "./client/client-stream.js";
@@ -21,8 +20,7 @@ export type { CallOptions, CallWrapper, ClientOptions } from "./client/options.j
 export { type Message, newMessage, type PublishCallOptions } from "./client/publish.js";
 export { newRequest, type Request } from "./client/request.js";
 // Config: sources merged in order, validated and typed by a Standard Schema, watched.
-export { type Config, type ConfigChange, loadConfig } from "./config/config.js";
-export { defaultsSource, envSource, fileSource, flagSource } from "./config/sources.js";
+export { loadConfig } from "./config/config.js";
 
 // Context: cancellation, deadline, metadata, chain.
 export {

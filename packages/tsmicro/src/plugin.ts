@@ -58,8 +58,8 @@ export {
 export { type PublishAttempt, publishWithRetry } from "./broker/publish.js";
 export { SerialSubscription } from "./broker/serial.js";
 // Caches (backends) and the cache wrapper's options.
-export type { CacheCallOption } from "./cache/cache.js";
-export { DEFAULT_MEMORY_CACHE_OPTIONS, type MemoryCacheOptions } from "./cache/memory.js";
+export type { Cache, CacheCallOption } from "./cache/cache.js";
+export { createMemoryCache, DEFAULT_MEMORY_CACHE_OPTIONS, type MemoryCacheOptions } from "./cache/memory.js";
 export type { CacheWrapperOptions } from "./cache/wrapper.js";
 export type { ClientStats } from "./client/client.js";
 // Client and server internals a backend or tool plugs into; the client's option resolution.
@@ -84,7 +84,7 @@ export {
   defaultCodecs,
 } from "./codec/index.js";
 // Config sources (backends) and the options of the built-in ones.
-export type { LoadConfigOptions } from "./config/config.js";
+export type { Config, ConfigChange, LoadConfigOptions } from "./config/config.js";
 export {
   type ConfigSource,
   type ConfigValues,
@@ -94,7 +94,15 @@ export {
   parseScalar,
   setPath,
 } from "./config/source.js";
-export type { EnvSourceOptions, FileSourceOptions, FlagSourceOptions } from "./config/sources.js";
+export {
+  defaultsSource,
+  type EnvSourceOptions,
+  envSource,
+  type FileSourceOptions,
+  type FlagSourceOptions,
+  fileSource,
+  flagSource,
+} from "./config/sources.js";
 export { createContext } from "./context.js";
 // Contracts, below the application helpers.
 export type {

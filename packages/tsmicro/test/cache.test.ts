@@ -4,7 +4,6 @@ import { cacheConformance } from "tsmicro/testing";
 import {
   background,
   cacheWrapper,
-  createMemoryCache,
   createMemoryRegistry,
   defineContract,
   implement,
@@ -13,6 +12,7 @@ import {
   unary,
   withCache,
 } from "../src/index.js";
+import { createMemoryCache } from "../src/plugin.js";
 
 cacheConformance("memory", { create: () => createMemoryCache() });
 
@@ -59,7 +59,7 @@ describe("cache on a real service", () => {
       live: async () => ({ n: ++calls }),
     }),
   );
-  const client = newClient({ registry, wrappers: [cacheWrapper({ cache: createMemoryCache() })] });
+  const client = newClient({ registry, wrappers: [cacheWrapper()] /* a memory LRU by default */ });
   after(async () => {
     await client.close();
     await service.stop();

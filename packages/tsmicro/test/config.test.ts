@@ -4,8 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { z } from "zod";
-import { defaultsSource, envSource, fileSource, flagSource, loadConfig, MicroError } from "../src/index.js";
-import type { ConfigSource, ConfigValues } from "../src/plugin.js";
+import { loadConfig, MicroError } from "../src/index.js";
+import {
+  type ConfigSource,
+  type ConfigValues,
+  defaultsSource,
+  envSource,
+  fileSource,
+} from "../src/plugin.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsmicro-config-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,13 +60,10 @@ describe("loadConfig", () => {
     writeFileSync(join(dir, "b.yaml"), "client:\n  requestTimeoutMs: 750\nfeatures:\n  - a\n  - b\n");
     const config = await loadConfig({
       schema: Schema,
-      sources: [
-        defaultsSource({ name: "defaults", client: { retries: 1, requestTimeoutMs: 5000 } }),
-        fileSource(join(dir, "a.json")),
-        fileSource(join(dir, "b.yaml")),
-        envSource({ prefix: "TSMT_", env: { TSMT_CLIENT__RETRIES: "4", TSMT_NAME: "from-env", OTHER: "x" } }),
-        flagSource({ argv: ["serve", "--name=from-flag", "--debug", "--client.request-timeout-ms", "900"] }),
-      ],
+      defaults: { name: "defaults", client: { retries: 1, requestTimeoutMs: 5000 } },
+      files: [join(dir, "a.json"), join(dir, "b.yaml")],
+      env: { prefix: "TSMT_", env: { TSMT_CLIENT__RETRIES: "4", TSMT_NAME: "from-env", OTHER: "x" } },
+      flags: { argv: ["serve", "--name=from-flag", "--debug", "--client.request-timeout-ms", "900"] },
     });
     const c = config.get();
     assert.deepEqual(c, {

@@ -11,17 +11,20 @@ import { Packr } from "msgpackr";
 import type { CallWrapper } from "../client/options.js";
 import { abortable } from "../util/abort.js";
 import type { Cache } from "./cache.js";
+import { createMemoryCache } from "./memory.js";
 
 export interface CacheWrapperOptions {
-  cache: Cache;
+  /** Where responses are kept. @default createMemoryCache() (LRU, 10000 entries, 64 MiB) */
+  cache?: Cache;
   /** Prepended to every key (one cache shared by several apps). @default "tsmicro:cache:" */
   keyPrefix?: string;
   /** Told about cache failures (the call itself succeeds). @default ignore */
   onError?: (err: unknown) => void;
 }
 
-export function cacheWrapper(options: CacheWrapperOptions): CallWrapper {
-  const { cache } = options;
+/** A CallWrapper serving calls marked cacheable (`withCache`, or the contract's `cache`) from `options.cache`. */
+export function cacheWrapper(options: CacheWrapperOptions = {}): CallWrapper {
+  const cache = options.cache ?? createMemoryCache();
   const prefix = options.keyPrefix ?? "tsmicro:cache:";
   const onError = options.onError ?? (() => {});
   const packr = new Packr({ useRecords: false, mapsAsObjects: true });

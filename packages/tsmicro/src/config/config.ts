@@ -7,7 +7,11 @@
  *
  *   const config = await loadConfig({
  *     schema: z.object({ client: z.object({ retries: z.number().int().min(0) }) }),
- *     sources: [defaultsSource({ client: { retries: 1 } }), envSource({ prefix: "APP_" }), flagSource()],
+ *     defaults: { client: { retries: 1 } },
+ *     files: ["config.yaml"],
+ *     env: { prefix: "APP_" },
+ *     flags: true,
+ *     sources: [etcdConfigSource({ prefix: "/app/config/" })],
  *   });
  *   config.get().client.retries; // number
  */
@@ -16,12 +20,29 @@ import type { StandardSchemaV1 } from "../contract/standard-schema.js";
 import { formatPath } from "../contract/validate.js";
 import { MicroError } from "../errors.js";
 import { type ConfigSource, type ConfigValues, leafPaths, mergeValues } from "./source.js";
+import {
+  defaultsSource,
+  type EnvSourceOptions,
+  envSource,
+  type FileSourceOptions,
+  type FlagSourceOptions,
+  fileSource,
+  flagSource,
+} from "./sources.js";
 
 export interface LoadConfigOptions<T> {
   /** Validates and types the merged values. */
   schema: StandardSchemaV1<unknown, T>;
-  /** Merged in order: later sources override earlier ones (defaults, files, env, flags, etcd/NATS). */
-  sources: readonly ConfigSource[];
+  /** The first layer. @default none */
+  defaults?: ConfigValues;
+  /** JSON or YAML files (by extension), merged in order after the defaults. @default none */
+  files?: readonly (string | ({ path: string } & FileSourceOptions))[];
+  /** Environment variables with this prefix, after the files (`APP_CLIENT__RETRIES` → `client.retries`). @default none */
+  env?: EnvSourceOptions;
+  /** Command-line flags after the environment (`--client.retries=3`); `true` reads process.argv. @default none */
+  flags?: boolean | FlagSourceOptions;
+  /** More sources, last (etcd, NATS KV: watched). Later sources override earlier ones. @default [] */
+  sources?: readonly ConfigSource[];
   /** Told about rejected changes and failing watches (the config keeps its last good value). @default console.error */
   onError?: (err: MicroError) => void;
 }
@@ -61,8 +82,19 @@ function valueAt(values: unknown, path: string): unknown {
   return at;
 }
 
+/** Loads, merges and validates the sources; resolves with a typed, watched Config or rejects naming the bad key. */
 export async function loadConfig<T>(options: LoadConfigOptions<T>): Promise<Config<T>> {
-  const { schema, sources } = options;
+  const { schema } = options;
+  // go-micro's order: defaults, files, env, flags, then the remote sources.
+  const sources: ConfigSource[] = [
+    ...(options.defaults === undefined ? [] : [defaultsSource(options.defaults)]),
+    ...(options.files ?? []).map((f) => (typeof f === "string" ? fileSource(f) : fileSource(f.path, f))),
+    ...(options.env === undefined ? [] : [envSource(options.env)]),
+    ...(options.flags === undefined || options.flags === false
+      ? []
+      : [flagSource(options.flags === true ? {} : options.flags)]),
+    ...(options.sources ?? []),
+  ];
   const onError = options.onError ?? ((e: MicroError) => console.error(`tsmicro config: ${e.detail}`));
   const layers: ConfigValues[] = await Promise.all(sources.map((s) => s.load()));
 

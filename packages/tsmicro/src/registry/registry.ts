@@ -70,3 +70,14 @@ export interface Registry {
   /** Releases connections and timers (does not deregister). */
   close(): Promise<void>;
 }
+
+/** One node of one service version as registries store it: the unit of registration and expiry. */
+export interface RegistryRow {
+  name: string;
+  version: string;
+  metadata: Record<string, string>;
+  endpoints: Endpoint[];
+  node: Node;
+  /** Epoch ms, or 0 for no expiry. */
+  expiresAt: number;
+}

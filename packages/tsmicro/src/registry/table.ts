@@ -3,18 +3,11 @@
  * between two tables as registry events. Shared by the registries that keep or rebuild a
  * snapshot (memory, local).
  */
-import type { Endpoint, Node, RegistryEvent, Service } from "./registry.js";
+import type { RegistryEvent, RegistryRow, Service } from "./registry.js";
 import { checkExpiry, reportRefusal, validRow } from "./validate.js";
 
-export interface RegistryRow {
-  name: string;
-  version: string;
-  metadata: Record<string, string>;
-  endpoints: Endpoint[];
-  node: Node;
-  /** Epoch ms, or 0 for no expiry. */
-  expiresAt: number;
-}
+// Defined beside Service (registry.ts) so that validate.ts can name it without a circle.
+export type { RegistryRow } from "./registry.js";
 
 export type Table = Map<string, RegistryRow>;
 

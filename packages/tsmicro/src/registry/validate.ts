@@ -6,7 +6,7 @@
  * `host:port`, metadata and endpoints are bounded, and a record read from storage must expire
  * within a bounded time. A refused record is skipped and logged once per node.
  */
-import type { RegistryRow as Row } from "./table.js";
+import type { RegistryRow as Row } from "./registry.js";
 
 /** Bounds on one registry record. */
 export const DEFAULT_RECORD_LIMITS = {

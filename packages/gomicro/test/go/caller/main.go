@@ -1,0 +1,144 @@
+// caller: a go-micro v4.10.2 client for the interop tests. It finds SERVICE through the
+// registry (etcd or NATS) and runs one case, printing one JSON line with the outcome:
+//
+//	caller -registry etcd -registry_address A -service S -case hello|error|metadata|timeout|stream|watch|publish
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"time"
+
+	"go-micro.dev/v4/client"
+	merrors "go-micro.dev/v4/errors"
+	"go-micro.dev/v4/metadata"
+	"go-micro.dev/v4/registry"
+	"go-micro.dev/v4/selector"
+
+	"tsmicro.dev/gomicro-interop/internal/fleet"
+)
+
+type result struct {
+	Case     string              `json:"case"`
+	Ok       bool                `json:"ok"`
+	Response any                 `json:"response,omitempty"`
+	Messages []any               `json:"messages,omitempty"`
+	Error    *merrors.Error      `json:"error,omitempty"`
+	Raw      string              `json:"raw,omitempty"`
+	Ms       int64               `json:"ms"`
+	Services []*registry.Service `json:"services,omitempty"`
+}
+
+func main() {
+	fs := flag.NewFlagSet("caller", flag.ExitOnError)
+	f := fleet.AddFlags(fs)
+	service := fs.String("service", "greeter", "service to call")
+	endpoint := fs.String("endpoint", "", "endpoint (default per case)")
+	kase := fs.String("case", "hello", "what to do")
+	name := fs.String("name", "Go", "name to send")
+	timeout := fs.Duration("timeout", 5*time.Second, "request timeout")
+	sleep := fs.Int64("sleep", 0, "ms the remote should sleep (timeout case)")
+	count := fs.Int("count", 3, "stream messages to ask for")
+	contentType := fs.String("content_type", "application/json", "request content type")
+	topic := fs.String("topic", "", "topic (publish case)")
+	watchFor := fs.Duration("watch_for", 10*time.Second, "how long to watch (watch case)")
+	address := fs.String("address", "", "call this address instead of selecting a node")
+	_ = fs.Parse(os.Args[1:])
+
+	reg := f.Registry_()
+	brk := f.Broker_(reg)
+	c := client.NewClient(
+		client.Registry(reg),
+		client.Broker(brk),
+		client.Selector(selector.NewSelector(selector.Registry(reg))),
+		client.Retries(0),
+		client.RequestTimeout(*timeout),
+		client.ContentType(*contentType),
+	)
+	ctx := context.Background()
+	r := result{Case: *kase}
+	start := time.Now()
+	var err error
+	switch *kase {
+	case "hello", "metadata", "error", "timeout":
+		ep := map[string]string{"hello": "Greeter.Hello", "metadata": "Greeter.Hello", "error": "Greeter.Fail", "timeout": "Greeter.Sleep"}[*kase]
+		if *endpoint != "" {
+			ep = *endpoint
+		}
+		var body any = map[string]any{"name": *name}
+		if *kase == "timeout" {
+			body = map[string]any{"ms": *sleep}
+		}
+		if *kase == "metadata" {
+			ctx = metadata.NewContext(ctx, metadata.Metadata{"X-Tenant": "acme", "X-Request-From": "go-micro"})
+		}
+		var rsp map[string]any
+		opts := []client.CallOption{client.WithConnClose()}
+		if *address != "" {
+			opts = append(opts, client.WithAddress(*address))
+		}
+		err = c.Call(ctx, c.NewRequest(*service, ep, body), &rsp, opts...)
+		r.Response = rsp
+	case "stream":
+		ep := "Greeter.Stream"
+		if *endpoint != "" {
+			ep = *endpoint
+		}
+		var s client.Stream
+		// As go-micro's generated clients: open with an empty request, then send the real one.
+		s, err = c.Stream(ctx, c.NewRequest(*service, ep, map[string]any{}))
+		if err == nil {
+			err = s.Send(map[string]any{"count": *count, "name": *name})
+		}
+		if err == nil {
+			for {
+				var m map[string]any
+				if rerr := s.Recv(&m); rerr != nil {
+					if !errors.Is(rerr, io.EOF) {
+						err = rerr
+					}
+					break
+				}
+				r.Messages = append(r.Messages, m)
+			}
+			_ = s.Close()
+		}
+	case "publish":
+		err = c.Publish(ctx, c.NewMessage(*topic, map[string]any{"from": "go-micro", "name": *name}))
+		// The NATS client buffers: disconnecting flushes before this process exits.
+		if derr := brk.Disconnect(); err == nil {
+			err = derr
+		}
+	case "watch":
+		// Prints every registry event for SERVICE until -watch_for runs out.
+		w, werr := reg.Watch(registry.WatchService(*service))
+		if werr != nil {
+			fleet.Fail(werr)
+		}
+		fleet.Print(map[string]any{"watching": *service})
+		go func() { time.Sleep(*watchFor); w.Stop() }()
+		for {
+			res, nerr := w.Next()
+			if nerr != nil {
+				break
+			}
+			fleet.Print(map[string]any{"action": res.Action, "service": res.Service})
+		}
+		return
+	case "lookup":
+		r.Services, err = reg.GetService(*service)
+	default:
+		fleet.Fail(errors.New("unknown case " + *kase))
+	}
+	r.Ms = time.Since(start).Milliseconds()
+	if err != nil {
+		r.Raw = err.Error()
+		r.Error = merrors.Parse(err.Error())
+	} else {
+		r.Ok = true
+	}
+	fleet.Print(r)
+}
