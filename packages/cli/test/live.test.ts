@@ -118,12 +118,7 @@ describe("a closed stdout", () => {
 });
 
 describe("watch", () => {
-  // Passed before merging main at 14:10 UTC; since then no event reaches the watch in this test
-  // (by hand, `tsmicro watch` prints create/delete events). Marked todo, not skipped: it still
-  // runs and reports its failure. To investigate: the local registry's watch after main's changes.
-  test("prints create and delete events as services come and go; SIGINT exits 0", {
-    todo: "fails since the 14:10 merge of main, see comment",
-  }, async () => {
+  test("prints create and delete events as services come and go; SIGINT exits 0", async () => {
     const child = spawn(
       process.execPath,
       [BIN, "watch", "--json", "--registry", "local", "--registry-address", demo.dir],
@@ -133,11 +128,13 @@ describe("watch", () => {
       },
     );
     const out = lines(child);
+    let other: Demo | undefined;
     try {
       const name = `watched-${process.pid}`;
-      // Start the second service only once the watch runs (a line says so in text mode; in JSON
-      // mode the first events come from services already there or the new one, either is fine).
-      const other = await startDemo(name, { MICRO_REGISTRY_ADDRESS: demo.dir });
+      // A watch reports changes from when it starts: start the second service only once the
+      // watch says (on stderr) that it runs, or its registration can come first and be missed.
+      await stderrLine(child, /watching every service/, 10_000);
+      other = await startDemo(name, { MICRO_REGISTRY_ADDRESS: demo.dir });
       const created = JSON.parse(
         await out.next(
           (l) => l.includes(`"name":"${name}"`) && l.includes('"create"'),
@@ -147,6 +144,7 @@ describe("watch", () => {
       );
       assert.equal(created.service.nodes[0].address, other.address);
       await other.stop();
+      other = undefined;
       const deleted = JSON.parse(
         await out.next(
           (l) => l.includes(`"name":"${name}"`) && l.includes('"delete"'),
@@ -157,6 +155,7 @@ describe("watch", () => {
       assert.equal(deleted.type, "delete");
     } finally {
       child.kill("SIGINT");
+      await other?.stop(); // a failed wait must not leave the second service running
     }
     assert.equal(await exitOf(child, 10_000, "tsmicro watch after SIGINT"), 0);
   });
