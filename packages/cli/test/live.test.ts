@@ -119,16 +119,22 @@ describe("a closed stdout", () => {
 
 describe("watch", () => {
   test("prints create and delete events as services come and go; SIGINT exits 0", async () => {
-    const child = spawn(process.execPath, [BIN, "watch", "--json"], {
-      env: demo.env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, "watch", "--json", "--registry", "local", "--registry-address", demo.dir],
+      {
+        env: demo.env,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     const out = lines(child);
+    let other: Demo | undefined;
     try {
       const name = `watched-${process.pid}`;
-      // Start the second service only once the watch runs (a line says so in text mode; in JSON
-      // mode the first events come from services already there or the new one, either is fine).
-      const other = await startDemo(name, { MICRO_REGISTRY_ADDRESS: demo.dir });
+      // A watch reports changes from when it starts: start the second service only once the
+      // watch says (on stderr) that it runs, or its registration can come first and be missed.
+      await stderrLine(child, /watching every service/, 10_000);
+      other = await startDemo(name, { MICRO_REGISTRY_ADDRESS: demo.dir });
       const created = JSON.parse(
         await out.next(
           (l) => l.includes(`"name":"${name}"`) && l.includes('"create"'),
@@ -138,6 +144,7 @@ describe("watch", () => {
       );
       assert.equal(created.service.nodes[0].address, other.address);
       await other.stop();
+      other = undefined;
       const deleted = JSON.parse(
         await out.next(
           (l) => l.includes(`"name":"${name}"`) && l.includes('"delete"'),
@@ -148,6 +155,7 @@ describe("watch", () => {
       assert.equal(deleted.type, "delete");
     } finally {
       child.kill("SIGINT");
+      await other?.stop(); // a failed wait must not leave the second service running
     }
     assert.equal(await exitOf(child, 10_000, "tsmicro watch after SIGINT"), 0);
   });
@@ -214,7 +222,7 @@ describe("completion", () => {
     const z = await tsmicro(["completion", "zsh"], demo.env);
     assert.equal(z.code, 0, z.stderr);
     assert.match(z.stdout, /^#compdef tsmicro$/m);
-    assert.match(z.stdout, /compadd -- services describe call/);
+    assert.match(z.stdout, /compadd -- new gen services describe call/);
     const bad = await tsmicro(["completion", "fish"], demo.env);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /choose bash or zsh/);

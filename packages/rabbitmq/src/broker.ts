@@ -8,7 +8,7 @@
  * retry is re-queued as a copy carrying its delivery count (`micro-attempt`) before it is
  * handled: a message that keeps crashing its subscriber still reaches the dead-letter topic.
  */
-import type { ChannelModel } from "amqplib";
+import { credentials as amqpCredentials, type ChannelModel } from "amqplib";
 import type { Broker } from "tsmicro";
 import {
   type BrokerHandler,
@@ -42,6 +42,47 @@ export interface RabbitBrokerOptions extends BrokerOptions {
   keepDeadLetters?: boolean;
   /** AMQP heartbeat, seconds: how soon a dead connection is noticed. @default 5 */
   heartbeatSeconds?: number;
+  /**
+   * User and password, instead of the URL's (so a secret need not sit in a URL that ends up in
+   * logs). Give each service its own user with permissions on one vhost (the URL's path).
+   * @default the URL's (guest/guest only works from localhost)
+   */
+  credentials?: { username: string; password: string };
+  /**
+   * TLS with server identity, for an `amqps://` URL: the server's certificate must be signed by
+   * `ca` (default: public roots) and name the host dialled (or `serverName`); `cert`/`key` for
+   * client-certificate auth. Given with an `amqp://` URL it is a TypeError. @default none
+   */
+  tls?: RabbitTlsOptions;
+}
+
+export interface RabbitTlsOptions {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  serverName?: string;
+}
+
+/** amqplib socket options for `credentials` and `tls`; a TypeError for TLS on a plaintext URL. */
+export function rabbitSecurityOptions(
+  url: string,
+  options: Pick<RabbitBrokerOptions, "credentials" | "tls">,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (options.credentials !== undefined) {
+    out.credentials = amqpCredentials.plain(options.credentials.username, options.credentials.password);
+  }
+  const tls = options.tls;
+  if (tls !== undefined) {
+    if (!/^amqps:\/\//i.test(url))
+      throw new TypeError(`rabbitmq: tls needs an amqps:// URL, got ${redact(url)}`);
+    if (tls.ca !== undefined) out.ca = [tls.ca];
+    if (tls.cert !== undefined) out.cert = tls.cert;
+    if (tls.key !== undefined) out.key = tls.key;
+    if (tls.serverName !== undefined) out.servername = tls.serverName;
+    out.rejectUnauthorized = true;
+  }
+  return out;
 }
 
 export const DEFAULT_RABBIT_BROKER_OPTIONS = {
@@ -56,6 +97,7 @@ export const DEFAULT_RABBIT_BROKER_OPTIONS = {
 export function createRabbitBroker(options: RabbitBrokerOptions = {}): Broker {
   const o = { ...DEFAULT_RABBIT_BROKER_OPTIONS, ...options };
   const name = `rabbitmq (${redact(o.url)})`;
+  const security = rabbitSecurityOptions(o.url, options);
   const onError = errorSink(options);
   const active = new Set<Consumer>();
   let link = newLink();
@@ -63,7 +105,7 @@ export function createRabbitBroker(options: RabbitBrokerOptions = {}): Broker {
   let exchangeReady: ChannelModel | undefined;
 
   function newLink() {
-    return new Link(o.url, onError, { heartbeat: o.heartbeatSeconds });
+    return new Link(o.url, onError, { heartbeat: o.heartbeatSeconds, ...security });
   }
 
   // Resolves on the broker's confirm; retried across reconnects until the deadline, so the

@@ -83,6 +83,7 @@ describe("deadlines from users: one helper, no overflow", () => {
       5000,
       "a call under a 30-day deadline",
     );
+    // The wire caps a timeout at one year (transport/headers.ts); 30 days arrive whole.
     assert.ok(r.left !== null && r.left > 29 * DAY, `the handler saw ${r.left} ms left`);
     assert.equal(r.aborted, false);
     assert.deepEqual(

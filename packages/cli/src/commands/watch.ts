@@ -1,3 +1,4 @@
+import { serviceUnavailable } from "tsmicro";
 import type { RegistryEvent } from "tsmicro/plugin";
 import type { Command } from "../context.js";
 import { untilStopped } from "../stop.js";
@@ -29,10 +30,16 @@ export const watch: Command = {
         else out.line(line(e));
       }
     })();
-    await Promise.race([untilStopped(out.closed), printing]);
+    let asked = false;
+    await Promise.race([untilStopped(out.closed).then(() => (asked = true)), printing]);
     stop.abort();
     watcher.stop();
     await printing;
+    if (!asked) {
+      // The registry ended the watch (a refused directory, a lost connection): say why.
+      await reg.listServices();
+      throw serviceUnavailable("tsmicro", `${reg.name} ended the watch`);
+    }
     return 0;
   },
 };

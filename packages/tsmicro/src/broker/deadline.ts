@@ -5,6 +5,7 @@
  * reconnection, a confirm) reads `signal`, which starts the timer for the time left.
  */
 import { MicroError, timeout } from "../errors.js";
+import { type DeadlineTimer, startTimer, stopTimer } from "../util/deadline.js";
 import { DEFAULT_PUBLISH_TIMEOUT_MS, type PublishOptions } from "./broker.js";
 
 export class PublishDeadline {
@@ -15,7 +16,7 @@ export class PublishDeadline {
   readonly #end: number;
   #phase = "publishing";
   #controller: AbortController | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: DeadlineTimer;
   #onAbort: (() => void) | undefined;
 
   constructor(options: PublishOptions | undefined, broker: string, topic: string) {
@@ -42,7 +43,7 @@ export class PublishDeadline {
         parent.addEventListener("abort", this.#onAbort, { once: true });
       }
       if (!c.signal.aborted)
-        this.#timer = setTimeout(() => c.abort(this.#timedOut()), Math.max(0, this.#end - Date.now()));
+        this.#timer = startTimer(() => c.abort(this.#timedOut()), this.#end - Date.now());
     }
     return this.#controller.signal;
   }
@@ -81,7 +82,7 @@ export class PublishDeadline {
   }
 
   done(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    stopTimer(this.#timer);
     if (this.#onAbort !== undefined) this.#parent?.removeEventListener("abort", this.#onAbort);
   }
 

@@ -4,7 +4,9 @@
  * Retries back off (25 ms doubling, at most 1 s); the error that ends the publish names
  * what it was waiting for and the last error it saw.
  */
+
 import { MicroError } from "../errors.js";
+import { startTimer } from "../util/deadline.js";
 import type { BrokerMessage, PublishOptions } from "./broker.js";
 import { type PublishDeadline, publishDeadline } from "./deadline.js";
 import { checkMessage, checkTopic, notConnected } from "./options.js";
@@ -58,5 +60,5 @@ export async function publishWithRetry(
 
 /** Waits `ms`, or less if the deadline comes first. */
 function pause(ms: number, deadline: PublishDeadline): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.min(ms, deadline.remainingMs())));
+  return new Promise((resolve) => startTimer(resolve, Math.min(ms, deadline.remainingMs())));
 }

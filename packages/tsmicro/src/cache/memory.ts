@@ -19,6 +19,7 @@ interface Entry {
   size: number;
 }
 
+/** A cache inside this process, bounded by entries and bytes, for `withCache`/`cacheWrapper`. */
 export function createMemoryCache(
   options: MemoryCacheOptions = {},
 ): Cache & { readonly size: number; readonly bytes: number } {

@@ -22,6 +22,7 @@ export interface FileSourceOptions {
   load?: (specifier: string) => Promise<unknown>;
 }
 
+/** A configuration source read from a JSON file (watched when the config is). */
 export function fileSource(path: string, options: FileSourceOptions = {}): ConfigSource {
   const format = options.format ?? (/\.ya?ml$/i.test(path) ? "yaml" : "json");
   const name = `file ${path}`;

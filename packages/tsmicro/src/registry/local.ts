@@ -9,12 +9,11 @@ import { type FSWatcher, watch as fsWatch, readdirSync, readFileSync } from "nod
 import { readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { defaultLocalRegistryDir, secureRegistryDir } from "./local-dir.js";
-import type { RegisterOptions, Registry, RegistryEvent, Service } from "./registry.js";
+import type { RegisterOptions, Registry, RegistryEvent, RegistryRow, Service } from "./registry.js";
 import {
   diff,
   isLive,
   parseRegistryRow,
-  type RegistryRow,
   registryEventOf,
   registryRowsOf,
   rowKey,

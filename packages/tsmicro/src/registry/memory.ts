@@ -1,8 +1,7 @@
 /** In-process registry: for tests and single-process programs. */
-import type { RegisterOptions, Registry, RegistryEvent, Service } from "./registry.js";
+import type { RegisterOptions, Registry, RegistryEvent, RegistryRow, Service } from "./registry.js";
 import {
   isLive,
-  type RegistryRow,
   registryEventOf,
   registryRowsOf,
   rowKey,

@@ -3,7 +3,6 @@
  * the way in so a hostile peer gets a 400 naming the bad field, never a crash.
  */
 import { badRequest } from "../errors.js";
-import { MAX_TIMER_MS } from "../util/deadline.js";
 import type { RequestHeaders } from "./transport.js";
 
 /** Limits on what a peer may send in one header. */
@@ -11,11 +10,11 @@ export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
 export const DEFAULT_MAX_METADATA_ENTRIES = 128;
 const MAX_CHAIN = 1024;
 /**
- * Longest request timeout a server honours, in ms: Node's timers overflow past 2^31 - 1 and
- * would fire after 1 ms (with a warning per request), so a longer one is clamped to the
- * timer cap (util/deadline.ts) as it is decoded.
+ * Longest request timeout a server honours, in ms (one year): a larger one is clamped as it is
+ * decoded, so a peer cannot make a deadline past what a Date holds. Timers past 2^31 - 1 ms are
+ * capped by util/deadline.ts, so a long timeout never becomes a 1 ms one.
  */
-export const MAX_TIMEOUT_MS = MAX_TIMER_MS;
+export const MAX_TIMEOUT_MS = 365 * 24 * 60 * 60 * 1000;
 
 /** The constant start of the header per (service, endpoint, content type): a few calls repeat endlessly. */
 const prefixes = new Map<string, string>();
