@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark of the project, one after another, each printing its own
 // markdown table; the tables are gathered into BENCHMARKS.md with the date and the machine.
 //
-//   npm run bench [-- --quick] [-- --only unary,discovery,messaging,streaming,ops,security]
+//   npm run bench [-- --quick] [-- --only unary,discovery,messaging,streaming,ops,security,store]
 //
 // Each part is its own script (bench/<part>/run.mjs, bench/run.mjs for unary) and can be run
 // alone with its own options. Machines here are noisy: read medians and ratios, not absolutes.
@@ -30,6 +30,10 @@ const PARTS = {
   streaming: { script: "streaming/run.mjs", title: "Streaming and gRPC (issue 6)" },
   ops: { script: "ops/run.mjs", title: "Metrics, tracing and logging wrappers on vs off (issue 7)" },
   security: { script: "security/run.mjs", title: "TLS and auth overhead (issue 8)" },
+  store: {
+    script: "store/run.mjs",
+    title: "Store: read and write per backend beside the raw driver (issue 18)",
+  },
 };
 const { values: args } = parseArgs({
   options: { quick: { type: "boolean", default: false }, only: { type: "string" }, out: { type: "string" } },

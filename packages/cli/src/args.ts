@@ -15,6 +15,18 @@ export interface Flags {
   metadata: Record<string, string>;
   address: string | undefined;
   help: boolean;
+  /** `new`: the project template. */
+  template: string | undefined;
+  /** `new`: write the files only. */
+  noInstall: boolean;
+  /** `gen`: where generated files go. */
+  outDir: string | undefined;
+  /** `mcp`: the services and endpoints exposed as tools. */
+  allow: string[];
+  /** `mcp`: serve over Streamable HTTP instead of stdio. */
+  http: boolean;
+  /** `mcp --http`: the bearer token callers must send. */
+  token: string | undefined;
 }
 
 export interface Parsed {
@@ -39,6 +51,12 @@ export function parse(argv: readonly string[]): Parsed {
       metadata: { type: "string", short: "m", multiple: true },
       address: { type: "string", short: "a" },
       help: { type: "boolean", short: "h", default: false },
+      template: { type: "string" },
+      "no-install": { type: "boolean", default: false },
+      out: { type: "string" },
+      allow: { type: "string", multiple: true },
+      http: { type: "boolean", default: false },
+      token: { type: "string" },
     },
   } as const;
   try {
@@ -61,6 +79,15 @@ export function parse(argv: readonly string[]): Parsed {
       metadata: parseMetadata(v.metadata ?? []),
       address: v.address,
       help: v.help ?? false,
+      template: v.template,
+      noInstall: v["no-install"] ?? false,
+      outDir: v.out,
+      allow: (v.allow ?? [])
+        .flatMap((a) => a.split(","))
+        .map((a) => a.trim())
+        .filter(Boolean),
+      http: v.http ?? false,
+      token: v.token,
     },
   };
 }

@@ -10,6 +10,8 @@ export interface CommandContext {
   readonly flags: Flags;
   readonly out: Output;
   registry(): Promise<Registry>;
+  /** The broker chosen by --broker / MICRO_BROKER (the http broker finds subscribers in `registry()`). */
+  broker(): Promise<Broker>;
   client(): Promise<Client>;
 }
 
@@ -30,23 +32,26 @@ export interface Resources extends CommandContext {
 export function createContext(args: readonly string[], flags: Flags, out: Output): Resources {
   let registry: Promise<Registry> | undefined;
   let client: Promise<Client> | undefined;
-  let broker: Broker | undefined;
+  let broker: Promise<Broker> | undefined;
   const getRegistry = () => {
     registry ??= Promise.resolve(selectRegistry({ kind: flags.registry, address: flags.registryAddress }));
     return registry;
+  };
+  const getBroker = () => {
+    broker ??= getRegistry().then((r) => brokerFromEnv({ registry: r }));
+    return broker;
   };
   return {
     args,
     flags,
     out,
     registry: getRegistry,
+    broker: getBroker,
     client() {
-      client ??= getRegistry().then((r) => {
-        // The http broker finds subscribers in the registry: the one chosen here.
-        broker = brokerFromEnv({ registry: r });
+      client ??= Promise.all([getRegistry(), getBroker()]).then(([r, b]) => {
         return newClient({
           registry: r,
-          broker,
+          broker: b,
           ...(flags.timeoutMs === undefined ? {} : { requestTimeoutMs: flags.timeoutMs }),
         });
       });
@@ -54,7 +59,7 @@ export function createContext(args: readonly string[], flags: Flags, out: Output
     },
     async close() {
       if (client !== undefined) await (await client).close();
-      await broker?.disconnect();
+      if (broker !== undefined) await (await broker).disconnect();
       if (registry !== undefined) await (await registry).close();
     },
   };

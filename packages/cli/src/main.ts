@@ -5,27 +5,60 @@
 import { MicroError } from "tsmicro";
 import { parse, UsageError } from "./args.js";
 import { call } from "./commands/call.js";
+import { completion, completionWords } from "./commands/completion.js";
 import { describe } from "./commands/describe.js";
+import { gateway } from "./commands/gateway.js";
+import { gen } from "./commands/gen.js";
 import { health } from "./commands/health.js";
 import { inflight } from "./commands/inflight.js";
+import { mcp } from "./commands/mcp.js";
+import { newProject } from "./commands/new.js";
 import { publish } from "./commands/publish.js";
 import { run } from "./commands/run.js";
 import { services } from "./commands/services.js";
 import { stream } from "./commands/stream.js";
+import { subscribe } from "./commands/subscribe.js";
+import { watch } from "./commands/watch.js";
 import { type Command, createContext } from "./context.js";
 import { Output } from "./output.js";
 import { applyRegistryFlags } from "./registry.js";
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
+  new: newProject,
+  gen,
   services,
   describe,
   call,
   stream,
   publish,
+  subscribe,
+  watch,
   health,
   inflight,
   run,
+  gateway,
+  mcp,
+  completion,
 };
+
+completionWords.commands = Object.keys(COMMANDS);
+completionWords.flags = [
+  "--registry",
+  "--registry-address",
+  "--broker",
+  "--broker-address",
+  "--metadata",
+  "--timeout",
+  "--address",
+  "--json",
+  "--help",
+  "--template",
+  "--no-install",
+  "--out",
+  "--allow",
+  "--http",
+  "--token",
+];
 
 export function usage(): string {
   const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
@@ -42,7 +75,7 @@ export function usage(): string {
     "  --broker-address <addr>     where it is                                     [MICRO_BROKER_ADDRESS]",
     "  -m, --metadata key=value    call metadata (repeatable)",
     "  -t, --timeout <duration>    e.g. 500, 500ms, 2s (call default 5s, node questions 2s)",
-    "  -a, --address <host:port>   call this node directly; for run, where to listen",
+    "  -a, --address <host:port>   call this node directly; for gateway and run, where to listen",
     "  --json                      machine-readable output",
     "  -h, --help                  this text",
   ].join("\n");

@@ -1,5 +1,6 @@
 /** How the CLI talks back: aligned tables for people, JSON for scripts, a spinner only on a terminal. */
 import type { Writable } from "node:stream";
+import { closedSignal } from "./pipe.js";
 
 export interface OutputOptions {
   json: boolean;
@@ -13,14 +14,19 @@ export class Output {
   readonly json: boolean;
   readonly #out: Writable;
   readonly #err: Writable & { isTTY?: boolean };
+  /** Aborts when stdout's reader has gone (`| head -1`): writes are dropped from then on. */
+  readonly closed: AbortSignal;
 
   constructor(options: OutputOptions) {
     this.json = options.json;
     this.#out = options.stdout ?? process.stdout;
     this.#err = options.stderr ?? process.stderr;
+    this.closed = closedSignal(this.#out);
+    closedSignal(this.#err);
   }
 
   line(text = ""): void {
+    if (this.closed.aborted) return;
     this.#out.write(`${text}\n`);
   }
 

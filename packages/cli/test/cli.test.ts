@@ -133,7 +133,19 @@ describe("call", () => {
     }
     const help = await tsmicro(["--help"], demo.env);
     assert.equal(help.code, 0);
-    for (const c of ["services", "describe", "call", "stream", "publish", "health", "inflight", "run"]) {
+    for (const c of [
+      "services",
+      "describe",
+      "call",
+      "stream",
+      "publish",
+      "subscribe",
+      "watch",
+      "health",
+      "inflight",
+      "gateway",
+      "completion",
+    ]) {
       assert.match(help.stdout, new RegExp(`^ {2}${c}`, "m"));
     }
   });

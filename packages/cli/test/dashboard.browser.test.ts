@@ -8,11 +8,17 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { after, before, test } from "node:test";
+import { createAuth, generateKeys, SCOPE_ACCOUNT } from "@tsmicro/auth";
+import { createGateway } from "@tsmicro/gateway";
 import { type Browser, chromium } from "playwright-core";
+import { registryFromEnv } from "tsmicro/plugin";
 import { BIN, type Demo, jsonLine, startDemo } from "./helpers.js";
 
-/** The page's global, inside the functions playwright runs in the browser. */
-declare const document: { querySelector(selector: string): { textContent: string | null } | null };
+/** The page's globals, inside the functions playwright runs in the browser. */
+declare const document: {
+  querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): { length: number };
+};
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = new URL("../../../artifacts/", import.meta.url);
@@ -70,10 +76,16 @@ test("the dashboard shows the service, calls an endpoint through the form, chart
   // Services and nodes, live from the registry.
   await page.waitForSelector('#services li[data-service="demo"]');
   await page.waitForSelector("#live.ok");
+  assert.equal(await page.isVisible("#token-form"), false, "no token asked for when the gateway has no auth");
   // The demo's subscriber shows as a topic, not as a service.
   await page.waitForSelector('#services li.topic[data-topic="demo.events"]');
   assert.match((await page.textContent("#nodes")) ?? "", new RegExp(demo.address.replace(/\./g, "\\.")));
-  assert.match((await page.textContent("#endpoints")) ?? "", /Greeter\.hello\s*\{"name":"string"\}/);
+  const endpoints = (await page.textContent("#endpoints")) ?? "";
+  assert.match(endpoints, /Greeter\.hello\s*\{"name":"string"\}/);
+  // Endpoints without a published schema (typed in code, or not at all) say so, and streams say their kind.
+  assert.match(endpoints, /Chat\.echo\s*bidi stream: any JSON → any JSON \(no schema published\)/);
+  assert.match(endpoints, /Greeter\.chain\s*any JSON → any JSON/);
+  assert.doesNotMatch(endpoints, /[—–]/, "no bare dashes for endpoints without a described shape");
 
   // A call through the form: the answer and its latency appear.
   await page.selectOption("#endpoint", "Greeter.hello");
@@ -112,23 +124,84 @@ test("the dashboard shows the service, calls an endpoint through the form, chart
     ),
   );
 
-  // In flight: a nested call (Greeter.chain → Greeter.slow) shows with its chain.
-  const slow = fetch(`${url}api/demo/Greeter.chain`, {
+  // A multi-second call: the latency axis switches to seconds and is wide enough for its labels.
+  const long = await fetch(`${url}api/demo/Greeter.slow`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: '{"ms":4000}',
+    body: '{"ms":2100}',
     signal: AbortSignal.timeout(15_000),
   });
-  await page.waitForFunction(() =>
-    /demo\.Greeter\.chain@demo-/.test(document.querySelector("#inflight")?.textContent ?? ""),
+  assert.equal(long.status, 200);
+  const latencyAxis = '.chart[data-endpoint="demo.Greeter.slow"] > div:last-child .uplot';
+  await page.waitForSelector(`${latencyAxis}[data-axis1-size]`);
+  await page.waitForFunction(
+    () =>
+      (document.querySelector('.chart[data-endpoint="demo.Greeter.slow"] > div:last-child') as any)?.dataset
+        .yLabels,
   );
-  assert.match((await page.textContent("#inflight")) ?? "", /demo\.Greeter\.slow/);
+  const axis = await page.evaluate(() => {
+    const card = document.querySelector('.chart[data-endpoint="demo.Greeter.slow"] > div:last-child') as any;
+    const plot = card.querySelector(".uplot");
+    return {
+      labels: JSON.parse(card.dataset.yLabels) as string[],
+      label: Number(plot.dataset.axis1Label),
+      size: Number(plot.dataset.axis1Size),
+    };
+  });
+  assert.ok(axis.labels.length > 0, "the latency axis has labels");
+  for (const l of axis.labels)
+    assert.match(l, /^\d+(\.\d+)? s$/, `a label in seconds, whole: ${axis.labels}`);
+  assert.ok(
+    axis.labels.some((l) => Number.parseFloat(l) >= 2),
+    `the axis reaches 2 s: ${axis.labels}`,
+  );
+  assert.ok(
+    axis.label > 0 && axis.size >= axis.label,
+    `the axis (${axis.size} px) fits its widest label (${axis.label} px)`,
+  );
+
+  // In flight: 20 two-hop chains (Greeter.chain → Greeter.slow) show as one tree, folded ×20.
+  const chains = Array.from({ length: 20 }, () =>
+    fetch(`${url}api/demo/Greeter.chain`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"ms":4000}',
+      signal: AbortSignal.timeout(15_000),
+    }).catch((err: Error) => err),
+  );
+  await page.waitForFunction(() =>
+    /^20 chains, 40 calls$/.test(document.querySelector("#inflight-summary")?.textContent ?? ""),
+  );
+  // Every chain has the same shape (once each nested call has reached the server), so they fold into one.
+  await page.waitForFunction(
+    () =>
+      document.querySelector('#inflight li.chain-node > div[data-call="demo.Greeter.chain"] .count')
+        ?.textContent === "×20",
+  );
+  assert.ok(
+    await page.$('#inflight li.chain-node li.chain-node > div[data-call="demo.Greeter.slow"]'),
+    "Greeter.slow sits under Greeter.chain in the tree",
+  );
+  assert.equal(
+    await page.textContent(
+      '#inflight li.chain-node li.chain-node > div[data-call="demo.Greeter.slow"] .count',
+    ),
+    "×20",
+  );
+  const rows = await page.evaluate(() => document.querySelectorAll("#inflight .call").length);
+  assert.equal(rows, 2, "20 two-hop chains are 2 lines (the old flat table had 60 rows)");
+  const height = await page.evaluate(
+    () => (document.querySelector("#inflight-panel") as unknown as { offsetHeight: number }).offsetHeight,
+  );
+  assert.ok(height < 200, `the in-flight panel is ${height} px tall with 20 chains (60 table rows before)`);
   await page.selectOption("#endpoint", "Greeter.hello");
   await page.fill("#body", '{"name":"browser"}');
   await page.click("#call");
   await page.waitForFunction(() =>
     /Hello browser/.test(document.querySelector("#result")?.textContent ?? ""),
   );
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: new URL("dashboard-chains.png", ARTIFACTS).pathname, fullPage: true });
 
   // A little steady traffic so the charts show lines, not single points.
   for (let i = 0; i < 8; i++) {
@@ -148,12 +221,11 @@ test("the dashboard shows the service, calls an endpoint through the form, chart
   );
   assert.doesNotMatch((await page.textContent("#inflight")) ?? "", /no answer/, "every RPC node answered");
 
-  mkdirSync(ARTIFACTS, { recursive: true });
   const shot = new URL("dashboard.png", ARTIFACTS).pathname;
   await page.screenshot({ path: shot, fullPage: true });
   assert.ok(existsSync(shot));
   assert.deepEqual(errors, [], "no script errors on the page");
-  assert.equal((await slow).status, 200);
+  for (const r of await Promise.all(chains)) assert.equal(r instanceof Response ? r.status : String(r), 200);
 
   // The metrics endpoint of `tsmicro run` has the calls it made.
   const metrics = await (await fetch(`${url}metrics`, { signal: AbortSignal.timeout(5000) })).text();
@@ -170,6 +242,62 @@ test("the dashboard shows the service, calls an endpoint through the form, chart
   );
   assert.match(metrics, /^tsmicro_client_pool_connections\{client="gateway"\} [1-9]/m);
   await page.close();
+});
+
+test("with @tsmicro/auth on the gateway, the dashboard asks for a token, then shows the data and calls with it", async () => {
+  const keys = await generateKeys();
+  const auth = createAuth({ ...keys });
+  // The demo's registry: local, in the demo's directory.
+  const registry = registryFromEnv({ kind: "local", address: demo.dir });
+  const gateway = createGateway({
+    address: "127.0.0.1:0",
+    registry,
+    auth: {
+      auth,
+      rules: [
+        { id: "accounts", resource: { service: "*", endpoint: "*" }, scope: SCOPE_ACCOUNT, access: "allow" },
+      ],
+    },
+  });
+  const base = `http://${await gateway.listen()}/`;
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.setDefaultTimeout(10_000);
+  try {
+    const anonymous = await fetch(`${base}_/services`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(anonymous.status, 401, "the dashboard's data needs a token");
+    await anonymous.text();
+    await page.goto(base);
+    await page.waitForSelector("#token-form:not([hidden])");
+    assert.equal(await page.textContent("#live"), "needs a token");
+    assert.equal(await page.$('#services li[data-service="demo"]'), null, "no data before a token");
+    // A token without the dashboard scope is refused (403), and the page asks again.
+    const user = (await auth.generate({ id: "ada", scopes: [], metadata: {} })).accessToken;
+    await page.fill("#token", user);
+    await page.click("#token-form button");
+    await page.waitForFunction(() =>
+      /lacks the dashboard scope/.test(document.querySelector("#token-why")?.textContent ?? ""),
+    );
+    const admin = (await auth.generate({ id: "ops", scopes: ["admin"], metadata: {} })).accessToken;
+    await page.fill("#token", admin);
+    await page.click("#token-form button");
+    await page.waitForSelector("#live.ok");
+    await page.waitForSelector('#services li[data-service="demo"]');
+    // The call form sends the token too: the rules let an account call.
+    await page.selectOption("#endpoint", "Greeter.hello");
+    await page.fill("#body", '{"name":"with token"}');
+    await page.click("#call");
+    await page.waitForSelector('#result[data-status="200"]');
+    assert.deepEqual(JSON.parse((await page.textContent("#result")) ?? ""), { message: "Hello with token" });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: new URL("dashboard-auth.png", ARTIFACTS).pathname, fullPage: true });
+    assert.deepEqual(errors, [], "no script errors on the page");
+  } finally {
+    await page.close();
+    await gateway.close();
+    await registry.close();
+  }
 });
 
 test("tsmicro run stops cleanly on SIGTERM", async () => {

@@ -9,6 +9,7 @@ export const BIN = new URL("../bin/tsmicro.mjs", import.meta.url).pathname;
 const DEMO = new URL("./fixtures/demo.mjs", import.meta.url).pathname;
 
 export interface Demo {
+  readonly name: string;
   readonly dir: string;
   readonly env: NodeJS.ProcessEnv;
   readonly address: string;
@@ -56,6 +57,7 @@ export async function startDemo(name = "demo", overrides: NodeJS.ProcessEnv = {}
     "the demo service to start",
   );
   return {
+    name,
     dir,
     env,
     address: ready.ready,

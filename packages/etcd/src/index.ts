@@ -10,6 +10,7 @@ export {
   DEFAULT_ETCD_RECONNECT_MS,
   DEFAULT_ETCD_TIMEOUT_MS,
   type EtcdRegistryOptions,
+  etcdSecurityOptions,
 } from "./registry.js";
 
 /**
@@ -24,3 +25,6 @@ export const registryFromAddress: RegistryFromAddress = (kind, options): Registr
     .filter(Boolean);
   return createEtcdRegistry(endpoints && endpoints.length > 0 ? { endpoints } : {});
 };
+
+// Config (issue 18): settings under a prefix, watched.
+export { type EtcdConfigSourceOptions, etcdConfigSource } from "./config.js";

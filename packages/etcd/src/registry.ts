@@ -36,8 +36,35 @@ export interface EtcdRegistryOptions {
   reconnectMs?: number;
   /** An etcd3 client to use instead of opening one; `close()` leaves it open. @default none */
   client?: Etcd3;
-  /** More options for the etcd3 client this registry opens (auth, TLS). @default {} */
+  /**
+   * etcd user and password (etcd's `auth enable`): whoever may write the registry can steer
+   * calls, see SECURITY.md. @default none
+   */
+  auth?: { username: string; password: string };
+  /**
+   * TLS with server identity: endpoints given as `host:port` are dialled `https://`, the
+   * server's certificate must be signed by `ca` (default: public roots) and name the host
+   * dialled; `cert`/`key` for client-certificate auth. @default none (plaintext)
+   */
+  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
+  /** More options for the etcd3 client this registry opens. @default {} */
   etcdOptions?: Omit<IOptions, "hosts">;
+}
+
+/** etcd3 options for `auth` and `tls`. */
+export function etcdSecurityOptions(options: Pick<EtcdRegistryOptions, "auth" | "tls">): Partial<IOptions> {
+  const out: Partial<IOptions> = {};
+  if (options.auth !== undefined) out.auth = { ...options.auth };
+  const tls = options.tls;
+  if (tls !== undefined) {
+    const pem = (v: string | Buffer | undefined) => (v === undefined ? undefined : Buffer.from(v));
+    out.credentials = {
+      rootCertificate: pem(tls.ca) as Buffer,
+      ...(tls.key === undefined ? {} : { privateKey: pem(tls.key) }),
+      ...(tls.cert === undefined ? {} : { certChain: pem(tls.cert) }),
+    };
+  }
+  return out;
 }
 
 export const DEFAULT_ETCD_ENDPOINT = "127.0.0.1:2379";
@@ -46,7 +73,8 @@ export const DEFAULT_ETCD_TIMEOUT_MS = 3000;
 export const DEFAULT_ETCD_RECONNECT_MS = 250;
 
 export function createEtcdRegistry(options: EtcdRegistryOptions = {}): Registry {
-  const endpoints = [options.endpoints ?? DEFAULT_ETCD_ENDPOINT].flat().map(toUrl);
+  const scheme = options.tls === undefined ? "http" : "https";
+  const endpoints = [options.endpoints ?? DEFAULT_ETCD_ENDPOINT].flat().map((e) => toUrl(e, scheme));
   const prefix = options.prefix ?? DEFAULT_ETCD_PREFIX;
   const timeoutMs = options.timeoutMs ?? DEFAULT_ETCD_TIMEOUT_MS;
   const name = `etcd (${endpoints.join(",")}${prefix})`;
@@ -54,6 +82,7 @@ export function createEtcdRegistry(options: EtcdRegistryOptions = {}): Registry 
     options.client ??
     new Etcd3({
       ...options.etcdOptions,
+      ...etcdSecurityOptions(options),
       // etcd3's defaults back off for up to 30 s; a registry wants etcd back within a second.
       faultHandling: {
         host: () =>
@@ -90,10 +119,11 @@ export function createEtcdRegistry(options: EtcdRegistryOptions = {}): Registry 
     readThrough(
       cacheKey,
       async () => {
-        const kvs = await ns.getAll().prefix(keyPrefix).strings();
+        const { kvs } = await ns.getAll().prefix(keyPrefix).exec();
         const rows: RegistryRow[] = [];
-        for (const value of Object.values(kvs)) {
-          const row = parseRegistryRow(value, 0);
+        for (const kv of kvs) {
+          // A key without a lease never expires: refused unless etcd removes it (see storeExpires).
+          const row = parseRegistryRow(kv.value.toString(), 0, kv.lease !== "0");
           if (row !== undefined) rows.push(row);
         }
         return servicesOfRows(rows);
@@ -135,6 +165,6 @@ export function createEtcdRegistry(options: EtcdRegistryOptions = {}): Registry 
   };
 }
 
-function toUrl(endpoint: string): string {
-  return /^[a-z]+:\/\//i.test(endpoint) ? endpoint : `http://${endpoint}`;
+function toUrl(endpoint: string, scheme: string): string {
+  return /^[a-z]+:\/\//i.test(endpoint) ? endpoint : `${scheme}://${endpoint}`;
 }

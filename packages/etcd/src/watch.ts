@@ -43,16 +43,16 @@ export function watchEtcd(ns: Namespace, options: WatchOptions, onStop: () => vo
 
 // etcd3 passes `null` for "no previous value".
 function putEvent(kv: IKeyValue, prev: IKeyValue | null | undefined): RegistryEvent | undefined {
-  const row = parseRegistryRow(kv.value.toString(), 0);
+  const row = parseRegistryRow(kv.value.toString(), 0, kv.lease !== "0");
   if (row === undefined) return undefined;
-  const before = prev ? parseRegistryRow(prev.value.toString(), 0) : undefined;
+  const before = prev ? parseRegistryRow(prev.value.toString(), 0, true) : undefined;
   if (before === undefined) return registryEventOf("create", row);
   if (prev!.value.equals(kv.value)) return undefined;
   return registryEventOf("update", row);
 }
 
 function deleteEvent(kv: IKeyValue, prev: IKeyValue | null | undefined): RegistryEvent | undefined {
-  const row = prev ? parseRegistryRow(prev.value.toString(), 0) : undefined;
+  const row = prev ? parseRegistryRow(prev.value.toString(), 0, true) : undefined;
   if (row !== undefined) return registryEventOf("delete", row);
   // No previous value (compacted away): the key still names the node.
   const parts = parseNodeKey(kv.key.toString());

@@ -15,7 +15,7 @@ import { metadataFromHeaders, timeoutFromHeaders } from "./headers.js";
 import { sendError, sendJson } from "./http-error.js";
 import { sendEvents } from "./sse-call.js";
 import type { Stats } from "./stats.js";
-import { decodeSegment } from "./target.js";
+import { clip, decodeSegment } from "./target.js";
 
 export const API_PREFIX = "/api/";
 
@@ -72,7 +72,9 @@ export async function callEndpoint(
   // Known endpoints only: junk names never reach the client, its metrics or the stats.
   const versions = await options.catalog.service(service);
   if (versions === undefined) {
-    fail(notFound("gateway", `service "${service}" is not registered${await listing(options, caller)}`));
+    fail(
+      notFound("gateway", `service "${clip(service)}" is not registered${await listing(options, caller)}`),
+    );
     return;
   }
   const known = options.catalog.endpoint(versions, endpoint);
@@ -80,10 +82,15 @@ export async function callEndpoint(
     const has = caller.trusted
       ? `; it has: ${options.catalog.names(versions).join(", ") || "no endpoints"}`
       : "";
-    fail(notFound("gateway", `endpoint "${endpoint}" not found on service "${service}"${has}`));
+    fail(notFound("gateway", `endpoint "${clip(endpoint)}" not found on service "${clip(service)}"${has}`));
     return;
   }
-  options.auth?.authorize(caller.account, service, endpoint);
+  try {
+    options.auth?.authorize(caller.account, service, endpoint);
+  } catch (err) {
+    fail(err);
+    return;
+  }
   if (known.kind === "client" || known.kind === "bidi") {
     fail(
       new MicroError({

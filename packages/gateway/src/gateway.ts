@@ -35,7 +35,7 @@ import {
 import { createRateLimiter, type RateLimitOptions } from "./rate-limit.js";
 import { createRestTable, parseRouteKey, type RestRoute } from "./rest.js";
 import { createStats, type Stats, type StatsOptions } from "./stats.js";
-import { DEFAULT_MAX_URL_BYTES, decodeSegment, parseTarget } from "./target.js";
+import { clip, DEFAULT_MAX_URL_BYTES, decodeSegment, parseTarget } from "./target.js";
 
 export const DEFAULT_GATEWAY_ADDRESS = "127.0.0.1:8080";
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -237,7 +237,10 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       }
       if (t === undefined) {
         fail(
-          notFound("gateway", `no route for ${pathname}: call a service as POST /api/{service}/{endpoint}`),
+          notFound(
+            "gateway",
+            `no route for ${clip(pathname)}: call a service as POST /api/{service}/{endpoint}`,
+          ),
         );
         return;
       }
@@ -252,7 +255,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
           new MicroError({
             id: "gateway",
             code: 405,
-            detail: `${method} ${pathname}: this route takes ${allow}`,
+            detail: `${clip(method)} ${clip(pathname)}: this route takes ${allow}`,
           }),
           { allow },
         );
@@ -285,7 +288,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
             detail: "the service name in /health/{service} is not valid percent-encoding",
           }),
         );
-      else await serviceHealth(client, registry, name, res);
+      else await serviceHealth(client, registry, name, res, caller.trusted || !redact);
       return;
     }
     const route = routes[pathname];
@@ -310,7 +313,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       return;
     }
     if (dashboard?.handle(req, res, pathname)) return;
-    fail(notFound("gateway", `no route for ${method} ${pathname}`));
+    fail(notFound("gateway", `no route for ${clip(method)} ${clip(pathname)}`));
   };
 
   const openApiFor = async (caller: Caller) => {

@@ -86,5 +86,7 @@ export function sendError(
   options: ProblemOptions = { redact: false },
 ): void {
   const p = problemOf(err, options);
-  sendJson(res, p.status, p, headers, "application/problem+json; charset=utf-8");
+  // RFC 9110: a 401 names the scheme it wants.
+  const challenge: Record<string, string> = p.status === 401 ? { "www-authenticate": "Bearer" } : {};
+  sendJson(res, p.status, p, { ...challenge, ...headers }, "application/problem+json; charset=utf-8");
 }

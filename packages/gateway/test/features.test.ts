@@ -90,7 +90,8 @@ describe("REST routes", () => {
     assert.equal(p.title, "Bad Request");
     assert.equal(p.status, 400);
     assert.equal(p.code, 400);
-    assert.equal(p.id, "Orders", "the MicroError's id: the contract that refused it");
+    // MicroError.id is the service that raised the error (issue 13), here the one serving Orders.
+    assert.equal(p.id, "orders", "the MicroError's id: the service that refused it");
     assert.match(String(p.detail), /qty/);
     assert.match(String(p.instance), /^urn:request:/);
     assert.equal(p.retryable, false);
@@ -136,6 +137,21 @@ describe("server streams as Server-Sent Events", () => {
     );
     assert.equal(broken[2]?.event, "error");
     assert.match(broken[2]?.data.detail, /stream broke at 2/);
+  });
+});
+
+describe("the dashboard with contracts", () => {
+  test("/_/services carries each endpoint's kind and the contract's JSON Schema", async () => {
+    const base = await gatewayWith({ apis });
+    const body = (await (await fetch(`${base}/_/services`, { signal: timeout() })).json()) as {
+      services: { name: string; endpoints: { name: string; kind: string; schema?: any }[] }[];
+    };
+    const eps = body.services.find((s) => s.name === "orders")!.endpoints;
+    const create = eps.find((e) => e.name === "Orders.create")!;
+    assert.equal(create.kind, "unary");
+    assert.deepEqual(create.schema.request.required, ["item", "qty"]);
+    assert.equal(eps.find((e) => e.name === "Orders.watch")!.kind, "server");
+    assert.equal(eps.find((e) => e.name === "Orders.remove")!.schema, undefined, "types only: no schema");
   });
 });
 
@@ -298,6 +314,9 @@ describe("@tsmicro/auth at the gateway", () => {
       "a bad token is refused",
     );
     assert.equal(await status("/_/services"), 401);
+    const challenge = await fetch(`${base}/api/orders/Orders.watch?count=1`, { signal: timeout() });
+    assert.equal(challenge.headers.get("www-authenticate"), "Bearer", "a 401 names the scheme");
+    assert.match(((await challenge.json()) as { detail: string }).detail, /needs a token/);
     assert.equal(await status("/_/services", { authorization: user }), 403);
     assert.equal(await status("/_/services", { authorization: admin }), 200);
     assert.equal(await status("/"), 200, "the page itself holds no data and loads to ask for a token");

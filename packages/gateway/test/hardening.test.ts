@@ -50,6 +50,26 @@ describe("no request target kills the gateway", () => {
       assert.equal(ok.status, 200, "the gateway still answers /health");
     });
   }
+  test("a request head over maxHeaderBytes is a 431, and the gateway serves the next request", async () => {
+    const r = await rawRequest(at, get("/health", `x-pad: ${"y".repeat(20_000)}\r\n`));
+    assert.equal(r.status, 431);
+    assert.equal((await rawRequest(at, get("/health"))).status, 200);
+  });
+  test("of the built-in Debug endpoints only Debug.Health is callable through the gateway", async () => {
+    const call = (endpoint: string) =>
+      fetch(`http://${at}/api/orders/${endpoint}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+        signal: AbortSignal.timeout(5000),
+      });
+    const health = await call("Debug.Health");
+    assert.equal(health.status, 200);
+    assert.equal(((await health.json()) as { status: string }).status, "ok");
+    const inflight = await call("Debug.Inflight");
+    assert.equal(inflight.status, 404, "the topology and live traffic stay behind the dashboard");
+    await inflight.text();
+  });
   test("a request target over maxUrlBytes is a 414", async () => {
     const r = await rawRequest(at, get(`/api/orders/${"x".repeat(9000)}`));
     assert.equal(r.status, 414);
@@ -194,6 +214,18 @@ describe("what anonymous callers see", () => {
         g.warnings.some((w) => /beyond loopback and no auth/.test(w)),
         `a warning: ${g.warnings}`,
       );
+    } finally {
+      await g.close();
+    }
+  });
+  test("beyond loopback, /health/{service} gives anonymous callers counts, not node addresses", async () => {
+    const g = await publicGateway();
+    try {
+      const r = await fetch(`${g.base}/health/orders`, { signal: AbortSignal.timeout(5000) });
+      assert.equal(r.status, 200);
+      const text = await r.text();
+      assert.deepEqual(JSON.parse(text), { service: "orders", healthy: true, nodes: 1, ok: 1 });
+      assert.doesNotMatch(text, /127\.0\.0\.1|orders-/);
     } finally {
       await g.close();
     }

@@ -4,10 +4,12 @@
  * streams are GrpcClientStreams.
  */
 import { type ClientHttp2Session, connect, constants, type SecureClientSessionOptions } from "node:http2";
+import type { Socket } from "node:net";
 import { checkServerIdentity } from "node:tls";
 import { MicroError, serviceUnavailable, timeout } from "tsmicro";
 import {
   type Connection,
+  DEFAULT_TLS_MIN_VERSION,
   parseAddress,
   type RequestHeaders,
   type SignalLike,
@@ -37,6 +39,7 @@ export function dialGrpc(
       ca: tls.ca,
       cert: tls.cert,
       key: tls.key,
+      minVersion: tls.minVersion ?? DEFAULT_TLS_MIN_VERSION,
       servername: tls.serverName ?? (/^[\d.]+$|:/.test(host) ? undefined : host),
     });
     if (tls.serverName !== undefined) {
@@ -65,10 +68,10 @@ export function dialGrpc(
     };
     session.once("error", onError);
     options.signal?.addEventListener("abort", onAbort, { once: true });
-    session.once("connect", () => {
+    session.once("connect", (_session: ClientHttp2Session, socket: Socket) => {
       cleanup();
       session.setLocalWindowSize(o.connectionWindowBytes);
-      resolve(new GrpcConnection(session, address, o));
+      resolve(new GrpcConnection(session, socket, address, o));
     });
   });
 }
@@ -83,12 +86,19 @@ class GrpcConnection implements Connection {
   #usable = true;
   #closeWhenIdle = false;
 
-  constructor(session: ClientHttp2Session, address: string, o: ResolvedGrpcOptions) {
+  readonly #socket: Socket;
+
+  constructor(session: ClientHttp2Session, socket: Socket, address: string, o: ResolvedGrpcOptions) {
+    this.#socket = socket;
     this.address = address;
     this.#session = session;
     this.#o = o;
+    let markClosed: () => void = () => {};
     session.on("error", () => {
-      /* each call reports its own failure */
+      // Each call reports its own failure. A session destroyed by an error (a TLS alert such as
+      // "certificate required") may never emit "close" while its socket lingers: it is closed.
+      this.#usable = false;
+      markClosed();
     });
     session.on("goaway", () => {
       // The server is draining: calls already running finish, new ones go elsewhere.
@@ -97,6 +107,7 @@ class GrpcConnection implements Connection {
       this.#maybeClose();
     });
     this.closed = new Promise((resolve) => {
+      markClosed = resolve;
       session.once("close", () => {
         this.#usable = false;
         resolve();
@@ -193,6 +204,11 @@ class GrpcConnection implements Connection {
 
   close(graceful = false): void {
     this.#usable = false;
+    if (this.#session.destroyed) {
+      // Already destroyed (by an error): make sure its socket goes too.
+      this.#socket.destroy();
+      return;
+    }
     if (graceful && this.#inflight > 0) {
       this.#closeWhenIdle = true;
       return;

@@ -1,18 +1,14 @@
 /** Options of the gRPC transport, with their defaults. */
 import type { Settings } from "node:http2";
+import type { TcpTlsOptions } from "tsmicro/plugin";
 
-export interface GrpcTlsOptions {
-  /** PEM certificate of this side: the server's on listen; a client certificate on dial (mutual TLS). @default none */
-  cert?: string | Buffer;
-  /** PEM key of `cert`. @default none */
-  key?: string | Buffer;
-  /** PEM CA certificate(s) trusted for the peer's certificate. @default Node's bundled root CAs */
-  ca?: string | Buffer | readonly (string | Buffer)[];
-  /** Client: the name the server's certificate must carry. @default the dialled host */
-  serverName?: string;
-  /** Server: ask clients for a certificate signed by `ca` and refuse those without one. @default false */
-  requestClientCert?: boolean;
-}
+/**
+ * TLS for the gRPC transport: the same options, with the same names and defaults, as the TCP
+ * transport's (`cert`, `key`, `ca`, `requireClientCert`, `serverName`, `minVersion`); an unknown
+ * key is refused when the transport is created, and `requireClientCert` without `ca` when it
+ * listens.
+ */
+export type GrpcTlsOptions = TcpTlsOptions;
 
 export interface GrpcTransportOptions {
   /** Serve and dial TLS (HTTP/2 over TLS, ALPN h2). @default plaintext HTTP/2 (h2c) */

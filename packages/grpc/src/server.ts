@@ -14,6 +14,9 @@ import {
 } from "node:http2";
 import { badRequest, MicroError } from "tsmicro";
 import {
+  checkClientCertCa,
+  DEFAULT_TLS_MIN_VERSION,
+  hardenTlsServerSocket,
   type InboundStream,
   isUnknownEndpoint,
   type Listener,
@@ -43,6 +46,7 @@ export async function listenGrpc(
   const sessions = new Set<Http2Session>();
   const settings = http2Settings(options);
   const tls = options.tls;
+  if (tls !== undefined) checkClientCertCa(tls, "grpc transport");
   const server: Http2Server | Http2SecureServer =
     tls === undefined
       ? createServer({ settings, maxSessionMemory: options.maxSessionMemoryMb })
@@ -52,10 +56,12 @@ export async function listenGrpc(
           cert: tls.cert,
           key: tls.key,
           ca: tls.ca as string | Buffer | (string | Buffer)[] | undefined,
-          requestCert: tls.requestClientCert ?? false,
-          rejectUnauthorized: tls.requestClientCert ?? false,
+          requestCert: tls.requireClientCert === true,
+          rejectUnauthorized: tls.requireClientCert === true,
+          minVersion: tls.minVersion ?? DEFAULT_TLS_MIN_VERSION,
           allowHTTP1: false,
         });
+  server.on("secureConnection", hardenTlsServerSocket);
   const serve = streamHandler ?? unaryOnly(handler);
   server.on("session", (session: Http2Session) => {
     sessions.add(session);

@@ -14,10 +14,14 @@ import {
   newRequest,
   withTimeout,
 } from "tsmicro";
-import { listenAt } from "tsmicro/plugin";
+import { defaultAllowedHosts, guardRequest, listenAt, parseAddress } from "tsmicro/plugin";
 
 export const DEFAULT_HEALTH_ADDRESS = "127.0.0.1:8081";
 export const DEFAULT_CHECK_TIMEOUT_MS = 2000;
+/** Liveness probe path (`/healthz` is an alias). */
+export const LIVENESS_PATH = "/livez";
+/** Readiness probe path (`/health` is an alias). */
+export const READINESS_PATH = "/readyz";
 
 export interface HealthServerOptions {
   /** `host:port` to listen on; in a pod use `0.0.0.0:<port>` so the kubelet can reach it. @default "127.0.0.1:8081" */
@@ -32,6 +36,12 @@ export interface HealthServerOptions {
   verifyRegistry?: boolean;
   /** The client that asks the service `Debug.Health`; give one for a non-TCP transport. @default a TCP client on the service's registry */
   client?: Client;
+  /**
+   * Host header values answered (port ignored); others get a 421. Guards a loopback-bound
+   * listener against DNS rebinding; a pod bound to `0.0.0.0` is probed by IP, so any Host.
+   * @default loopback names when bound to a loopback address, anything otherwise
+   */
+  allowedHosts?: readonly string[];
 }
 
 export interface CheckResult {
@@ -136,14 +146,20 @@ export async function createHealthServer(
     res.end(text);
   };
 
+  const listenAddress = options.address ?? DEFAULT_HEALTH_ADDRESS;
+  const allowedHosts =
+    options.allowedHosts ?? defaultAllowedHosts(parseAddress(listenAddress, "health address").host);
+
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? "/", "http://probe").pathname;
+    // A bad target or Host is answered 400/421 here: no request may throw in the listener.
+    const path = guardRequest(req, res, allowedHosts);
+    if (path === undefined) return;
     if (req.method !== "GET" && req.method !== "HEAD") {
       send(res, 405, { code: 405, detail: `${req.method} ${path}: probes are GET` });
       return;
     }
     switch (path) {
-      case "/livez":
+      case LIVENESS_PATH:
       case "/healthz":
         // Liveness is the process itself: a slow dependency must not get the pod restarted.
         send(res, 200, {
@@ -153,7 +169,7 @@ export async function createHealthServer(
           uptimeMs: Date.now() - startedAt,
         });
         return;
-      case "/readyz":
+      case READINESS_PATH:
       case "/health":
         readiness().then(
           (r) => send(res, r.status === "ready" ? 200 : 503, r),
@@ -169,7 +185,7 @@ export async function createHealthServer(
   };
 
   const server = createServer(handler);
-  const address = await listenAt(server, options.address ?? DEFAULT_HEALTH_ADDRESS, "health address");
+  const address = await listenAt(server, listenAddress, "health address");
   return {
     address,
     readiness,

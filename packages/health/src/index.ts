@@ -6,5 +6,7 @@ export {
   DEFAULT_HEALTH_ADDRESS,
   type HealthServer,
   type HealthServerOptions,
+  LIVENESS_PATH,
+  READINESS_PATH,
   type Readiness,
 } from "./health.js";

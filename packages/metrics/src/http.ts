@@ -1,7 +1,7 @@
 /** Serving the metrics: a request handler for any HTTP server, or a listener of its own. */
 import { createServer, type RequestListener } from "node:http";
 import type { Registry } from "prom-client";
-import { listenAt, parseAddress } from "tsmicro/plugin";
+import { defaultAllowedHosts, guardRequest, listenAt, parseAddress } from "tsmicro/plugin";
 
 /** Answers a scrape with the registry's exposition text. */
 export function metricsHandler(register: Registry): RequestListener {
@@ -24,6 +24,12 @@ export interface MetricsServerOptions {
   address?: string;
   /** Path of the metrics. @default "/metrics" */
   path?: string;
+  /**
+   * Host header values answered (port ignored); others get a 421. Guards a loopback-bound
+   * listener against DNS rebinding.
+   * @default loopback names when bound to a loopback address, anything otherwise
+   */
+  allowedHosts?: readonly string[];
 }
 
 export interface MetricsServer {
@@ -43,13 +49,15 @@ export async function serveMetrics(
 ): Promise<MetricsServer> {
   const path = options.path ?? "/metrics";
   const address = options.address ?? DEFAULT_METRICS_ADDRESS;
-  parseAddress(address, "metrics address"); // refuse a bad address before building anything
+  // Refuses a bad address before building anything.
+  const allowedHosts =
+    options.allowedHosts ?? defaultAllowedHosts(parseAddress(address, "metrics address").host);
   const handle = metricsHandler(register);
   const server = createServer((req, res) => {
-    if (
-      new URL(req.url ?? "/", "http://x").pathname === path &&
-      (req.method === "GET" || req.method === "HEAD")
-    ) {
+    // A bad target or Host is answered 400/421 here: no request may throw in the listener.
+    const got = guardRequest(req, res, allowedHosts);
+    if (got === undefined) return;
+    if (got === path && (req.method === "GET" || req.method === "HEAD")) {
       handle(req, res);
       return;
     }

@@ -4,8 +4,9 @@
  * never close it, or `{ servers }` to open and own a private one. Every factory here is
  * synchronous: the connection is opened on first use.
  */
+import { readFileSync } from "node:fs";
 import type { ConnectionOptions, NatsConnection } from "@nats-io/transport-node";
-import { connect } from "@nats-io/transport-node";
+import { connect, credsAuthenticator, nkeyAuthenticator } from "@nats-io/transport-node";
 
 /** Where NATS listens when nothing else is said. */
 export const DEFAULT_NATS_SERVERS = "127.0.0.1:4222";
@@ -18,8 +19,53 @@ export interface NatsConnectionOptions {
   connection?: NatsConnection | Promise<NatsConnection>;
   /** Used only without `connection`. @default "127.0.0.1:4222" */
   servers?: string | string[];
-  /** Extra `connect()` options for a private connection (auth, TLS, name). @default {} */
+  /**
+   * Credentials for a private connection: a user and password, a token, an nkey seed
+   * (`SU...`), or a `.creds` file (JWT + nkey, operator mode). A registry or broker on a
+   * server that anyone may write to is a way in: see SECURITY.md. @default none
+   */
+  auth?: NatsAuth;
+  /**
+   * TLS for a private connection, with server identity: the server's certificate must be
+   * signed by `ca` (default: Node's public roots) and name the host dialled; `cert`/`key` for
+   * servers that verify clients. Setting it makes TLS required. @default none (plaintext)
+   */
+  tls?: NatsTlsOptions;
+  /** Extra `connect()` options for a private connection (name, timeouts...). @default {} */
   connectOptions?: Omit<ConnectionOptions, "servers">;
+}
+
+export type NatsAuth =
+  | { user: string; pass: string }
+  | { token: string }
+  | { nkeySeed: string }
+  | { credsFile: string };
+
+export interface NatsTlsOptions {
+  /** PEM CA certificate(s) trusted for the server's certificate. @default Node's public roots */
+  ca?: string;
+  /** PEM client certificate, for servers that verify clients. @default none */
+  cert?: string;
+  /** PEM key of `cert`. @default none */
+  key?: string;
+}
+
+/** `connect()` options for `auth` and `tls`; a TypeError names an auth object of no known kind. */
+export function natsSecurityOptions(
+  auth: NatsAuth | undefined,
+  tls: NatsTlsOptions | undefined,
+): Partial<ConnectionOptions> {
+  const out: Partial<ConnectionOptions> = {};
+  if (tls !== undefined) out.tls = { ...tls };
+  if (auth === undefined) return out;
+  if ("user" in auth) return { ...out, user: auth.user, pass: auth.pass };
+  if ("token" in auth) return { ...out, token: auth.token };
+  if ("nkeySeed" in auth)
+    return { ...out, authenticator: nkeyAuthenticator(new TextEncoder().encode(auth.nkeySeed)) };
+  if ("credsFile" in auth) return { ...out, authenticator: credsAuthenticator(readFileSync(auth.credsFile)) };
+  throw new TypeError(
+    `nats: auth must be { user, pass }, { token }, { nkeySeed } or { credsFile }, got keys ${Object.keys(auth).join(", ")}`,
+  );
 }
 
 /** A lazily opened connection and whether closing it is ours to do. */
@@ -44,6 +90,7 @@ export function createNatsConnection(
     reconnectTimeWait: 250,
     name: "tsmicro",
     ...options.connectOptions,
+    ...natsSecurityOptions(options.auth, options.tls),
     servers: options.servers ?? DEFAULT_NATS_SERVERS,
   });
 }

@@ -12,12 +12,17 @@ export {
   defaultStreamName,
   type JetStreamBrokerOptions,
 } from "./broker-jetstream.js";
+// Config (issue 18): settings in a KV bucket, watched.
+export { type NatsConfigSourceOptions, natsConfigSource } from "./config.js";
 export {
   createNatsConnection,
   DEFAULT_NATS_SERVERS,
+  type NatsAuth,
   type NatsConnectionHandle,
   type NatsConnectionOptions,
+  type NatsTlsOptions,
   natsConnectionHandle,
+  natsSecurityOptions,
 } from "./connection.js";
 // Registry (issue 4): nodes in a JetStream KV bucket, watch-driven.
 export {

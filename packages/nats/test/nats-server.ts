@@ -11,6 +11,9 @@ export interface PrivateNats {
   /** SIGKILL; with `wipe`, JetStream data is lost too (the bucket is gone on restart). */
   kill(options?: { wipe?: boolean }): Promise<void>;
   restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT: the server goes silent with every connection left open, as across a partition. */
+  freeze(): void;
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -48,6 +51,8 @@ export async function startPrivateNats(): Promise<PrivateNats> {
     server: `127.0.0.1:${port}`,
     kill: (o = {}) => kill(o.wipe ?? false),
     restart: launch,
+    freeze: () => child?.kill("SIGSTOP"),
+    thaw: () => child?.kill("SIGCONT"),
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });

@@ -9,10 +9,47 @@ import { MicroError } from "tsmicro";
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 
 export interface RedisConnectionOptions {
-  /** `redis://[:password@]host:port[/db]`. @default "redis://127.0.0.1:6379" */
+  /** `redis://[:password@]host:port[/db]` (`rediss://` for TLS). @default "redis://127.0.0.1:6379" */
   url?: string;
-  /** Extra ioredis options (TLS, password, ...). @default {} */
+  /** ACL user (Redis 6+). @default the URL's, else "default" */
+  username?: string;
+  /** Password of `username` (or of `requirepass`). @default the URL's, else none */
+  password?: string;
+  /**
+   * TLS with server identity: the server's certificate must be signed by `ca` (default: Node's
+   * public roots) and name the host dialled (or `serverName`); `cert`/`key` for servers that
+   * verify clients (`tls-auth-clients yes`). @default none (plaintext)
+   */
+  tls?: RedisTlsOptions;
+  /** Extra ioredis options. @default {} */
   redis?: RedisOptions;
+}
+
+export interface RedisTlsOptions {
+  /** PEM CA certificate(s) trusted for the server's certificate. @default Node's public roots */
+  ca?: string | Buffer;
+  /** PEM client certificate. @default none */
+  cert?: string | Buffer;
+  /** PEM key of `cert`. @default none */
+  key?: string | Buffer;
+  /** The name the server's certificate must carry. @default the host dialled */
+  serverName?: string;
+}
+
+/** ioredis options for `username`, `password` and `tls`. */
+export function redisSecurityOptions(options: RedisConnectionOptions): RedisOptions {
+  const out: RedisOptions = {};
+  if (options.username !== undefined) out.username = options.username;
+  if (options.password !== undefined) out.password = options.password;
+  if (options.tls !== undefined) {
+    const { serverName, ...pem } = options.tls;
+    out.tls = {
+      ...pem,
+      rejectUnauthorized: true,
+      ...(serverName === undefined ? {} : { servername: serverName }),
+    };
+  }
+  return out;
 }
 
 export function openRedis(options: RedisConnectionOptions, role: string): Redis {
@@ -23,6 +60,7 @@ export function openRedis(options: RedisConnectionOptions, role: string): Redis 
     // Reconnect forever, backing off to 1 s: the brokers keep their subscriptions meanwhile.
     retryStrategy: (times) => Math.min(1000, 25 * 2 ** Math.min(times, 6)),
     connectionName: `tsmicro-${role}`,
+    ...redisSecurityOptions(options),
     ...options.redis,
   });
 }

@@ -11,4 +11,6 @@ for (let i = 0; ; i++) {
     { table },
   );
   process.stdout.write(`${key}\n`);
+  // The store answers without I/O: give the event loop a turn, or stdout (a pipe) never drains.
+  await new Promise((r) => setImmediate(r));
 }

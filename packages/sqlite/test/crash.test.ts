@@ -47,10 +47,13 @@ it("file store: a writer killed with SIGKILL loses no acknowledged write (reopen
       });
       child.once("exit", (code) => reject(new Error(`writer exited (${code}) early: ${err}`)));
     });
-    await enough;
     const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGKILL");
-    await exited;
+    try {
+      await enough;
+    } finally {
+      child.kill("SIGKILL"); // also when the wait failed: never leave the writer running
+      await exited;
+    }
     // Lines read after the kill were acknowledged too.
     const lines = `${partial}`.split("\n").filter((l) => /^k\d+$/.test(l));
     seen.push(...lines);

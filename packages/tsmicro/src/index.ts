@@ -11,11 +11,18 @@ export type { Broker } from "./broker/broker.js";
 // Discovery and messaging: the process defaults and the in-memory ones for tests.
 export { defaultBroker } from "./broker/env.js";
 export { createMemoryBroker } from "./broker/memory.js";
+// Cache: responses of cacheable calls (go-micro's client.WithCache).
+export { type Cache, withCache } from "./cache/cache.js";
+export { createMemoryCache } from "./cache/memory.js";
+export { cacheWrapper } from "./cache/wrapper.js";
 export { type Client, defaultClient, newClient } from "./client/client.js";
 export type { Stream, StreamOptions } from "./client/client-stream.js";
 export type { CallOptions, CallWrapper, ClientOptions } from "./client/options.js";
 export { type Message, newMessage, type PublishCallOptions } from "./client/publish.js";
 export { newRequest, type Request } from "./client/request.js";
+// Config: sources merged in order, validated and typed by a Standard Schema, watched.
+export { type Config, type ConfigChange, loadConfig } from "./config/config.js";
+export { defaultsSource, envSource, fileSource, flagSource } from "./config/sources.js";
 
 // Context: cancellation, deadline, metadata, chain.
 export {

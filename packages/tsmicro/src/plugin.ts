@@ -57,16 +57,23 @@ export {
 } from "./broker/options.js";
 export { type PublishAttempt, publishWithRetry } from "./broker/publish.js";
 export { SerialSubscription } from "./broker/serial.js";
+// Caches (backends) and the cache wrapper's options.
+export type { CacheCallOption } from "./cache/cache.js";
+export { DEFAULT_MEMORY_CACHE_OPTIONS, type MemoryCacheOptions } from "./cache/memory.js";
+export type { CacheWrapperOptions } from "./cache/wrapper.js";
 export type { ClientStats } from "./client/client.js";
 // Client and server internals a backend or tool plugs into; the client's option resolution.
 export {
   type CallFn,
+  CLIENT_DEFAULTS,
+  type ClientDependencies,
   DEFAULT_DIAL_TIMEOUT_MS,
   DEFAULT_MAX_CALL_DEPTH,
   DEFAULT_POOL_SIZE,
   DEFAULT_POOL_TTL_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_RETRIES,
+  resolveClientOptions,
 } from "./client/options.js";
 // Codecs.
 export {
@@ -76,6 +83,18 @@ export {
   createMsgpackCodec,
   defaultCodecs,
 } from "./codec/index.js";
+// Config sources (backends) and the options of the built-in ones.
+export type { LoadConfigOptions } from "./config/config.js";
+export {
+  type ConfigSource,
+  type ConfigValues,
+  camelCase,
+  leafPaths,
+  mergeValues,
+  parseScalar,
+  setPath,
+} from "./config/source.js";
+export type { EnvSourceOptions, FileSourceOptions, FlagSourceOptions } from "./config/sources.js";
 export { createContext } from "./context.js";
 // Contracts, below the application helpers.
 export type {
@@ -123,6 +142,12 @@ export {
   registryRowsOf,
   servicesOfRows,
 } from "./registry/table.js";
+// Every record read from a registry is validated (the registry is a trust root).
+export {
+  checkAddress as checkRegistryAddress,
+  DEFAULT_RECORD_LIMITS,
+  registryRefusals,
+} from "./registry/validate.js";
 export { createWatcherSet, type WatcherSet } from "./registry/watchers.js";
 // Selectors.
 export {
@@ -162,6 +187,9 @@ export {
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_REGISTER_INTERVAL_MS,
   DEFAULT_REGISTER_TTL_MS,
+  type ResolvedServiceOptions,
+  resolveServiceOptions,
+  SERVICE_DEFAULTS,
 } from "./service/service.js";
 // Stores (backends and the process default's choice).
 export {
@@ -201,6 +229,7 @@ export {
 export {
   type AdvertiseOptions,
   advertisedAddress,
+  brokerDefaultsFor,
   ENV_BROKER_ADVERTISE,
   ENV_SERVER_ADDRESS,
   ENV_SERVER_ADVERTISE,
@@ -214,10 +243,24 @@ export {
 // Transports.
 export { isTransportFailure, markTransportFailure } from "./transport/failure.js";
 export { DEFAULT_MAX_FRAME_BYTES } from "./transport/frame.js";
+// HTTP listeners (health, metrics, the HTTP broker): a bad target or Host is a 400/421, never a throw.
+export {
+  defaultAllowedHosts,
+  guardRequest,
+  hostAllowed,
+  LOOPBACK_HOSTS,
+  requestPath,
+} from "./transport/http-guard.js";
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./transport/limits.js";
 export { STREAM_WINDOW_BYTES } from "./transport/mux-stream.js";
 export { createTcpTransport, DEFAULT_TCP_OPTIONS, type TcpTransportOptions } from "./transport/tcp.js";
-export { DEFAULT_TLS_MIN_VERSION, type TcpTlsOptions } from "./transport/tls.js";
+export {
+  checkClientCertCa,
+  checkTlsOptions,
+  DEFAULT_TLS_MIN_VERSION,
+  hardenTlsServerSocket,
+  type TcpTlsOptions,
+} from "./transport/tls.js";
 export type {
   Connection,
   DialOptions,

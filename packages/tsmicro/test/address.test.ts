@@ -17,6 +17,7 @@ import { createMemoryRegistry } from "../src/registry/memory.js";
 import { newService } from "../src/service/service.js";
 import {
   advertisedAddress,
+  brokerDefaultsFor,
   ENV_SERVER_ADDRESS,
   ENV_SERVER_ADVERTISE,
   isWildcardHost,
@@ -194,6 +195,37 @@ describe("service advertise", () => {
     );
     assert.ok(closed, "the listener was closed");
     assert.deepEqual(await registry.getService("adv-bad"), [], "nothing registered");
+  });
+});
+
+describe("a service's default http broker follows the service", () => {
+  it("shares a wildcard bind (own port) and the advertised host", () => {
+    assert.deepEqual(brokerDefaultsFor("0.0.0.0:8080", "10.0.0.5:8080"), {
+      address: "0.0.0.0:0",
+      advertise: "10.0.0.5",
+    });
+    assert.deepEqual(brokerDefaultsFor("[::]:1", "[fd00::1]:5"), { address: "[::]:0", advertise: "fd00::1" });
+    assert.deepEqual(
+      brokerDefaultsFor("127.0.0.1:0", undefined),
+      {},
+      "a loopback bind keeps the broker's default",
+    );
+    assert.deepEqual(brokerDefaultsFor(undefined, "pod.example"), { advertise: "pod.example" });
+  });
+
+  it("registers its subscribers under the service's advertised host", async () => {
+    const registry = createMemoryRegistry();
+    const service = newService({ name: "adv-sub", registry, advertise: "localhost" });
+    service.subscribe("adv.sub.topic", () => {});
+    await service.start();
+    try {
+      const [sub] = await registry.getService(brokerServiceName("adv.sub.topic"));
+      const address = sub?.nodes[0]?.address ?? "";
+      assert.match(address, /^localhost:\d+$/);
+      assert.notEqual(address, service.advertised, "the broker's own port");
+    } finally {
+      await service.stop();
+    }
   });
 });
 

@@ -38,6 +38,12 @@ export interface BrokerFromEnvOptions extends BrokerOptions {
   registry?: Registry;
   /** Imports a backend package; replace it to test or to bundle. @default dynamic `import()` */
   load?: (specifier: string) => Promise<unknown>;
+  /**
+   * Listen and advertise defaults for the http broker, weaker than MICRO_BROKER_ADDRESS and
+   * MICRO_BROKER_ADVERTISE (a service passes its own bind host and advertised host).
+   * @default none: "127.0.0.1:0", the bound address
+   */
+  httpDefaults?: { address?: string | undefined; advertise?: string | undefined };
 }
 
 export function brokerFromEnv(options: BrokerFromEnvOptions = {}): Broker {
@@ -45,12 +51,13 @@ export function brokerFromEnv(options: BrokerFromEnvOptions = {}): Broker {
   const address = options.address ?? (process.env.MICRO_BROKER_ADDRESS || undefined);
   const common: BrokerOptions = options.onError === undefined ? {} : { onError: options.onError };
   if (kind === "http") {
-    const advertise = process.env[ENV_BROKER_ADVERTISE] || undefined;
+    const listen = address ?? options.httpDefaults?.address;
+    const advertise = process.env[ENV_BROKER_ADVERTISE] || options.httpDefaults?.advertise;
     return createHttpBroker({
       ...common,
       ...(advertise === undefined ? {} : { advertise }),
       ...(options.registry === undefined ? {} : { registry: options.registry }),
-      ...(address === undefined ? {} : { address }),
+      ...(listen === undefined ? {} : { address: listen }),
     });
   }
   if (kind === "memory") return createMemoryBroker(common);

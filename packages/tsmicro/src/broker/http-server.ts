@@ -6,6 +6,7 @@
  */
 import http from "node:http";
 import { badRequest, MicroError, payloadTooLarge } from "../errors.js";
+import { requestPath } from "../transport/http-guard.js";
 import { decodeMessageFrame } from "./message-frame.js";
 import type { SerialSubscription } from "./serial.js";
 
@@ -23,7 +24,14 @@ export function serveSubscriptions(options: SubscriptionServerOptions): http.Ser
       if (res.headersSent) return;
       res.writeHead(err.code, { "content-type": "application/json" }).end(JSON.stringify(err));
     };
-    const id = req.url?.startsWith(PATH) ? decodeURIComponent(req.url.slice(PATH.length)) : "";
+    // A target that does not decode (`/broker/%`) is a 400: never a throw here.
+    const path = requestPath(req.url);
+    if (path === undefined) {
+      req.resume();
+      fail(badRequest("tsmicro", `http broker: the request target is not a valid path`));
+      return;
+    }
+    const id = path.startsWith(PATH) ? path.slice(PATH.length) : "";
     const sub = id === "" ? undefined : options.lookup(id);
     if (req.method !== "POST" || sub === undefined) {
       req.resume();

@@ -1,5 +1,6 @@
 /** Client options: an immutable snapshot, replaced as a whole by `init()` (copy-on-write). */
 import type { Broker } from "../broker/broker.js";
+import type { CacheCallOption } from "../cache/cache.js";
 import type { CodecRegistry } from "../codec/index.js";
 import type { Context } from "../context.js";
 import type { Registry } from "../registry/registry.js";
@@ -23,6 +24,12 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Node filters and strategy for this call. */
   select?: SelectOptions;
+  /**
+   * Serve this call from the client's cache for `ttlMs` (go-micro's `client.WithCache`; see
+   * `withCache`); `false` overrides a contract's marking. Needs `cacheWrapper` among the
+   * client's wrappers. @default the contract endpoint's `cache`, else not cached
+   */
+  cache?: CacheCallOption | false;
 }
 
 /** A call as wrappers see it (go-micro's CallFunc). */
@@ -66,14 +73,91 @@ export interface ClientOptions {
   broker: Broker;
 }
 
-export const DEFAULT_RETRIES = 1;
-export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
-export const DEFAULT_DIAL_TIMEOUT_MS = 5000;
-export const DEFAULT_POOL_SIZE = 4;
-export const DEFAULT_POOL_TTL_MS = 60_000;
-export const DEFAULT_MAX_CALL_DEPTH = 64;
+/**
+ * The defaults of the client's plain options: what `@default` says in ClientOptions' docs (a
+ * test checks that the two agree). Registry, transport, codecs and broker default to objects
+ * made when the client is, by `resolveClientOptions`.
+ */
+export const CLIENT_DEFAULTS = Object.freeze({
+  retries: 1,
+  requestTimeoutMs: 5000,
+  dialTimeoutMs: 5000,
+  poolSize: 4,
+  poolTtlMs: 60_000,
+  contentType: "application/json",
+  selector: undefined,
+  wrappers: Object.freeze([]) as readonly CallWrapper[],
+  maxCallDepth: 64,
+  backoff: defaultBackoff,
+  trackInflight: true,
+  watchdog: undefined,
+});
+
+export const DEFAULT_RETRIES = CLIENT_DEFAULTS.retries;
+export const DEFAULT_REQUEST_TIMEOUT_MS = CLIENT_DEFAULTS.requestTimeoutMs;
+export const DEFAULT_DIAL_TIMEOUT_MS = CLIENT_DEFAULTS.dialTimeoutMs;
+export const DEFAULT_POOL_SIZE = CLIENT_DEFAULTS.poolSize;
+export const DEFAULT_POOL_TTL_MS = CLIENT_DEFAULTS.poolTtlMs;
+export const DEFAULT_MAX_CALL_DEPTH = CLIENT_DEFAULTS.maxCallDepth;
 
 export function defaultBackoff(attempt: number): number {
   const base = Math.min(1000, 10 * 2 ** (attempt - 1));
   return base / 2 + Math.random() * (base / 2);
+}
+
+/** The defaults that are objects, made only when the options do not give one. */
+export interface ClientDependencies {
+  registry(): Registry;
+  transport(): Transport;
+  codecs(): CodecRegistry;
+  /** Given the registry the options name (undefined: the process default). */
+  broker(registry: Registry | undefined): Broker;
+}
+
+/**
+ * The one place the client's options are resolved: `changes` over `base` (the current options,
+ * on `init`) or over the defaults (on `newClient`); undefined values mean "keep". The result
+ * is checked (a TypeError names a bad option) and frozen.
+ */
+export function resolveClientOptions(
+  changes: Partial<ClientOptions>,
+  base: Readonly<ClientOptions> | undefined,
+  deps: ClientDependencies,
+): Readonly<ClientOptions> {
+  const given: Partial<ClientOptions> = {};
+  for (const [k, v] of Object.entries(changes))
+    if (v !== undefined) (given as Record<string, unknown>)[k] = v;
+  const options: ClientOptions = Object.freeze({
+    ...(base ?? {
+      ...CLIENT_DEFAULTS,
+      registry: given.registry ?? deps.registry(),
+      transport: given.transport ?? deps.transport(),
+      codecs: given.codecs ?? deps.codecs(),
+      broker: given.broker ?? deps.broker(given.registry),
+    }),
+    ...given,
+  });
+  validate(options);
+  return options;
+}
+
+function validate(o: ClientOptions): void {
+  // Infinity is a valid timeout (no deadline); a dial always has one.
+  const positive = {
+    requestTimeoutMs: o.requestTimeoutMs,
+    dialTimeoutMs: o.dialTimeoutMs,
+    poolSize: o.poolSize,
+    maxCallDepth: o.maxCallDepth,
+  };
+  for (const [k, v] of Object.entries(positive)) {
+    if (!(typeof v === "number" && v > 0))
+      throw new TypeError(`client option ${k} must be a number > 0, got ${String(v)}`);
+  }
+  if (!(Number.isInteger(o.retries) && o.retries >= 0))
+    throw new TypeError(`client option retries must be an integer ≥ 0, got ${o.retries}`);
+  if (!o.codecs.has(o.contentType)) {
+    throw new TypeError(
+      `client option contentType "${o.contentType}" has no codec; supported: ${o.codecs.types().join(", ")}`,
+    );
+  }
 }

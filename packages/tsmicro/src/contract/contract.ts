@@ -41,6 +41,8 @@ export interface EndpointSpec<Req = unknown, Rsp = unknown, K extends EndpointKi
   /** Wire name after the contract's name, when it differs from the key (e.g. gRPC's `SayHello`). */
   readonly name?: string | undefined;
   readonly wire?: WireFormat<Req, Rsp> | undefined;
+  /** Responses may be cached this long by a client with `cacheWrapper` (unary only). */
+  readonly cache?: { readonly ttlMs: number } | undefined;
   /** Carries the types only; never set. */
   readonly "~types"?: { readonly request: Req; readonly response: Rsp } | undefined;
 }
@@ -50,6 +52,8 @@ export interface EndpointOptions<Req, Rsp> {
   response?: StandardSchemaV1<unknown, Rsp>;
   name?: string;
   wire?: WireFormat<Req, Rsp>;
+  /** Mark the endpoint cacheable: clients with `cacheWrapper` keep responses `ttlMs`. @default not cacheable */
+  cache?: { ttlMs: number };
 }
 
 function spec<K extends EndpointKind>(kind: K) {

@@ -113,7 +113,11 @@ function method(
     case "unary":
       return async (ctx: Context, request: unknown, options?: ProxyCallOptions) => {
         if (options?.responseMetadata === undefined) {
-          const { responseMetadata: _, ...rest } = { ...defaults, ...options };
+          const { responseMetadata: _, ...rest } = {
+            ...(spec.cache === undefined ? {} : { cache: spec.cache }),
+            ...defaults,
+            ...options,
+          };
           return decode(
             await client.call(ctx, newRequest(service, endpoint, encode(request), { contentType }), rest),
           );

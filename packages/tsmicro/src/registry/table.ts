@@ -4,6 +4,7 @@
  * snapshot (memory, local).
  */
 import type { Endpoint, Node, RegistryEvent, Service } from "./registry.js";
+import { checkExpiry, reportRefusal, validRow } from "./validate.js";
 
 export interface RegistryRow {
   name: string;
@@ -42,8 +43,21 @@ export function sameRow(a: RegistryRow, b: RegistryRow): boolean {
   );
 }
 
+/**
+ * The event for a row. A row that fails validation (validate.ts) is reported as the delete of
+ * its node: watchers drop any earlier, valid version of it and never see the bad one.
+ */
 export function registryEventOf(type: RegistryEvent["type"], row: RegistryRow): RegistryEvent {
-  return { type, service: servicesOfRows([row])[0]! };
+  if (validRow(row) !== undefined) return { type, service: group([row])[0]! };
+  const bare: RegistryRow = {
+    name: String(row.name),
+    version: String(row.version),
+    metadata: {},
+    endpoints: [],
+    node: { id: String(row.node?.id), address: "", metadata: {} },
+    expiresAt: row.expiresAt,
+  };
+  return { type: "delete", service: group([bare])[0]! };
 }
 
 /** Events that turn `before` into `after`: creates and updates first, then deletes. */
@@ -58,8 +72,17 @@ export function diff(before: Table, after: Table): RegistryEvent[] {
   return events;
 }
 
-/** Groups rows into services, one entry per (name, version), nodes in row order. */
+/**
+ * Groups rows into services, one entry per (name, version), nodes in row order. Rows that fail
+ * validation (validate.ts) are left out: this is every registry's read path.
+ */
 export function servicesOfRows(rows: Iterable<RegistryRow>): Service[] {
+  const valid: RegistryRow[] = [];
+  for (const r of rows) if (validRow(r) !== undefined) valid.push(r);
+  return group(valid);
+}
+
+function group(rows: Iterable<RegistryRow>): Service[] {
   const byKey = new Map<string, Service>();
   for (const r of rows) {
     const key = `${r.name}\u0000${r.version}`;
@@ -82,9 +105,24 @@ export function servicesOfRows(rows: Iterable<RegistryRow>): Service[] {
 /**
  * A row read back from storage (JSON text, or already parsed), or undefined for a value that
  * is not one: foreign or corrupt values are skipped, never thrown. Missing optional parts get
- * their empty value; `expiresAt`, when given, replaces the stored one.
+ * their empty value; `expiresAt`, when given, replaces the stored one. A row that never
+ * expires, or expires too far ahead, is refused (logged once) unless `storeExpires` says the
+ * store itself removes it (an etcd lease).
  */
-export function parseRegistryRow(value: string | object, expiresAt?: number): RegistryRow | undefined {
+export function parseRegistryRow(
+  value: string | object,
+  expiresAt?: number,
+  storeExpires = false,
+): RegistryRow | undefined {
+  const row = parseStored(value, expiresAt);
+  if (row === undefined || storeExpires) return row;
+  const reason = checkExpiry(row.expiresAt);
+  if (reason === undefined) return row;
+  reportRefusal(row, reason);
+  return undefined;
+}
+
+function parseStored(value: string | object, expiresAt?: number): RegistryRow | undefined {
   try {
     const r = (typeof value === "string" ? JSON.parse(value) : value) as Partial<RegistryRow> | null;
     if (typeof r?.name !== "string" || typeof r.node?.id !== "string") return undefined;

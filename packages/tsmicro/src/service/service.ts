@@ -16,7 +16,12 @@ import type { HandlerWrapper } from "../server/invoke.js";
 import type { HandleOptions } from "../server/router.js";
 import { Server } from "../server/server.js";
 import { isMountable, MOUNT, StreamServer } from "../server/stream-server.js";
-import { advertisedAddress, ENV_SERVER_ADDRESS, ENV_SERVER_ADVERTISE } from "../transport/address.js";
+import {
+  advertisedAddress,
+  brokerDefaultsFor,
+  ENV_SERVER_ADDRESS,
+  ENV_SERVER_ADVERTISE,
+} from "../transport/address.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import type { Listener, Transport } from "../transport/transport.js";
 import { startWatchdog, type WatchdogOptions } from "../watchdog.js";
@@ -62,7 +67,11 @@ export interface ServiceOptions {
   trackInflight?: boolean;
   /** Report requests stuck in one phase (e.g. queued for a slot) longer than a threshold. @default off */
   watchdog?: WatchdogOptions;
-  /** Lifecycle messages. @default silent */
+  /**
+   * Lifecycle messages. @default silent, except that `run()` prints one line on stderr once the
+   * service is up (where it listens, its registry, how to stop it); pass `log` to route or
+   * (`() => {}`) silence it.
+   */
   log?: (message: string) => void;
   /**
    * For `subscribe` and the service's own client's `publish`; connected on start when the
@@ -72,9 +81,52 @@ export interface ServiceOptions {
   broker?: Broker;
 }
 
-export const DEFAULT_REGISTER_TTL_MS = 30_000;
-export const DEFAULT_REGISTER_INTERVAL_MS = 10_000;
-export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+/**
+ * The defaults of the service's plain options: what `@default` says in ServiceOptions' docs (a
+ * test checks that the two agree). Registry, broker, client and transport default to objects
+ * the service makes (and owns) when they are not given.
+ */
+export const SERVICE_DEFAULTS = Object.freeze({
+  version: "latest",
+  metadata: Object.freeze({}) as Readonly<Record<string, string>>,
+  wrappers: Object.freeze([]) as readonly HandlerWrapper[],
+  registerTtlMs: 30_000,
+  registerIntervalMs: 10_000,
+  drainTimeoutMs: 10_000,
+  trackInflight: true,
+});
+
+export const DEFAULT_REGISTER_TTL_MS = SERVICE_DEFAULTS.registerTtlMs;
+export const DEFAULT_REGISTER_INTERVAL_MS = SERVICE_DEFAULTS.registerIntervalMs;
+export const DEFAULT_DRAIN_TIMEOUT_MS = SERVICE_DEFAULTS.drainTimeoutMs;
+
+/** Service options with every plain default filled in (objects the service owns stay as given). */
+export type ResolvedServiceOptions = Readonly<
+  ServiceOptions & Required<Pick<ServiceOptions, keyof typeof SERVICE_DEFAULTS | "codecs">>
+>;
+
+/**
+ * The one place a service's options are resolved: defaults filled (codecs once, shared by the
+ * server, the stream server, the subscribers and the service's client), values checked (a
+ * TypeError names a bad option), the result frozen.
+ */
+export function resolveServiceOptions(options: ServiceOptions): ResolvedServiceOptions {
+  if (!options.name) throw new TypeError("newService: a name is required");
+  const given: Partial<ServiceOptions> = {};
+  for (const [k, v] of Object.entries(options))
+    if (v !== undefined) (given as Record<string, unknown>)[k] = v;
+  const o = Object.freeze({
+    ...SERVICE_DEFAULTS,
+    codecs: options.codecs ?? defaultCodecs(),
+    ...given,
+  }) as ResolvedServiceOptions;
+  for (const k of ["registerTtlMs", "registerIntervalMs", "drainTimeoutMs"] as const) {
+    const v = o[k];
+    if (!(typeof v === "number" && v >= 0))
+      throw new TypeError(`newService: option ${k} must be a number ≥ 0, got ${String(v)}`);
+  }
+  return o;
+}
 
 /** A service: its server, client, registration and lifecycle (go-micro's micro.Service). */
 export interface MicroService {
@@ -115,7 +167,7 @@ class ServiceImpl implements MicroService {
   readonly client: Client;
   readonly broker: Broker;
   readonly #subs: Subscriptions;
-  readonly #opts: ServiceOptions;
+  readonly #opts: ResolvedServiceOptions;
   readonly #server: Server;
   readonly #streams: StreamServer;
   readonly #transport: Transport;
@@ -134,39 +186,48 @@ class ServiceImpl implements MicroService {
   #release: (() => Promise<void>) | undefined;
 
   constructor(options: ServiceOptions) {
-    if (!options.name) throw new TypeError("newService: a name is required");
-    this.#opts = options;
+    this.#opts = resolveServiceOptions(options);
+    const o = this.#opts;
     this.name = options.name;
-    this.version = options.version ?? "latest";
+    this.version = o.version;
     this.nodeId = `${options.name}-${randomUUID()}`;
     this.registry = options.registry ?? defaultRegistry();
-    this.broker = options.broker ?? brokerFromEnv({ registry: this.registry });
-    this.#subs = new Subscriptions(this.name, options.codecs ?? defaultCodecs());
+    // The default http broker's subscribers are as reachable as the service (transport/address.ts).
+    this.broker =
+      options.broker ??
+      brokerFromEnv({
+        registry: this.registry,
+        httpDefaults: brokerDefaultsFor(
+          options.address ?? (process.env[ENV_SERVER_ADDRESS] || undefined),
+          options.advertise ?? (process.env[ENV_SERVER_ADVERTISE] || undefined),
+        ),
+      });
+    this.#subs = new Subscriptions(this.name, o.codecs);
     this.client =
       options.client ??
       newClient({
         registry: this.registry,
         broker: this.broker,
-        ...(options.codecs === undefined ? {} : { codecs: options.codecs }),
+        codecs: o.codecs,
       });
     this.#transport = options.transport ?? createTcpTransport();
     this.#server = new Server({
       name: this.name,
       nodeId: this.nodeId,
-      codecs: options.codecs ?? defaultCodecs(),
-      wrappers: options.wrappers ?? [],
+      codecs: o.codecs,
+      wrappers: o.wrappers,
       bulkhead:
         options.limits === undefined
           ? undefined
           : "acquire" in options.limits
             ? options.limits
             : createBulkhead(this.name, options.limits),
-      trackInflight: options.trackInflight ?? true,
+      trackInflight: o.trackInflight,
     });
     this.#streams = new StreamServer({
       name: this.name,
       nodeId: this.nodeId,
-      codecs: options.codecs ?? defaultCodecs(),
+      codecs: o.codecs,
       unary: this.#server.dispatch,
       hasUnary: (endpoint) => this.#server.router.get(endpoint) !== undefined,
       unaryNames: () => this.#server.router.names(),
@@ -217,7 +278,7 @@ class ServiceImpl implements MicroService {
   }
 
   record(): RegistryService {
-    const metadata = { ...(this.#opts.metadata ?? {}) };
+    const metadata = { ...this.#opts.metadata };
     return {
       name: this.name,
       version: this.version,
@@ -272,7 +333,7 @@ class ServiceImpl implements MicroService {
     if (this.#opts.registry === undefined) this.#release = holdDefaultRegistry();
     const address = this.#opts.address ?? (process.env[ENV_SERVER_ADDRESS] || "127.0.0.1:0");
     let connected = false;
-    const ttlMs = this.#opts.registerTtlMs ?? DEFAULT_REGISTER_TTL_MS;
+    const ttlMs = this.#opts.registerTtlMs;
     try {
       try {
         this.#listener = await this.#transport.listen(address, this.#server.dispatch, this.#streams.dispatch);
@@ -295,7 +356,7 @@ class ServiceImpl implements MicroService {
       await this.#undoStart(connected);
       throw err;
     }
-    const interval = this.#opts.registerIntervalMs ?? DEFAULT_REGISTER_INTERVAL_MS;
+    const interval = this.#opts.registerIntervalMs;
     this.#timer = setInterval(() => {
       this.registry.register(this.record(), { ttlMs }).then(
         () => {
@@ -350,7 +411,7 @@ class ServiceImpl implements MicroService {
     // No new messages; each subscriber's running handler finishes first.
     await this.#subs.stop();
     await this.#listener.stopAccepting();
-    const drainMs = this.#opts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+    const drainMs = this.#opts.drainTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       Promise.all([this.#server.idle(), this.#streams.idle()]).then(() => true),
@@ -398,6 +459,12 @@ class ServiceImpl implements MicroService {
       // As go-micro's Run: one line saying what failed, and a failing exit status.
       process.stderr.write(`tsmicro: ${(err as Error).message}\n`);
       process.exit(1);
+    }
+    // A program started with run() says it is up; with a log, start() already said so there.
+    if (this.#opts.log === undefined) {
+      process.stderr.write(
+        `tsmicro: ${this.name} listening on ${this.address}, registered in ${this.registry.name}; Ctrl-C stops it\n`,
+      );
     }
     await signalled;
     process.off("SIGINT", handler);

@@ -19,7 +19,8 @@ function bad(store: string, detail: string, code = 400): MicroError {
 export function checkKey(store: string, key: unknown, limits: StoreLimits, what = "key"): string {
   if (typeof key !== "string") throw bad(store, `${what} must be a string, got ${typeof key}`);
   if (key.length === 0) throw bad(store, `${what} must not be empty`);
-  const bytes = Buffer.byteLength(key, "utf8");
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short keys skip the count.
+  const bytes = key.length * 3 <= limits.maxKeyBytes ? 0 : Buffer.byteLength(key, "utf8");
   if (bytes > limits.maxKeyBytes) {
     throw bad(store, `${what} is ${bytes} bytes, over the limit of maxKeyBytes=${limits.maxKeyBytes}`);
   }

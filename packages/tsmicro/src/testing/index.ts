@@ -15,6 +15,7 @@ export {
   type ProcessServer,
   processServer,
 } from "./broker-restart.js";
+export { type CacheConformanceOptions, cacheConformance } from "./cache-conformance.js";
 export { freePort } from "./ports.js";
 export { type RegistryConformanceOptions, registryConformance } from "./registry-conformance.js";
 // Platform packages (store, config, cache): conformance suites every backend runs.

@@ -70,6 +70,32 @@ export function interfaceHost(
   );
 }
 
+/**
+ * Where a service's default http broker listens and what it advertises, so that its
+ * subscribers are as reachable as the service: a wildcard bind is shared (port 0), and an
+ * advertised host is shared (with the broker's own port). Undefined fields keep the broker's
+ * defaults (127.0.0.1:0, derived from the bound address).
+ */
+export function brokerDefaultsFor(
+  address: string | undefined,
+  advertise: string | undefined,
+): { address?: string; advertise?: string } {
+  const out: { address?: string; advertise?: string } = {};
+  if (address !== undefined) {
+    const { host } = parseAddress(address);
+    if (isWildcardHost(host)) out.address = joinHostPort(host, 0);
+  }
+  const a = advertise?.trim();
+  if (a) out.advertise = splitAdvertise(a).host;
+  return out;
+}
+
+/** `host:port`, `[v6]:port`, or a bare host (a name, an IPv4 or an IPv6 address). */
+function splitAdvertise(value: string): { host: string; port: number | undefined } {
+  if (/^\[.*\]:\d+$/.test(value) || /^[^:[\]]+:\d+$/.test(value)) return parseAddress(value);
+  return { host: value.replace(/^\[|\]$/g, ""), port: undefined };
+}
+
 /** The `host:port` to register for a listener bound at `bound` (see the rules above). */
 export function advertisedAddress(bound: string, options: AdvertiseOptions = {}): string {
   const id = options.id ?? "tsmicro";
@@ -77,8 +103,8 @@ export function advertisedAddress(bound: string, options: AdvertiseOptions = {})
   const { host, port } = parseAddress(bound);
   const advertise = options.advertise?.trim();
   if (advertise) {
-    const hasPort = /^\[.*\]:\d+$/.test(advertise) || /^[^:[\]]+:\d+$/.test(advertise);
-    const given = hasPort ? parseAddress(advertise) : { host: advertise.replace(/^\[|\]$/g, ""), port };
+    const split = splitAdvertise(advertise);
+    const given = { host: split.host, port: split.port ?? port };
     if (isWildcardHost(given.host)) {
       throw new MicroError({
         id,

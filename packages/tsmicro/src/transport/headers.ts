@@ -3,12 +3,19 @@
  * the way in so a hostile peer gets a 400 naming the bad field, never a crash.
  */
 import { badRequest } from "../errors.js";
+import { MAX_TIMER_MS } from "../util/deadline.js";
 import type { RequestHeaders } from "./transport.js";
 
 /** Limits on what a peer may send in one header. */
 export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
 export const DEFAULT_MAX_METADATA_ENTRIES = 128;
 const MAX_CHAIN = 1024;
+/**
+ * Longest request timeout a server honours, in ms: Node's timers overflow past 2^31 - 1 and
+ * would fire after 1 ms (with a warning per request), so a longer one is clamped to the
+ * timer cap (util/deadline.ts) as it is decoded.
+ */
+export const MAX_TIMEOUT_MS = MAX_TIMER_MS;
 
 /** The constant start of the header per (service, endpoint, content type): a few calls repeat endlessly. */
 const prefixes = new Map<string, string>();
@@ -71,7 +78,7 @@ export function decodeRequestHeaders(raw: Buffer, limits: HeaderLimits): Request
   if (h.t !== undefined) {
     if (typeof h.t !== "number" || !(h.t >= 0))
       throw badRequest("tsmicro", "request header timeout is not a number ≥ 0");
-    out.timeoutMs = h.t;
+    out.timeoutMs = Math.min(h.t, MAX_TIMEOUT_MS);
   }
   if (h.m !== undefined) out.metadata = decodeMetadata(h.m, limits.maxMetadataEntries);
   if (h.h !== undefined) {
@@ -95,10 +102,15 @@ function decodeMetadata(m: unknown, maxEntries: number): Record<string, string> 
     );
   }
   const out: Record<string, string> = {};
-  for (const [k, v] of entries) {
-    if (typeof v !== "string") throw badRequest("tsmicro", `request metadata "${k}" is not a string`);
+  for (const [key, v] of entries) {
+    if (typeof v !== "string") throw badRequest("tsmicro", `request metadata "${key}" is not a string`);
+    // Keys are case-insensitive, lower-cased as gRPC does: "Authorization" is "authorization",
+    // so a check on one spelling cannot be walked around with another.
+    const k = key.toLowerCase();
     // Assigning it would be silently ignored (a string cannot become a prototype): refuse it.
     if (k === "__proto__") throw badRequest("tsmicro", `request metadata key "__proto__" is not allowed`);
+    if (Object.hasOwn(out, k))
+      throw badRequest("tsmicro", `request metadata key "${k}" appears twice (keys are case-insensitive)`);
     out[k] = v;
   }
   return out;

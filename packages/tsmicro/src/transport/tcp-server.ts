@@ -22,7 +22,12 @@ import {
   type LimitLog,
 } from "./limits.js";
 import { ServerStreams } from "./mux-stream.js";
-import { describeTlsServerError, type TcpTlsOptions, tlsServerOptions } from "./tls.js";
+import {
+  describeTlsServerError,
+  hardenTlsServerSocket,
+  type TcpTlsOptions,
+  tlsServerOptions,
+} from "./tls.js";
 import type { InboundRequest, Listener, RequestHandler, StreamHandler } from "./transport.js";
 import { FrameWriter } from "./writer.js";
 
@@ -114,6 +119,14 @@ export function serveConnection(
   });
 
   const onRequest = (id: number, rawHeader: Buffer, body: Buffer) => {
+    // Ids key the in-flight map: a reused one would replace (and orphan) a running request,
+    // running handlers past the limit and never cancelling them on disconnect.
+    if (inflight.has(id)) {
+      const detail = `request id ${id} is already in flight on this connection; ids must be unique until answered`;
+      limitLog.report("duplicate request id", `tsmicro: connection from ${peer}: ${detail}`);
+      writer.write(errorFrame(id, badRequest("tsmicro", detail)));
+      return;
+    }
     if (inflight.size >= options.maxInflightPerConnection) {
       const detail = `${inflight.size} requests already in flight on this connection, the limit is ${options.maxInflightPerConnection}; use more connections or wait for answers`;
       if (!warnedInflight) limitLog.report("in-flight limit", `tsmicro: connection from ${peer}: ${detail}`);
@@ -230,6 +243,7 @@ export async function listenTcp(
   const limitLog = options.limitLog ?? createLimitLog(options.log);
   const connOptions: ServerConnectionOptions = { ...options, limitLog };
   const accept = (socket: Socket) => {
+    if (options.tls !== undefined) hardenTlsServerSocket(socket as TLSSocket);
     if (sockets.size >= options.maxConnections)
       return refuseConnection(socket, options.maxConnections, limitLog);
     sockets.add(socket);

@@ -11,6 +11,7 @@ import { TcpConnection } from "./tcp-connection.js";
 import { listenTcp } from "./tcp-server.js";
 import {
   awaitTlsAdmission,
+  checkTlsOptions,
   connectTls,
   describeTlsClientError,
   describeTlsClosedAfterHandshake,
@@ -54,6 +55,7 @@ export const DEFAULT_TCP_OPTIONS = {
 
 export function createTcpTransport(options: TcpTransportOptions = {}): Transport {
   const opts = { ...DEFAULT_TCP_OPTIONS, ...stripUndefined(options) };
+  if (opts.tls !== undefined) checkTlsOptions(opts.tls, "tcp transport");
   validateLimits({
     maxConnections: opts.maxConnections,
     maxInflightPerConnection: opts.maxInflightPerConnection,

@@ -38,16 +38,54 @@ export interface TcpTlsOptions {
 
 export const DEFAULT_TLS_MIN_VERSION: SecureVersion = "TLSv1.2";
 
+const TLS_OPTION_KEYS: readonly (keyof TcpTlsOptions)[] = [
+  "cert",
+  "key",
+  "ca",
+  "requireClientCert",
+  "serverName",
+  "minVersion",
+];
+
+/**
+ * Refuses a TLS options object with a key no transport knows, so a misspelt option (gRPC's
+ * `requestClientCert`, say) cannot silently leave mutual TLS off. Shared by every transport.
+ */
+export function checkTlsOptions(tls: object, where: string): void {
+  for (const k of Object.keys(tls)) {
+    if ((TLS_OPTION_KEYS as readonly string[]).includes(k)) continue;
+    const hint = /client.?cert/i.test(k) ? '; mutual TLS is "requireClientCert"' : "";
+    throw new TypeError(`${where}: unknown tls option "${k}"${hint}; known: ${TLS_OPTION_KEYS.join(", ")}`);
+  }
+}
+
+/** Mutual TLS needs the CA that signs client certificates: without one, public roots would do. */
+export function checkClientCertCa(tls: TcpTlsOptions, where: string): void {
+  if (tls.requireClientCert === true && tls.ca === undefined) {
+    throw new TypeError(
+      `${where}: tls.requireClientCert needs tls.ca, the CA that signs client certificates`,
+    );
+  }
+}
+
+/**
+ * Hardens an accepted TLS socket: no renegotiation (a client-triggered CPU cost per
+ * renegotiation, and a TLS 1.2 attack surface), whatever the protocol version.
+ */
+export function hardenTlsServerSocket(socket: TLSSocket): void {
+  socket.disableRenegotiation();
+  // Node only reports the attempt (an "error" event); the connection must also end.
+  socket.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "ERR_TLS_RENEGOTIATION_DISABLED") socket.destroy();
+  });
+}
+
 /** node:tls server options for `tls.createServer`. Throws a TypeError naming what is missing. */
 export function tlsServerOptions(tls: TcpTlsOptions, handshakeTimeoutMs: number): TlsOptions {
   if (tls.cert === undefined || tls.key === undefined) {
     throw new TypeError("tcp transport: tls.cert and tls.key are required to listen with TLS");
   }
-  if (tls.requireClientCert === true && tls.ca === undefined) {
-    throw new TypeError(
-      "tcp transport: tls.requireClientCert needs tls.ca, the CA that signs client certificates",
-    );
-  }
+  checkClientCertCa(tls, "tcp transport");
   return {
     cert: tls.cert,
     key: tls.key,

@@ -22,6 +22,7 @@ import {
   decodeRequestHeaders,
   decodeResponseContentType,
   encodeRequestHeaders,
+  MAX_TIMEOUT_MS,
 } from "../../src/transport/headers.js";
 import type { RequestHeaders } from "../../src/transport/transport.js";
 
@@ -220,9 +221,11 @@ function checkDecodedHeaders(h: RequestHeaders): void {
     typeof h.endpoint === "string" &&
     h.endpoint.length > 0 &&
     typeof h.contentType === "string" &&
-    (h.timeoutMs === undefined || (typeof h.timeoutMs === "number" && h.timeoutMs >= 0)) &&
+    (h.timeoutMs === undefined ||
+      (typeof h.timeoutMs === "number" && h.timeoutMs >= 0 && h.timeoutMs <= MAX_TIMEOUT_MS)) &&
     (h.metadata === undefined ||
       (Object.keys(h.metadata).length <= LIMITS.maxMetadataEntries &&
+        Object.keys(h.metadata).every((k) => k === k.toLowerCase()) &&
         Object.values(h.metadata).every((v) => typeof v === "string"))) &&
     (h.chain === undefined || h.chain.every((x) => typeof x === "string"));
   if (!ok) throw new Error(`accepted an invalid header: ${JSON.stringify(h)}`);
@@ -274,7 +277,8 @@ const headerRoundTrip: FuzzProperty = {
         contentType: fc.string(),
         timeoutMs: fc.nat(),
         metadata: fc.dictionary(
-          fc.string({ maxLength: 8 }).filter((k) => k !== "__proto__"),
+          // Keys are lower-cased on decode: a round trip keeps the lower-case ones unchanged.
+          fc.string({ maxLength: 8 }).filter((k) => k !== "__proto__" && k === k.toLowerCase()),
           fc.string(),
           { maxKeys: LIMITS.maxMetadataEntries },
         ),
