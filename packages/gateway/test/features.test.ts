@@ -90,7 +90,8 @@ describe("REST routes", () => {
     assert.equal(p.title, "Bad Request");
     assert.equal(p.status, 400);
     assert.equal(p.code, 400);
-    assert.equal(p.id, "Orders", "the MicroError's id: the contract that refused it");
+    // MicroError.id is the service that raised the error (issue 13), here the one serving Orders.
+    assert.equal(p.id, "orders", "the MicroError's id: the service that refused it");
     assert.match(String(p.detail), /qty/);
     assert.match(String(p.instance), /^urn:request:/);
     assert.equal(p.retryable, false);

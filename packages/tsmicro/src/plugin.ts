@@ -61,12 +61,15 @@ export type { ClientStats } from "./client/client.js";
 // Client and server internals a backend or tool plugs into; the client's option resolution.
 export {
   type CallFn,
+  CLIENT_DEFAULTS,
+  type ClientDependencies,
   DEFAULT_DIAL_TIMEOUT_MS,
   DEFAULT_MAX_CALL_DEPTH,
   DEFAULT_POOL_SIZE,
   DEFAULT_POOL_TTL_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_RETRIES,
+  resolveClientOptions,
 } from "./client/options.js";
 // Codecs.
 export {
@@ -162,6 +165,9 @@ export {
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_REGISTER_INTERVAL_MS,
   DEFAULT_REGISTER_TTL_MS,
+  type ResolvedServiceOptions,
+  resolveServiceOptions,
+  SERVICE_DEFAULTS,
 } from "./service/service.js";
 // Stores (backends and the process default's choice).
 export {

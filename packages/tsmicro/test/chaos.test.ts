@@ -66,10 +66,14 @@ describe("chaos: negative controls", { timeout: 120_000 }, () => {
   });
 
   it("a slot kept by a cancelled handler is caught", async () => {
+    // The same fault shows as one of two checks, by timing: released late ("slots:"), or,
+    // when the stubborn handler has not ended by the report (a loaded machine), still held
+    // ("released never", or the leak check's held slot when the loop lag excuses the late
+    // check). Any of them is the harness seeing the slot; the correct variant shows none.
     await mustFail(
       { ...hostile, stubbornMs: 300 },
       "slot-held-by-cancelled",
-      /slots: chaos-\d: released \d+ ms after its deadline/,
+      /slots: chaos-\d: released (\d+ ms after its deadline|never)|leaks: \d+ concurrency slot\(s\) held or queued/,
       60,
     );
   });

@@ -9,7 +9,7 @@
  * waits for the registry waits only on its own signal.
  */
 import type { MicroError } from "../errors.js";
-import { type CallPhase, type InflightCall, setPhase } from "../inflight.js";
+import { type CallPhase, type InflightCall, type InflightTable, setPhase } from "../inflight.js";
 import type { Node } from "../registry/registry.js";
 import type { Selector } from "../selector/selector.js";
 import { isTransportFailure } from "../transport/failure.js";
@@ -24,6 +24,30 @@ export interface Snapshot {
   readonly options: Readonly<ClientOptions>;
   readonly pool: Pool;
   readonly selector: Selector;
+}
+
+/**
+ * The client side's in-flight record of a call or stream, from its start (selecting a node);
+ * undefined when tracking is off. `deadline` Infinity is recorded as none.
+ */
+export function trackCall(
+  inflight: InflightTable | undefined,
+  service: string,
+  endpoint: string,
+  deadline: number,
+  chain: readonly string[],
+  started: number,
+): InflightCall | undefined {
+  return inflight?.add(
+    "client",
+    service,
+    endpoint,
+    undefined,
+    "selecting",
+    deadline === Number.POSITIVE_INFINITY ? undefined : deadline,
+    chain,
+    started,
+  );
 }
 
 /** What each phase is doing, for timeout details. */

@@ -10,7 +10,7 @@ import type { InflightCall, InflightTable } from "../inflight.js";
 import { sleep } from "../util/abort.js";
 import { deadlineOf, linkSignal, noop, startTimer, stopTimer, wireTimeoutMs } from "../util/deadline.js";
 import { LightAbort } from "../util/light-abort.js";
-import { Attempt, PHASE_TEXT, type Snapshot } from "./attempt.js";
+import { Attempt, PHASE_TEXT, type Snapshot, trackCall } from "./attempt.js";
 import { checkDepth } from "./depth.js";
 import type { CallOptions } from "./options.js";
 import type { Request } from "./request.js";
@@ -35,13 +35,11 @@ export async function callOnce(
   const deadline = deadlineOf(started, ownTimeout, ctx.deadline);
   const byCaller = ctx.deadline !== undefined && ctx.deadline < started + ownTimeout;
 
-  const record: InflightCall | undefined = inflight?.add(
-    "client",
+  const record: InflightCall | undefined = trackCall(
+    inflight,
     req.service,
     req.endpoint,
-    undefined,
-    "selecting",
-    deadline === Number.POSITIVE_INFINITY ? undefined : deadline,
+    deadline,
     ctx.chain,
     started,
   );

@@ -12,7 +12,7 @@ import { isTransportFailure } from "../transport/failure.js";
 import type { Connection, TransportStream } from "../transport/transport.js";
 import { sleep } from "../util/abort.js";
 import { deadlineOf, linkSignal, noop, startTimer, stopTimer, wireTimeoutMs } from "../util/deadline.js";
-import { Attempt, type Snapshot } from "./attempt.js";
+import { Attempt, type Snapshot, trackCall } from "./attempt.js";
 import { checkDepth } from "./depth.js";
 import type { CallOptions } from "./options.js";
 import type { Request } from "./request.js";
@@ -73,13 +73,11 @@ export async function openStream<Req, Rsp>(
       ),
     deadline - started,
   );
-  const record: InflightCall | undefined = inflight?.add(
-    "client",
+  const record: InflightCall | undefined = trackCall(
+    inflight,
     req.service,
     req.endpoint,
-    undefined,
-    "selecting",
-    deadline === Number.POSITIVE_INFINITY ? undefined : deadline,
+    deadline,
     ctx.chain,
     started,
   );

@@ -19,18 +19,7 @@ import { startWatchdog } from "../watchdog.js";
 import type { Snapshot } from "./attempt.js";
 import { callOnce } from "./call.js";
 import { openStream, type Stream } from "./client-stream.js";
-import {
-  type CallFn,
-  type CallOptions,
-  type ClientOptions,
-  DEFAULT_DIAL_TIMEOUT_MS,
-  DEFAULT_MAX_CALL_DEPTH,
-  DEFAULT_POOL_SIZE,
-  DEFAULT_POOL_TTL_MS,
-  DEFAULT_REQUEST_TIMEOUT_MS,
-  DEFAULT_RETRIES,
-  defaultBackoff,
-} from "./options.js";
+import { type CallFn, type CallOptions, type ClientOptions, resolveClientOptions } from "./options.js";
 import { type Message, type PublishCallOptions, publishMessage } from "./publish.js";
 import type { Request } from "./request.js";
 
@@ -183,26 +172,12 @@ class ClientImpl implements Client {
   }
 
   #build(prev: State | undefined, changes: Partial<ClientOptions>): State {
-    const base: ClientOptions = prev?.options ?? {
-      retries: DEFAULT_RETRIES,
-      requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
-      dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS,
-      poolSize: DEFAULT_POOL_SIZE,
-      poolTtlMs: DEFAULT_POOL_TTL_MS,
-      contentType: "application/json",
-      registry: changes.registry ?? defaultRegistry(),
-      selector: undefined,
-      transport: changes.transport ?? createTcpTransport(),
-      codecs: changes.codecs ?? defaultCodecs(),
-      wrappers: [],
-      maxCallDepth: DEFAULT_MAX_CALL_DEPTH,
-      backoff: defaultBackoff,
-      trackInflight: true,
-      watchdog: undefined,
-      broker: changes.broker ?? this.#brokerFor(changes.registry),
-    };
-    const options: ClientOptions = Object.freeze({ ...base, ...stripUndefined(changes) });
-    validate(options);
+    const options = resolveClientOptions(changes, prev?.options, {
+      registry: defaultRegistry,
+      transport: createTcpTransport,
+      codecs: defaultCodecs,
+      broker: (registry) => this.#brokerFor(registry),
+    });
     const poolChanged =
       prev === undefined ||
       options.transport !== prev.options.transport ||
@@ -223,32 +198,6 @@ class ClientImpl implements Client {
     const bottom: CallFn = (ctx, req, opts) => callOnce(snap, table, ctx, req, opts);
     const invoke = options.wrappers.reduceRight<CallFn>((next, wrap) => wrap(next), bottom);
     return { ...snap, invoke };
-  }
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
-}
-
-function validate(o: ClientOptions): void {
-  const positive = {
-    requestTimeoutMs: o.requestTimeoutMs,
-    dialTimeoutMs: o.dialTimeoutMs,
-    poolSize: o.poolSize,
-    maxCallDepth: o.maxCallDepth,
-  };
-  for (const [k, v] of Object.entries(positive)) {
-    if (!(typeof v === "number" && v > 0))
-      throw new TypeError(`client option ${k} must be a number > 0, got ${String(v)}`);
-  }
-  if (!(Number.isInteger(o.retries) && o.retries >= 0))
-    throw new TypeError(`client option retries must be an integer ≥ 0, got ${o.retries}`);
-  if (!o.codecs.has(o.contentType)) {
-    throw new TypeError(
-      `client option contentType "${o.contentType}" has no codec; supported: ${o.codecs.types().join(", ")}`,
-    );
   }
 }
 

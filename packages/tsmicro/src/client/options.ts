@@ -66,14 +66,91 @@ export interface ClientOptions {
   broker: Broker;
 }
 
-export const DEFAULT_RETRIES = 1;
-export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
-export const DEFAULT_DIAL_TIMEOUT_MS = 5000;
-export const DEFAULT_POOL_SIZE = 4;
-export const DEFAULT_POOL_TTL_MS = 60_000;
-export const DEFAULT_MAX_CALL_DEPTH = 64;
+/**
+ * The defaults of the client's plain options: what `@default` says in ClientOptions' docs (a
+ * test checks that the two agree). Registry, transport, codecs and broker default to objects
+ * made when the client is, by `resolveClientOptions`.
+ */
+export const CLIENT_DEFAULTS = Object.freeze({
+  retries: 1,
+  requestTimeoutMs: 5000,
+  dialTimeoutMs: 5000,
+  poolSize: 4,
+  poolTtlMs: 60_000,
+  contentType: "application/json",
+  selector: undefined,
+  wrappers: Object.freeze([]) as readonly CallWrapper[],
+  maxCallDepth: 64,
+  backoff: defaultBackoff,
+  trackInflight: true,
+  watchdog: undefined,
+});
+
+export const DEFAULT_RETRIES = CLIENT_DEFAULTS.retries;
+export const DEFAULT_REQUEST_TIMEOUT_MS = CLIENT_DEFAULTS.requestTimeoutMs;
+export const DEFAULT_DIAL_TIMEOUT_MS = CLIENT_DEFAULTS.dialTimeoutMs;
+export const DEFAULT_POOL_SIZE = CLIENT_DEFAULTS.poolSize;
+export const DEFAULT_POOL_TTL_MS = CLIENT_DEFAULTS.poolTtlMs;
+export const DEFAULT_MAX_CALL_DEPTH = CLIENT_DEFAULTS.maxCallDepth;
 
 export function defaultBackoff(attempt: number): number {
   const base = Math.min(1000, 10 * 2 ** (attempt - 1));
   return base / 2 + Math.random() * (base / 2);
+}
+
+/** The defaults that are objects, made only when the options do not give one. */
+export interface ClientDependencies {
+  registry(): Registry;
+  transport(): Transport;
+  codecs(): CodecRegistry;
+  /** Given the registry the options name (undefined: the process default). */
+  broker(registry: Registry | undefined): Broker;
+}
+
+/**
+ * The one place the client's options are resolved: `changes` over `base` (the current options,
+ * on `init`) or over the defaults (on `newClient`); undefined values mean "keep". The result
+ * is checked (a TypeError names a bad option) and frozen.
+ */
+export function resolveClientOptions(
+  changes: Partial<ClientOptions>,
+  base: Readonly<ClientOptions> | undefined,
+  deps: ClientDependencies,
+): Readonly<ClientOptions> {
+  const given: Partial<ClientOptions> = {};
+  for (const [k, v] of Object.entries(changes))
+    if (v !== undefined) (given as Record<string, unknown>)[k] = v;
+  const options: ClientOptions = Object.freeze({
+    ...(base ?? {
+      ...CLIENT_DEFAULTS,
+      registry: given.registry ?? deps.registry(),
+      transport: given.transport ?? deps.transport(),
+      codecs: given.codecs ?? deps.codecs(),
+      broker: given.broker ?? deps.broker(given.registry),
+    }),
+    ...given,
+  });
+  validate(options);
+  return options;
+}
+
+function validate(o: ClientOptions): void {
+  // Infinity is a valid timeout (no deadline); a dial always has one.
+  const positive = {
+    requestTimeoutMs: o.requestTimeoutMs,
+    dialTimeoutMs: o.dialTimeoutMs,
+    poolSize: o.poolSize,
+    maxCallDepth: o.maxCallDepth,
+  };
+  for (const [k, v] of Object.entries(positive)) {
+    if (!(typeof v === "number" && v > 0))
+      throw new TypeError(`client option ${k} must be a number > 0, got ${String(v)}`);
+  }
+  if (!(Number.isInteger(o.retries) && o.retries >= 0))
+    throw new TypeError(`client option retries must be an integer ≥ 0, got ${o.retries}`);
+  if (!o.codecs.has(o.contentType)) {
+    throw new TypeError(
+      `client option contentType "${o.contentType}" has no codec; supported: ${o.codecs.types().join(", ")}`,
+    );
+  }
 }

@@ -77,9 +77,52 @@ export interface ServiceOptions {
   broker?: Broker;
 }
 
-export const DEFAULT_REGISTER_TTL_MS = 30_000;
-export const DEFAULT_REGISTER_INTERVAL_MS = 10_000;
-export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+/**
+ * The defaults of the service's plain options: what `@default` says in ServiceOptions' docs (a
+ * test checks that the two agree). Registry, broker, client and transport default to objects
+ * the service makes (and owns) when they are not given.
+ */
+export const SERVICE_DEFAULTS = Object.freeze({
+  version: "latest",
+  metadata: Object.freeze({}) as Readonly<Record<string, string>>,
+  wrappers: Object.freeze([]) as readonly HandlerWrapper[],
+  registerTtlMs: 30_000,
+  registerIntervalMs: 10_000,
+  drainTimeoutMs: 10_000,
+  trackInflight: true,
+});
+
+export const DEFAULT_REGISTER_TTL_MS = SERVICE_DEFAULTS.registerTtlMs;
+export const DEFAULT_REGISTER_INTERVAL_MS = SERVICE_DEFAULTS.registerIntervalMs;
+export const DEFAULT_DRAIN_TIMEOUT_MS = SERVICE_DEFAULTS.drainTimeoutMs;
+
+/** Service options with every plain default filled in (objects the service owns stay as given). */
+export type ResolvedServiceOptions = Readonly<
+  ServiceOptions & Required<Pick<ServiceOptions, keyof typeof SERVICE_DEFAULTS | "codecs">>
+>;
+
+/**
+ * The one place a service's options are resolved: defaults filled (codecs once, shared by the
+ * server, the stream server, the subscribers and the service's client), values checked (a
+ * TypeError names a bad option), the result frozen.
+ */
+export function resolveServiceOptions(options: ServiceOptions): ResolvedServiceOptions {
+  if (!options.name) throw new TypeError("newService: a name is required");
+  const given: Partial<ServiceOptions> = {};
+  for (const [k, v] of Object.entries(options))
+    if (v !== undefined) (given as Record<string, unknown>)[k] = v;
+  const o = Object.freeze({
+    ...SERVICE_DEFAULTS,
+    codecs: options.codecs ?? defaultCodecs(),
+    ...given,
+  }) as ResolvedServiceOptions;
+  for (const k of ["registerTtlMs", "registerIntervalMs", "drainTimeoutMs"] as const) {
+    const v = o[k];
+    if (!(typeof v === "number" && v >= 0))
+      throw new TypeError(`newService: option ${k} must be a number ≥ 0, got ${String(v)}`);
+  }
+  return o;
+}
 
 /** A service: its server, client, registration and lifecycle (go-micro's micro.Service). */
 export interface MicroService {
@@ -120,7 +163,7 @@ class ServiceImpl implements MicroService {
   readonly client: Client;
   readonly broker: Broker;
   readonly #subs: Subscriptions;
-  readonly #opts: ServiceOptions;
+  readonly #opts: ResolvedServiceOptions;
   readonly #server: Server;
   readonly #streams: StreamServer;
   readonly #transport: Transport;
@@ -133,14 +176,16 @@ class ServiceImpl implements MicroService {
   #registered = false;
   #state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   #stopping: Promise<void> | undefined;
+  /** The start in progress: a stop() called meanwhile waits for it, then undoes it. */
+  #starting: Promise<void> | undefined;
   /** Lets go of the process default registry, when the service uses it (held from start to stop). */
   #release: (() => Promise<void>) | undefined;
 
   constructor(options: ServiceOptions) {
-    if (!options.name) throw new TypeError("newService: a name is required");
-    this.#opts = options;
+    this.#opts = resolveServiceOptions(options);
+    const o = this.#opts;
     this.name = options.name;
-    this.version = options.version ?? "latest";
+    this.version = o.version;
     this.nodeId = `${options.name}-${randomUUID()}`;
     this.registry = options.registry ?? defaultRegistry();
     // The default http broker's subscribers are as reachable as the service (transport/address.ts).
@@ -153,32 +198,32 @@ class ServiceImpl implements MicroService {
           options.advertise ?? (process.env[ENV_SERVER_ADVERTISE] || undefined),
         ),
       });
-    this.#subs = new Subscriptions(this.name, options.codecs ?? defaultCodecs());
+    this.#subs = new Subscriptions(this.name, o.codecs);
     this.client =
       options.client ??
       newClient({
         registry: this.registry,
         broker: this.broker,
-        ...(options.codecs === undefined ? {} : { codecs: options.codecs }),
+        codecs: o.codecs,
       });
     this.#transport = options.transport ?? createTcpTransport();
     this.#server = new Server({
       name: this.name,
       nodeId: this.nodeId,
-      codecs: options.codecs ?? defaultCodecs(),
-      wrappers: options.wrappers ?? [],
+      codecs: o.codecs,
+      wrappers: o.wrappers,
       bulkhead:
         options.limits === undefined
           ? undefined
           : "acquire" in options.limits
             ? options.limits
             : createBulkhead(this.name, options.limits),
-      trackInflight: options.trackInflight ?? true,
+      trackInflight: o.trackInflight,
     });
     this.#streams = new StreamServer({
       name: this.name,
       nodeId: this.nodeId,
-      codecs: options.codecs ?? defaultCodecs(),
+      codecs: o.codecs,
       unary: this.#server.dispatch,
       hasUnary: (endpoint) => this.#server.router.get(endpoint) !== undefined,
       unaryNames: () => this.#server.router.names(),
@@ -229,7 +274,7 @@ class ServiceImpl implements MicroService {
   }
 
   record(): RegistryService {
-    const metadata = { ...(this.#opts.metadata ?? {}) };
+    const metadata = { ...this.#opts.metadata };
     return {
       name: this.name,
       version: this.version,
@@ -273,13 +318,18 @@ class ServiceImpl implements MicroService {
    * listener, subscription or broker connection is left behind) and leaves the service
    * "stopped"; the error is a MicroError naming the service and what to change.
    */
-  async start(): Promise<void> {
-    if (this.#state !== "new") throw new Error(`service ${this.name} was already started`);
+  start(): Promise<void> {
+    if (this.#state !== "new") return Promise.reject(new Error(`service ${this.name} was already started`));
+    this.#starting = this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     this.#state = "starting";
     if (this.#opts.registry === undefined) this.#release = holdDefaultRegistry();
     const address = this.#opts.address ?? (process.env[ENV_SERVER_ADDRESS] || "127.0.0.1:0");
     let connected = false;
-    const ttlMs = this.#opts.registerTtlMs ?? DEFAULT_REGISTER_TTL_MS;
+    const ttlMs = this.#opts.registerTtlMs;
     try {
       try {
         this.#listener = await this.#transport.listen(address, this.#server.dispatch, this.#streams.dispatch);
@@ -302,7 +352,7 @@ class ServiceImpl implements MicroService {
       await this.#undoStart(connected);
       throw err;
     }
-    const interval = this.#opts.registerIntervalMs ?? DEFAULT_REGISTER_INTERVAL_MS;
+    const interval = this.#opts.registerIntervalMs;
     this.#timer = setInterval(() => {
       this.registry.register(this.record(), { ttlMs }).then(
         () => {
@@ -341,6 +391,7 @@ class ServiceImpl implements MicroService {
   }
 
   async #stop(): Promise<void> {
+    await this.#starting?.catch(() => {});
     if (this.#listener === undefined) {
       if (this.#state === "new") this.#state = "stopped";
       return;
@@ -356,7 +407,7 @@ class ServiceImpl implements MicroService {
     // No new messages; each subscriber's running handler finishes first.
     await this.#subs.stop();
     await this.#listener.stopAccepting();
-    const drainMs = this.#opts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+    const drainMs = this.#opts.drainTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       Promise.all([this.#server.idle(), this.#streams.idle()]).then(() => true),
@@ -383,24 +434,31 @@ class ServiceImpl implements MicroService {
 
   async run(options: { exitProcess?: boolean } = {}): Promise<void> {
     const exit = options.exitProcess ?? true;
+    // Listening for the signal before starting: one that arrives during start() stops the
+    // service once it has started (deregistered and drained), instead of being missed.
+    let onSignal: ((sig: NodeJS.Signals) => void) | undefined;
+    const signalled = new Promise<void>((resolve) => {
+      onSignal = (sig) => {
+        this.#opts.log?.(`tsmicro: ${this.name} received ${sig}, stopping`);
+        resolve();
+      };
+    });
+    const handler = onSignal!;
+    process.on("SIGINT", handler);
+    process.on("SIGTERM", handler);
     try {
       await this.start();
     } catch (err) {
+      process.off("SIGINT", handler);
+      process.off("SIGTERM", handler);
       if (!exit) throw err;
       // As go-micro's Run: one line saying what failed, and a failing exit status.
       process.stderr.write(`tsmicro: ${(err as Error).message}\n`);
       process.exit(1);
     }
-    await new Promise<void>((resolve) => {
-      const onSignal = (sig: NodeJS.Signals) => {
-        this.#opts.log?.(`tsmicro: ${this.name} received ${sig}, stopping`);
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
-        resolve();
-      };
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
-    });
+    await signalled;
+    process.off("SIGINT", handler);
+    process.off("SIGTERM", handler);
     await this.stop();
     if (exit) process.exit(0);
   }

@@ -1,9 +1,12 @@
-// Long mode of the chaos suite: `npm run chaos -- --runs 10000 [--seed N] [--workers 4]`.
+// Long mode of the chaos suite: `npm run chaos -- --runs 10000 [--seed N] [--workers 4]`;
+// with `--lifecycle`, the lifecycle fuzzer's property instead (test/lifecycle/*.ts).
 // Splits the runs over worker processes (scenarios mostly wait on timers, so they overlap well),
 // each running the same properties as the test suite with its own seed, and prints the totals.
 import { fork } from "node:child_process";
 import { parseArgs } from "node:util";
 import fc from "fast-check";
+import { lifecycleProperty } from "../lifecycle/property.js";
+import { Peer } from "../lifecycle/world.js";
 import { type Knobs, scenarioArb } from "./plan.js";
 import { Remote, runScenario } from "./run.js";
 
@@ -13,6 +16,7 @@ const { values } = parseArgs({
     seed: { type: "string", default: String(Date.now() % 1_000_000) },
     workers: { type: "string", default: "4" },
     worker: { type: "string" },
+    lifecycle: { type: "boolean", default: false },
   },
 });
 
@@ -26,6 +30,23 @@ const MIXES: { name: string; knobs: Knobs; share: number }[] = [
   { name: "friendly, two processes", knobs: { hostile: false, twoProcess: true, maxMs: 15 }, share: 0.1 },
   { name: "hostile, two processes", knobs: { hostile: true, twoProcess: true, maxMs: 20 }, share: 0.2 },
 ];
+
+async function lifecycleWorker(runs: number, seed: number) {
+  const peer = new Peer();
+  await peer.ready;
+  const r = await fc.check(lifecycleProperty("correct", peer), { seed, numRuns: runs });
+  peer.close();
+  process.send!([
+    {
+      mix: "lifecycle",
+      runs: r.numRuns,
+      failed: r.failed,
+      seed,
+      counterexample: r.failed ? String(r.counterexample) : undefined,
+      error: r.failed ? String((r.errorInstance as Error)?.message) : undefined,
+    },
+  ]);
+}
 
 async function worker(runs: number, seed: number) {
   const remote = new Remote();
@@ -67,19 +88,24 @@ async function worker(runs: number, seed: number) {
 
 if (values.worker !== undefined) {
   const [runs, seed] = values.worker.split(",").map(Number);
-  await worker(runs!, seed!);
+  await (values.lifecycle ? lifecycleWorker(runs!, seed!) : worker(runs!, seed!));
   process.exit(0);
 } else {
   const total = Number(values.runs);
   const workers = Math.max(1, Number(values.workers));
   const seed = Number(values.seed);
   const t0 = Date.now();
-  console.log(`chaos long mode: ${total} scenarios over ${workers} worker(s), base seed ${seed}`);
+  const what = values.lifecycle ? "lifecycle cases" : "scenarios";
+  console.log(`chaos long mode: ${total} ${what} over ${workers} worker(s), base seed ${seed}`);
   const results = await Promise.all(
     Array.from({ length: workers }, (_, w) => {
       const child = fork(
         new URL(import.meta.url),
-        ["--worker", `${Math.ceil(total / workers)},${seed + w * 100}`],
+        [
+          "--worker",
+          `${Math.ceil(total / workers)},${seed + w * 100}`,
+          ...(values.lifecycle ? ["--lifecycle"] : []),
+        ],
         {
           execArgv: ["--import", "tsx"],
         },
@@ -96,6 +122,6 @@ if (values.worker !== undefined) {
   const wallS = ((Date.now() - t0) / 1000).toFixed(0);
   for (const f of failures)
     console.log(`FAILED ${f.mix} (seed ${f.seed}):\n${f.error}\ncounterexample: ${f.counterexample}`);
-  console.log(`chaos long mode: ${runs} scenarios, ${failures.length} failure(s), ${wallS} s wall time`);
+  console.log(`chaos long mode: ${runs} ${what}, ${failures.length} failure(s), ${wallS} s wall time`);
   process.exit(failures.length === 0 ? 0 : 1);
 }

@@ -1,0 +1,9 @@
+import { background, defaultClient, newMessage, withTimeout } from "tsmicro";
+
+const ctx = withTimeout(background(), 5000);
+try {
+  await defaultClient.publish(ctx, newMessage(process.argv[2], { n: 1 }));
+  console.log("published");
+} finally {
+  await defaultClient.close();
+}
