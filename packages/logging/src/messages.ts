@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import type { Level, Logger } from "pino";
 import { MicroError, withMetadata } from "tsmicro";
-import type { Middleware } from "tsmicro/plugin";
+import { HEADER, type Middleware } from "tsmicro/plugin";
 import { levelFor } from "./level.js";
 
 const ORDER: readonly Level[] = ["trace", "debug", "info", "warn", "error", "fatal"];
@@ -90,7 +90,7 @@ export function messageHooks(
         topic: info.topic,
         queue: info.queue,
         attempt: event.attempt,
-        messageId: ctx.metadata["micro-id"],
+        messageId: ctx.metadata[HEADER.id],
         side: "subscriber",
       };
       const started = performance.now();

@@ -28,7 +28,7 @@ import {
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { type CallWrapper, type Context, type HandlerWrapper, MicroError, withMetadata } from "tsmicro";
-import type { Middleware } from "tsmicro/plugin";
+import { HEADER, type Middleware } from "tsmicro/plugin";
 
 export const TRACER_NAME = "@tsmicro/otel";
 
@@ -162,7 +162,7 @@ export function createTracing(options: TracingOptions = {}): Tracing {
       const attributes = messagingAttributes(info.topic, "process");
       attributes["messaging.destination.subscription.name"] = info.service;
       if (info.queue !== undefined) attributes["messaging.consumer.group.name"] = info.queue;
-      const id = ctx.metadata["micro-id"];
+      const id = ctx.metadata[HEADER.id];
       if (id !== undefined) attributes["messaging.message.id"] = id;
       attributes["tsmicro.attempt"] = event.attempt;
       const span = tracer.startSpan(`process ${info.topic}`, { kind: SpanKind.CONSUMER, attributes }, parent);

@@ -190,6 +190,7 @@ test("call → handler → publish → subscriber → nested call is one trace a
   assert.equal(consumer.name, `process ${topic}`);
   assert.equal(consumer.attributes["messaging.destination.name"], topic);
   assert.equal(consumer.attributes["tsmicro.attempt"], 1);
+  assert.match(String(consumer.attributes["messaging.message.id"]), /^[0-9a-f-]{36}$/);
   // On the wire: what each receiver saw names the span that is its parent's context.
   assert.equal(answer.traceparent, `00-${traceId}-${frontServer.spanId}-01`);
   assert.equal(h.seen, `00-${traceId}-${consumer.spanId}-01`, "the subscriber's ctx carries its own span");
