@@ -25,6 +25,7 @@ import {
 } from "../transport/address.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import type { Listener, Transport } from "../transport/transport.js";
+import { MAX_TIMER_MS, startTimer, stopTimer } from "../util/deadline.js";
 import { startWatchdog, type WatchdogOptions } from "../watchdog.js";
 import { type LifecycleHook, waitForDependencies } from "./lifecycle.js";
 import { listenError } from "./start-error.js";
@@ -397,9 +398,12 @@ class ServiceImpl implements MicroService {
       await this.#undoStart(connected);
       throw err;
     }
+    // Infinity: never refreshed; beyond what a timer holds, refreshed at that longest delay.
     const interval = this.#opts.registerIntervalMs;
-    this.#timer = setInterval(() => void this.#refresh(ttlMs), interval);
-    this.#timer.unref();
+    if (interval !== Number.POSITIVE_INFINITY) {
+      this.#timer = setInterval(() => void this.#refresh(ttlMs), Math.min(interval, MAX_TIMER_MS));
+      this.#timer.unref();
+    }
     if (this.#opts.watchdog !== undefined) {
       this.#stopWatchdog = startWatchdog(() => this.inflight(), this.#opts.watchdog);
     }
@@ -478,14 +482,14 @@ class ServiceImpl implements MicroService {
     await this.#subs.stop();
     await this.#listener.stopAccepting();
     const drainMs = this.#opts.drainTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ReturnType<typeof startTimer>;
     const drained = await Promise.race([
       Promise.all([this.#server.idle(), this.#streams.idle()]).then(() => true),
       new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), drainMs);
+        timer = startTimer(() => resolve(false), drainMs);
       }),
     ]);
-    clearTimeout(timer);
+    stopTimer(timer);
     if (!drained) {
       this.#opts.log?.(
         `tsmicro: ${this.name} stopped with ${this.#server.active} request(s) still running after ${drainMs} ms`,
