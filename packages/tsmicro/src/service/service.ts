@@ -160,6 +160,13 @@ export function resolveServiceOptions(options: ServiceOptions): ResolvedServiceO
   return o;
 }
 
+/**
+ * Where a service is in its life: "new" until `start()`; "starting"; "running"; "stopping";
+ * "stopped" after `stop()` or after a failed `start()` (which undoes itself: a stopped
+ * service is not started again; make a new one).
+ */
+export type ServiceState = "new" | "starting" | "running" | "stopping" | "stopped";
+
 /** A service: its server, client, registration and lifecycle (go-micro's micro.Service). */
 export interface MicroService {
   readonly name: string;
@@ -173,6 +180,8 @@ export interface MicroService {
   readonly registry: Registry;
   readonly client: Client;
   readonly broker: Broker;
+  /** Where the service is in its life (see ServiceState). */
+  readonly state: ServiceState;
   /** Serves every method of `handler` as `Class.method`. */
   handle(handler: object, options?: HandleOptions): this;
   /**
@@ -215,7 +224,7 @@ class ServiceImpl implements MicroService {
   #timer: NodeJS.Timeout | undefined;
   /** Whether the last registration (or refresh) succeeded; for health checks. */
   #registered = false;
-  #state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
+  #state: ServiceState = "new";
   #stopping: Promise<void> | undefined;
   /** The start in progress: a stop() called meanwhile waits for it, then undoes it. */
   #starting: Promise<void> | undefined;
@@ -284,6 +293,10 @@ class ServiceImpl implements MicroService {
   get address(): string {
     if (this.#listener === undefined) throw new Error(`service ${this.name} is not started`);
     return this.#listener.address;
+  }
+
+  get state(): ServiceState {
+    return this.#state;
   }
 
   get advertised(): string {
