@@ -5,7 +5,7 @@
 // rounds; ratios against grpc-js → grpc-js. Targets: grpc-js client → tsmicro server ≥ 2 ×
 // grpc-js → grpc-js, tsmicro client → grpc-js server ≥ 2 × grpc-js → grpc-js.
 //
-// Usage: node bench/grpc/run.mjs [--seconds 2] [--rounds 3] [--quick] [--cpu-prof DIR]
+// Usage: node bench/grpc/run.mjs [--seconds 2] [--rounds 3] [--quick] [--concurrency 64|1] [--cpu-prof DIR]
 // --cpu-prof writes a V8 CPU profile of every server and client process into DIR.
 // Prints a markdown table and writes it to bench/results/grpc-latest.md. Needs `npm run build`.
 import { spawn } from "node:child_process";
@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
     rounds: { type: "string" },
     quick: { type: "boolean", default: false },
     "cpu-prof": { type: "string" },
+    concurrency: { type: "string" },
   },
 });
 const seconds = Number(args.seconds ?? (args.quick ? 1 : 2));
@@ -48,7 +49,8 @@ const SCENARIOS = [
   { payloadSize: 1024, concurrency: 64 },
   { payloadSize: 100, concurrency: 1 },
   { payloadSize: 1024, concurrency: 1 },
-];
+].filter((s) => args.concurrency === undefined || s.concurrency === Number(args.concurrency));
+if (SCENARIOS.length === 0) throw new Error("--concurrency must be 64 or 1");
 const SERVERS = {
   tsmicro: ["tsmicro-server.mjs", { transport: "grpc" }],
   "grpc-js": ["grpcjs-server.mjs", {}],
