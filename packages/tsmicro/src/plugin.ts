@@ -201,6 +201,7 @@ export {
   type ResolvedServiceOptions,
   resolveServiceOptions,
   SERVICE_DEFAULTS,
+  type ServiceState,
 } from "./service/service.js";
 // Stores (backends and the process default's choice).
 export {
