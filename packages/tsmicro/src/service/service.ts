@@ -277,6 +277,7 @@ class ServiceImpl implements MicroService {
       node: this.nodeId,
       server: this.#server.inflight(),
       client: this.client.inflight(),
+      breakers: this.client.breakers(),
     }));
   }
 
