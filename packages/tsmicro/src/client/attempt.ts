@@ -158,7 +158,8 @@ export class Attempt {
         filters: [
           ...(select?.filters ?? []),
           (_s, n) => avoid === undefined || !avoid.has(n.id),
-          (_s, n) => breakers === undefined || breakers.allows(service, n, breaker!, now) || (skipped++, false),
+          (_s, n) =>
+            breakers === undefined || breakers.allows(service, n, breaker!, now) || (skipped++, false),
         ],
       };
     }
@@ -170,8 +171,7 @@ export class Attempt {
         throw breakers!.allOpen(service, skipped, breaker!);
       throw err;
     }
-    if (breakers !== undefined)
-      this.#breaker = { node, probe: breakers.picked(service, node, breaker!) };
+    if (breakers !== undefined) this.#breaker = { node, probe: breakers.picked(service, node, breaker!) };
     return node;
   }
 

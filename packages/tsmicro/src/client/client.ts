@@ -8,9 +8,9 @@ import type { Broker } from "../broker/broker.js";
 import { brokerFromEnv, defaultBroker, holdDefaultBroker } from "../broker/env.js";
 import { defaultCodecs } from "../codec/index.js";
 import type { Context } from "../context.js";
-import { MicroError } from "../errors.js";
 import type { Contract, Endpoints } from "../contract/contract.js";
 import { createServiceProxy, type ProxyTarget, type ServiceProxy } from "../contract/proxy.js";
+import { MicroError } from "../errors.js";
 import { type InflightSnapshot, InflightTable } from "../inflight.js";
 import { around, type Middleware, type PublishFn, type StreamFn } from "../middleware.js";
 import { defaultRegistry, holdDefaultRegistry } from "../registry/default.js";
@@ -19,7 +19,7 @@ import { Pool } from "../transport/pool.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import { startWatchdog } from "../watchdog.js";
 import type { Snapshot } from "./attempt.js";
-import { type BreakerOptions, Breakers, type BreakerState } from "./breaker.js";
+import { type BreakerOptions, type BreakerState, Breakers } from "./breaker.js";
 import { callOnce } from "./call.js";
 import { openStream, type Stream } from "./client-stream.js";
 import { hedged, hedgeOf } from "./hedge.js";
@@ -96,8 +96,7 @@ class ClientImpl implements Client {
     const next = this.#state.options.watchdog;
     if (next === prev) return;
     this.#stopWatchdog?.();
-    this.#stopWatchdog =
-      next === undefined ? undefined : startWatchdog(() => this.inflight(), next);
+    this.#stopWatchdog = next === undefined ? undefined : startWatchdog(() => this.inflight(), next);
   }
 
   /**
@@ -220,7 +219,13 @@ class ClientImpl implements Client {
       const hedge = hedgeOf(opts, options.hedge);
       if (hedge === undefined) return callOnce(snap, table, ctx, req, opts);
       const timeoutMs = opts.requestTimeoutMs ?? options.requestTimeoutMs;
-      return hedged((o, hooks) => callOnce(snap, table, ctx, req, o, hooks), req.service, opts, hedge, timeoutMs);
+      return hedged(
+        (o, hooks) => callOnce(snap, table, ctx, req, o, hooks),
+        req.service,
+        opts,
+        hedge,
+        timeoutMs,
+      );
     };
     const middleware = options.middleware as readonly Middleware[];
     const invoke = around(

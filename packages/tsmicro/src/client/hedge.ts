@@ -29,7 +29,10 @@ export function checkHedge(h: HedgeOptions, where: string): void {
 }
 
 /** Whether `opts` asks for a hedged call that may be hedged: idempotent, routed by the selector. */
-export function hedgeOf(opts: CallOptions, client: HedgeOptions | false | undefined): HedgeOptions | undefined {
+export function hedgeOf(
+  opts: CallOptions,
+  client: HedgeOptions | false | undefined,
+): HedgeOptions | undefined {
   const h = opts.hedge ?? client;
   if (!h || opts.idempotent !== true || opts.address !== undefined) return undefined;
   return h;
