@@ -191,7 +191,6 @@ export class Breakers {
     if (b.state !== "closed" || failed === undefined) return;
     const bucketMs = o.windowMs / BUCKETS;
     b.add(now, bucketMs, failed);
-    if (!failed) return;
     const { requests, failures } = b.count(now, bucketMs);
     if (requests >= o.minRequests && failures / requests >= o.errorRate) {
       b.state = "open";
