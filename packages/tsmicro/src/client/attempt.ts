@@ -158,8 +158,11 @@ export class Attempt {
         filters: [
           ...(select?.filters ?? []),
           (_s, n) => avoid === undefined || !avoid.has(n.id),
-          (_s, n) =>
-            breakers === undefined || breakers.allows(service, n, breaker!, now) || (skipped++, false),
+          (_s, n) => {
+            if (breakers === undefined || breakers.allows(service, n, breaker!, now)) return true;
+            skipped++;
+            return false;
+          },
         ],
       };
     }

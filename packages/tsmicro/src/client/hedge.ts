@@ -10,8 +10,21 @@
  */
 import { cancelled, MicroError } from "../errors.js";
 import { linkSignal, noop } from "../util/deadline.js";
-import type { AttemptHooks } from "./attempt.js";
-import type { CallOptions } from "./options.js";
+
+/** What a leg is told (attempt.ts's AttemptHooks, by shape: options.ts imports this file). */
+interface LegHooks {
+  readonly avoid?: ReadonlySet<string>;
+  onNode?(node: { readonly id: string }): void;
+}
+
+/** The call options hedging reads and sets (CallOptions', by shape). */
+interface LegOptions {
+  idempotent?: boolean;
+  address?: string | readonly string[];
+  hedge?: HedgeOptions | false;
+  signal?: AbortSignal;
+  requestTimeoutMs?: number;
+}
 
 /** Options of hedging (`hedge: { delayMs: 50 }` on the client or on a call). */
 export interface HedgeOptions {
@@ -30,7 +43,7 @@ export function checkHedge(h: HedgeOptions, where: string): void {
 
 /** Whether `opts` asks for a hedged call that may be hedged: idempotent, routed by the selector. */
 export function hedgeOf(
-  opts: CallOptions,
+  opts: LegOptions,
   client: HedgeOptions | false | undefined,
 ): HedgeOptions | undefined {
   const h = opts.hedge ?? client;
@@ -43,10 +56,10 @@ export function hedgeOf(
  * `max` times); resolves with the first answer and cancels the rest. Fails only when every
  * leg failed, with the first leg's error (the others' are usually "no other node").
  */
-export function hedged(
-  leg: (opts: CallOptions, hooks: AttemptHooks) => Promise<unknown>,
+export function hedged<O extends LegOptions>(
+  leg: (opts: O, hooks: LegHooks) => Promise<unknown>,
   service: string,
-  opts: CallOptions,
+  opts: O,
   hedge: HedgeOptions,
   timeoutMs: number,
 ): Promise<unknown> {
@@ -75,7 +88,7 @@ export function hedged(
       const c = new AbortController();
       controllers.push(c);
       unlinks.push(opts.signal === undefined ? noop : linkSignal(opts.signal, c));
-      const hooks: AttemptHooks = {
+      const hooks: LegHooks = {
         // The first leg goes anywhere; each hedge avoids the nodes the other legs picked.
         ...(i === 0 ? {} : { avoid: new Set(used) }),
         onNode: (n) => used.add(n.id),
