@@ -2,13 +2,14 @@
 // other call is opened within the window and then skipped; after its cool-down one probe goes
 // through (half-open, shown by the stall doctor); a failed probe opens it again; once the node
 // heals, the probe closes it and the node gets calls again. With the breaker off (negative
-// control) the same node keeps getting its share. With every node open, calls fail fast.
+// control) the same node keeps getting its share. 4xx answers and the caller's cancels do not
+// count, the call's own timeout does. With every node open, calls fail fast.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import type { Client } from "../src/client/client.js";
 import { newRequest } from "../src/client/request.js";
-import { background } from "../src/context.js";
-import { Code, internalServerError } from "../src/errors.js";
+import { background, type Context, withCancel, withTimeout } from "../src/context.js";
+import { Code, conflict, internalServerError } from "../src/errors.js";
 import type { MicroService } from "../src/service/service.js";
 import { describeStuck } from "../src/watchdog.js";
 import { delay, fixture, rejection } from "./helpers.js";
@@ -146,6 +147,54 @@ describe("circuit breaker", () => {
     for (; total < 90; total++) await hit(c);
     assert.deepEqual(c.breakers(), []);
     assert.ok(bad.calls >= 25, `the failing node got ${bad.calls} of ${total} calls`);
+  });
+
+  it("4xx answers and the caller's own cancels or deadlines do not count; the call's own timeout does", async () => {
+    class Picky {
+      async refuse() {
+        throw conflict("picky", "the caller's mistake");
+      }
+      async hang(ctx: Context) {
+        await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve()));
+        throw ctx.signal.reason;
+      }
+    }
+    const picky = await f.start("picky", [new Picky()]);
+    const c = f.client({ retries: 0, breaker: { minRequests: 3, coolDownMs: 60_000 } });
+    const state = () => c.breakers().find((b) => b.node === picky.nodeId);
+    for (let i = 0; i < 5; i++)
+      assert.equal(
+        (await rejection(c.call(background(), newRequest("picky", "Picky.refuse", {})))).code,
+        409,
+      );
+    assert.deepEqual(
+      [state()?.state, state()?.failures, state()?.requests],
+      ["closed", 0, 5],
+      "4xx count as answers",
+    );
+
+    for (let i = 0; i < 3; i++) {
+      const [ctx, cancel] = withCancel(background());
+      const p = c.call(ctx, newRequest("picky", "Picky.hang", {}));
+      await delay(20);
+      cancel("the caller changed its mind");
+      assert.equal((await rejection(p)).code, Code.Cancelled);
+      assert.equal(
+        (await rejection(c.call(withTimeout(background(), 30), newRequest("picky", "Picky.hang", {})))).code,
+        Code.Timeout,
+      );
+    }
+    assert.deepEqual(
+      [state()?.state, state()?.failures, state()?.requests],
+      ["closed", 0, 5],
+      "the caller's cancels and deadlines are not the node's: no verdict",
+    );
+
+    for (let i = 0; i < 4; i++)
+      await rejection(c.call(background(), newRequest("picky", "Picky.hang", {}), { requestTimeoutMs: 30 }));
+    assert.deepEqual([state()?.failures, state()?.requests], [4, 9], "the call's own timeouts count");
+    await rejection(c.call(background(), newRequest("picky", "Picky.hang", {}), { requestTimeoutMs: 30 }));
+    assert.equal(state()?.state, "open", "5 of 10 attempts failed");
   });
 
   it("fails fast with a 503 naming the service when every node's breaker is open", async () => {

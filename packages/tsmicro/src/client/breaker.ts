@@ -240,10 +240,19 @@ export class Breakers {
     });
   }
 
-  /** Forgets closed breakers with an empty window (nodes long gone or long healthy). */
+  /**
+   * Forgets closed breakers with an empty window (nodes long gone or long healthy), and open
+   * ones nobody probed for a window past their cool-down (nodes gone; one still there starts
+   * closed again and reopens if it still fails).
+   */
   #sweep(now: number, o: Resolved): void {
-    for (const [k, b] of this.#nodes)
-      if (b.state === "closed" && b.count(now, o.windowMs / BUCKETS).requests === 0) this.#nodes.delete(k);
+    for (const [k, b] of this.#nodes) {
+      const idle =
+        b.state === "closed"
+          ? b.count(now, o.windowMs / BUCKETS).requests === 0
+          : !b.probing && now - b.openedAt > o.coolDownMs + o.windowMs;
+      if (idle) this.#nodes.delete(k);
+    }
     this.#sweepAt = Math.max(256, this.#nodes.size * 2);
   }
 }
