@@ -427,6 +427,10 @@
       " ",
       h("span", { class: "muted" }, many ? `${ages[0]}–${ages.at(-1)} ms` : `${c.ageMs} ms`),
       calls.some((x) => x.cycle) ? h("span", { class: "pill bad" }, "cycle") : "",
+      // A client call whose node's circuit breaker is open or half-open (its probe).
+      calls.some((x) => x.breaker)
+        ? h("span", { class: "pill bad" }, `breaker ${calls.find((x) => x.breaker).breaker}`)
+        : "",
       h(
         "span",
         { class: "mono muted node" },
