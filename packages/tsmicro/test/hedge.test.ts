@@ -1,7 +1,8 @@
 // Hedged requests, on three real services on loopback, one of them slow (1 s): with a
 // hedge after 30 ms the slow node's calls are answered by another node, so p99 drops from the
 // slow node's latency to well under half of it; the losing leg is cancelled and its handler
-// sees ctx.signal abort on the server. A non-idempotent call is never hedged. A functional
+// sees ctx.signal abort on the server. `max: 2` reaches the one fast node of three. A
+// non-idempotent call is never hedged. A functional
 // property with a wide margin (p99 ≤ 500 ms against ≥ 1 s: on a
 // loaded machine a niced test process stalls for a few hundred ms at times), not a benchmark.
 import assert from "node:assert/strict";
@@ -109,6 +110,29 @@ describe("hedged requests", () => {
       slow.aborted >= slow.started * 0.9,
       `the losing legs were cancelled on the server: ${slow.aborted} of ${slow.started}`,
     );
+  });
+
+  it("with two slow nodes of three, max: 2 sends a second hedge that reaches the fast one", async () => {
+    const c = f.client();
+    fast1.slow = true;
+    try {
+      const latencies: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const t = performance.now();
+        const r = await c.call<{ slow: boolean }>(background(), newRequest("echo", "Echo.Get", {}), {
+          idempotent: true,
+          hedge: { delayMs: 20, max: 2 },
+        });
+        latencies.push(performance.now() - t);
+        assert.equal(r.slow, false, "the fast node answered");
+      }
+      assert.ok(
+        Math.max(...latencies) <= SLOW_MS / 2,
+        `every call well under the slow latency: ${latencies}`,
+      );
+    } finally {
+      fast1.slow = false;
+    }
   });
 
   it("a non-idempotent call is not hedged: one handler run per call, the slow one waited for", async () => {
