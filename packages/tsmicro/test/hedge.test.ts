@@ -2,9 +2,9 @@
 // hedge after 30 ms the slow node's calls are answered by another node, so p99 drops from the
 // slow node's latency to well under half of it; the losing leg is cancelled and its handler
 // sees ctx.signal abort on the server. `max: 2` reaches the one fast node of three. A
-// non-idempotent call is never hedged. A functional
-// property with a wide margin (p99 ≤ 500 ms against ≥ 1 s: on a
-// loaded machine a niced test process stalls for a few hundred ms at times), not a benchmark.
+// non-idempotent call is never hedged. A functional property with a wide margin (p99 ≤ 500 ms
+// against ≥ 1 s: on a loaded machine a niced test process stalls for a few hundred ms at
+// times), not a benchmark.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import type { Client } from "../src/client/client.js";
