@@ -63,13 +63,13 @@ export function hedged<O extends LegOptions>(
   hedge: HedgeOptions,
   timeoutMs: number,
 ): Promise<unknown> {
-  checkHedge(hedge, "call option hedge");
   const max = hedge.max ?? 1;
   const deadline = Date.now() + timeoutMs;
   const used = new Set<string>();
   const controllers: AbortController[] = [];
   const errors: unknown[] = [];
   return new Promise((resolve, reject) => {
+    checkHedge(hedge, "call option hedge"); // a throw here rejects the call
     let pending = 0;
     let launched = 0;
     let done = false;
