@@ -16,6 +16,13 @@ export {
   goMicroEtcdLayout,
 } from "./etcd.js";
 export {
+  createGoMicroHttpBroker,
+  DEFAULT_GO_MICRO_HTTP_BROKER_OPTIONS,
+  GO_MICRO_HTTP_BROADCAST_VERSION,
+  GO_MICRO_HTTP_BROKER_SERVICE,
+  type GoMicroHttpBrokerOptions,
+} from "./http-broker.js";
+export {
   createGoMicroNatsRegistry,
   DEFAULT_GO_MICRO_NATS_REGISTRY_OPTIONS,
   type GoMicroNatsRegistryOptions,

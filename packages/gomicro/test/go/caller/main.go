@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"go-micro.dev/v4/client"
+	raw "go-micro.dev/v4/codec/bytes"
 	merrors "go-micro.dev/v4/errors"
 	"go-micro.dev/v4/metadata"
 	"go-micro.dev/v4/registry"
 	"go-micro.dev/v4/selector"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"tsmicro.dev/gomicro-interop/internal/fleet"
 )
@@ -46,6 +48,7 @@ func main() {
 	topic := fs.String("topic", "", "topic (publish case)")
 	watchFor := fs.Duration("watch_for", 10*time.Second, "how long to watch (watch case)")
 	address := fs.String("address", "", "call this address instead of selecting a node")
+	repeat := fs.Duration("repeat", 0, "publish case: publish again every interval until killed (the http broker sends asynchronously)")
 	_ = fs.Parse(os.Args[1:])
 
 	reg := f.Registry_()
@@ -82,6 +85,23 @@ func main() {
 		}
 		err = c.Call(ctx, c.NewRequest(*service, ep, body), &rsp, opts...)
 		r.Response = rsp
+	case "proto":
+		// A protobuf message (google.protobuf.StringValue) in the -content_type encoding.
+		ep := "Codecs.Echo"
+		if *endpoint != "" {
+			ep = *endpoint
+		}
+		rsp := &wrapperspb.StringValue{}
+		err = c.Call(ctx, c.NewRequest(*service, ep, &wrapperspb.StringValue{Value: *name}), rsp, client.WithConnClose())
+		r.Response = map[string]any{"value": rsp.Value}
+	case "bytes":
+		ep := "Codecs.Bytes"
+		if *endpoint != "" {
+			ep = *endpoint
+		}
+		rsp := &raw.Frame{}
+		err = c.Call(ctx, c.NewRequest(*service, ep, &raw.Frame{Data: []byte(*name)}), rsp, client.WithConnClose())
+		r.Response = map[string]any{"data": string(rsp.Data)}
 	case "stream":
 		ep := "Greeter.Stream"
 		if *endpoint != "" {
@@ -107,7 +127,15 @@ func main() {
 			_ = s.Close()
 		}
 	case "publish":
-		err = c.Publish(ctx, c.NewMessage(*topic, map[string]any{"from": "go-micro", "name": *name}))
+		ctx = metadata.NewContext(ctx, metadata.Metadata{"X-Tenant": "acme"})
+		err = c.Publish(ctx, c.NewMessage(*topic, map[string]any{"from": "go-micro", "name": *name, "n": 0}))
+		// go-micro's http broker posts from a goroutine and returns at once: keep publishing
+		// (numbered) until the test has seen a message and kills this process.
+		for n := 1; err == nil && *repeat > 0; n++ {
+			fleet.Print(map[string]any{"published": n - 1})
+			time.Sleep(*repeat)
+			err = c.Publish(ctx, c.NewMessage(*topic, map[string]any{"from": "go-micro", "name": *name, "n": n}))
+		}
 		// The NATS client buffers: disconnecting flushes before this process exits.
 		if derr := brk.Disconnect(); err == nil {
 			err = derr
