@@ -10,6 +10,13 @@ export {
   goMicroNatsMessageFormat,
 } from "./broker.js";
 export {
+  createOctetStreamCodec,
+  createProtoRpcCodec,
+  OCTET_STREAM,
+  PROTO_RPC,
+  withGoMicroCodecs,
+} from "./codecs.js";
+export {
   createGoMicroEtcdRegistry,
   GO_MICRO_ETCD_PREFIX,
   type GoMicroEtcdRegistryOptions,

@@ -19,6 +19,7 @@ import (
 	"go-micro.dev/v4/errors"
 	"go-micro.dev/v4/metadata"
 	"go-micro.dev/v4/server"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"tsmicro.dev/gomicro-interop/internal/fleet"
 )
@@ -116,6 +117,24 @@ func (g *Greeter) Stream(ctx context.Context, stream server.Stream) error {
 	return nil
 }
 
+// Codecs answers per content type: protobuf messages (application/protobuf and
+// application/proto-rpc; well-known types, so no generated code) and raw bytes
+// (application/octet-stream).
+type Codecs struct{}
+
+func (Codecs) Echo(ctx context.Context, req *wrapperspb.StringValue, rsp *wrapperspb.StringValue) error {
+	if req.Value == "" {
+		return errors.BadRequest("greeter.codecs", "value is required")
+	}
+	rsp.Value = "go-micro echo: " + req.Value
+	return nil
+}
+
+func (Codecs) Bytes(ctx context.Context, req *raw.Frame, rsp *raw.Frame) error {
+	rsp.Data = append([]byte("go-micro:"), req.Data...)
+	return nil
+}
+
 func main() {
 	fs := flag.NewFlagSet("greeter", flag.ExitOnError)
 	f := fleet.AddFlags(fs)
@@ -160,6 +179,9 @@ func main() {
 	)
 	g.id = svc.Server().Options().Id
 	if err := micro.RegisterHandler(svc.Server(), g); err != nil {
+		fleet.Fail(err)
+	}
+	if err := micro.RegisterHandler(svc.Server(), Codecs{}); err != nil {
 		fleet.Fail(err)
 	}
 	if err := svc.Run(); err != nil {
