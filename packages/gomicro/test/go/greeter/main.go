@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"time"
 
@@ -115,6 +116,47 @@ func (g *Greeter) Stream(ctx context.Context, stream server.Stream) error {
 		return errors.Conflict("greeter.stream", "failed after %d messages", n)
 	}
 	return nil
+}
+
+// Collect reads messages until the caller ends its side (Micro-Error: EOS, which go-micro's
+// server reads as io.EOF), then answers with how many it got: a client stream.
+func (g *Greeter) Collect(ctx context.Context, stream server.Stream) error {
+	var names []string
+	for {
+		var m StreamMessage
+		if err := stream.Recv(&m); err != nil {
+			if err == io.EOF {
+				break
+			}
+			return err
+		}
+		names = append(names, m.Msg)
+	}
+	b, err := json.Marshal(map[string]any{"count": len(names), "names": names})
+	if err != nil {
+		return err
+	}
+	return stream.Send(&raw.Frame{Data: b})
+}
+
+// Chat answers every message with one of its own until the caller ends its side: a bidi stream.
+func (g *Greeter) Chat(ctx context.Context, stream server.Stream) error {
+	for {
+		var m StreamMessage
+		if err := stream.Recv(&m); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		b, err := json.Marshal(&StreamMessage{N: m.N, Msg: "go-micro heard " + m.Msg})
+		if err != nil {
+			return err
+		}
+		if err := stream.Send(&raw.Frame{Data: b}); err != nil {
+			return err
+		}
+	}
 }
 
 // Codecs answers per content type: protobuf messages (application/protobuf and
