@@ -34,6 +34,11 @@ const flags = ["-registry", "etcd", "-registry_address", etcd.endpoint];
 
 type Msg = { n: number; msg: string };
 
+const Streams = defineContract("Greeter", {
+  Collect: clientStream<Msg, { count: number; names?: string[] }>({}),
+  Chat: bidiStream<Msg, Msg>({}),
+});
+
 describe("tsmicro client -> go-micro Greeter, client and bidi streams", () => {
   const name = uniqueName("go-greeter");
   const registry = createGoMicroEtcdRegistry({ endpoints: etcd.endpoint });
@@ -71,6 +76,15 @@ describe("tsmicro client -> go-micro Greeter, client and bidi streams", () => {
     assert.ok(Date.now() - t0 < 3000, `the deadline took ${Date.now() - t0} ms`);
   });
 
+  test("client stream through a typed contract: the answer is the call's result", async () => {
+    const greeter = client.service(Streams, name);
+    const rsp = await greeter.Collect(withTimeout(background(), 5000), [
+      { n: 0, msg: "a" },
+      { n: 1, msg: "b" },
+    ]);
+    assert.deepEqual(rsp, { count: 2, names: ["a", "b"] });
+  });
+
   test("bidi stream: answers interleave with sends; after closeSend go-micro never sends the end", async () => {
     const s = await client.stream<Msg, Msg>(
       withTimeout(background(), 1500),
@@ -92,11 +106,6 @@ describe("tsmicro client -> go-micro Greeter, client and bidi streams", () => {
     );
     assert.equal(end.code, 408, end.detail);
   });
-});
-
-const Streams = defineContract("Greeter", {
-  Collect: clientStream<Msg, { count: number }>({}),
-  Chat: bidiStream<Msg, Msg>({}),
 });
 
 describe("go-micro client -> tsmicro Greeter, client and bidi streams", () => {
