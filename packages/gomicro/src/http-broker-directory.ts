@@ -10,10 +10,16 @@ import type { Service, Watcher } from "tsmicro/plugin";
 
 const BROADCAST = "ff.http.broadcast";
 
+export interface Target {
+  id: string;
+  address: string;
+  metadata: Record<string, string>;
+}
+
 export interface Targets {
-  broadcast: { id: string; address: string }[];
+  broadcast: Target[];
   /** Queue group name → its members. */
-  groups: Map<string, { id: string; address: string }[]>;
+  groups: Map<string, Target[]>;
 }
 
 export class GoMicroSubscriberDirectory {

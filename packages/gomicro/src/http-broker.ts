@@ -28,7 +28,7 @@ import {
   type Subscriber,
 } from "tsmicro/plugin";
 import { goMicroNatsMessageFormat as messageFormat } from "./broker.js";
-import { GoMicroSubscriberDirectory } from "./http-broker-directory.js";
+import { GoMicroSubscriberDirectory, type Target } from "./http-broker-directory.js";
 
 /** The registry service go-micro's http broker registers every subscription under. */
 export const GO_MICRO_HTTP_BROKER_SERVICE = "micro.http.broker";
@@ -198,8 +198,19 @@ export function createGoMicroHttpBroker(options: GoMicroHttpBrokerOptions): Brok
     return starting;
   };
 
-  const post = (node: { id: string; address: string }, body: Buffer, signal: AbortSignal, again = true) =>
+  const post = (node: Target, body: Buffer, signal: AbortSignal, again = true) =>
     new Promise<"ok" | "gone">((resolve, reject) => {
+      // go-micro marks subscribers behind TLS (`secure`); this broker speaks plain HTTP only.
+      if (node.metadata.secure === "true") {
+        reject(
+          new MicroError({
+            id: ID,
+            code: 501,
+            detail: `http broker: subscriber ${node.id} at ${node.address} is secure (TLS), which this broker does not speak`,
+          }),
+        );
+        return;
+      }
       const { host, port } = parseAddress(node.address, "go-micro http broker subscriber address");
       const req = http.request(
         {

@@ -7,7 +7,15 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { startEtcd } from "@tsmicro/etcd/testing";
-import { background, newClient, newMessage, newService, type Registry, withMetadata } from "tsmicro";
+import {
+  background,
+  MicroError,
+  newClient,
+  newMessage,
+  newService,
+  type Registry,
+  withMetadata,
+} from "tsmicro";
 import { brokerConformance, waitFor } from "tsmicro/testing";
 import {
   createGoMicroEtcdRegistry,
@@ -135,6 +143,72 @@ for (const r of registries) {
     });
   });
 }
+
+test("bad input: a malformed or misaddressed POST gets a MicroError and the subscription keeps working; a TLS subscriber is refused by name", {
+  timeout: 30_000,
+}, async () => {
+  const registry = createGoMicroEtcdRegistry({ endpoints: etcd.endpoint });
+  const broker = createGoMicroHttpBroker({ registry });
+  const topic = uniqueName("gomicro.http.bad");
+  const got: string[] = [];
+  try {
+    await broker.subscribe(topic, (e) => {
+      got.push(Buffer.from(e.message.body).toString());
+    });
+    const [svc] = (await registry.getService(GO_MICRO_HTTP_BROKER_SERVICE)).filter((x) =>
+      x.nodes.some((n) => n.metadata.topic === topic),
+    );
+    const node = svc!.nodes.find((n) => n.metadata.topic === topic)!;
+    const post = (id: string, body: string) =>
+      fetch(`http://${node.address}/?id=${encodeURIComponent(id)}`, { method: "POST", body });
+    const garbage = await post(node.id, "{not json");
+    assert.equal(garbage.status, 400);
+    assert.match(((await garbage.json()) as { detail: string }).detail, /go-micro broker message|JSON/i);
+    const elsewhere = await post(node.id, JSON.stringify({ Header: { "Micro-Topic": "other" }, Body: "" }));
+    assert.equal(elsewhere.status, 400);
+    const unknown = await post("nobody", JSON.stringify({ Header: { "Micro-Topic": topic }, Body: "" }));
+    assert.equal(unknown.status, 404);
+    await broker.publish(topic, { headers: {}, body: Buffer.from("still here") });
+    await waitFor("the subscription to take a good message after bad ones", 5000, async () =>
+      got.includes("still here") ? true : undefined,
+    );
+
+    // A go-micro subscriber behind TLS (metadata secure: true): refused with a 501 naming it.
+    const secureTopic = uniqueName("gomicro.http.tls");
+    const secure = {
+      name: GO_MICRO_HTTP_BROKER_SERVICE,
+      version: GO_MICRO_HTTP_BROADCAST_VERSION,
+      metadata: {},
+      endpoints: [],
+      nodes: [
+        {
+          id: `${secureTopic}-tls`,
+          address: "127.0.0.1:1",
+          metadata: { broker: "http", topic: secureTopic, secure: "true" },
+        },
+      ],
+    };
+    await registry.register(secure, { ttlMs: 30_000 });
+    // A publisher of its own: the first one's cached subscriber list may predate the record.
+    const publisher = createGoMicroHttpBroker({ registry });
+    try {
+      const err = await publisher.publish(secureTopic, { headers: {}, body: Buffer.from("x") }).then(
+        () => assert.fail("published to a TLS subscriber over plain HTTP"),
+        (e: unknown) => e as MicroError,
+      );
+      assert.ok(err instanceof MicroError, String(err));
+      assert.equal(err.code, 501);
+      assert.match(err.detail, /secure \(TLS\)/);
+      assert.match(err.detail, new RegExp(`${secureTopic}-tls`));
+    } finally {
+      await publisher.disconnect();
+      await registry.deregister(secure);
+    }
+  } finally {
+    await broker.disconnect();
+    await registry.close();
+  }
+});
 
 // The core conformance suite on go-micro's format, every role with its own registry handle on
 // the same etcd (as separate processes would have).
