@@ -41,7 +41,7 @@ const registries: { name: string; flags: string[]; create: () => Registry }[] = 
   {
     name: "NATS registry",
     flags: ["-registry", "nats", "-registry_address", NATS],
-    create: () => createGoMicroNatsRegistry({ servers: NATS }),
+    create: () => createGoMicroNatsRegistry({ servers: NATS, queryTimeoutMs: 500 }),
   },
 ];
 

@@ -34,6 +34,8 @@ const build = await buildGoPrograms();
 const etcd = await startEtcd({ private: true });
 after(() => etcd.stop());
 const NATS = process.env.TSMICRO_TEST_NATS ?? "127.0.0.1:4222";
+// A NATS lookup gathers the replies within queryTimeoutMs: 500 ms leaves a loaded machine time
+// to answer (the default 100 ms does not always).
 const registries = [
   {
     name: "etcd",
@@ -43,7 +45,7 @@ const registries = [
   {
     name: "NATS",
     flags: ["-registry", "nats", "-registry_address", NATS],
-    create: () => createGoMicroNatsRegistry({ servers: NATS }),
+    create: () => createGoMicroNatsRegistry({ servers: NATS, queryTimeoutMs: 500 }),
   },
 ];
 

@@ -37,6 +37,8 @@ const etcd = await startEtcd({ private: true });
 after(() => etcd.stop());
 const NATS = process.env.TSMICRO_TEST_NATS ?? "127.0.0.1:4222";
 // Both of go-micro's registries the fleet may use: the wire does not depend on it, discovery does.
+// A NATS lookup gathers the replies within queryTimeoutMs: 500 ms leaves a loaded machine time
+// to answer (the default 100 ms does not always).
 const registries = [
   {
     name: "etcd",
@@ -46,7 +48,7 @@ const registries = [
   {
     name: "NATS",
     flags: ["-registry", "nats", "-registry_address", NATS],
-    create: () => createGoMicroNatsRegistry({ servers: NATS }),
+    create: () => createGoMicroNatsRegistry({ servers: NATS, queryTimeoutMs: 500 }),
   },
 ];
 
