@@ -98,6 +98,73 @@ for (const r of registries) {
       }
     });
 
+    test("a queue group shared by a go-micro and a tsmicro subscriber: each message goes to exactly one member", {
+      timeout: 60_000,
+    }, async () => {
+      const topic = uniqueName("gomicro.http.q");
+      const queue = uniqueName("workers");
+      const registry = r.create();
+      const subscriber = createGoMicroHttpBroker({ registry });
+      const publisher = createGoMicroHttpBroker({ registry });
+      const ours: number[] = [];
+      const greeter = startGo(build, "greeter", [
+        ...flags,
+        "-name",
+        uniqueName("go-sub"),
+        "-topic",
+        topic,
+        "-queue",
+        queue,
+      ]);
+      const theirs = () =>
+        greeter
+          .stdout()
+          .split("\n")
+          .filter((l) => l.startsWith('{"event"'))
+          .map((l) => (JSON.parse(l) as { event: { n: number } }).event.n);
+      try {
+        await greeter.json("the go-micro subscriber to start", 20_000, (v) => "listening" in v);
+        await subscriber.subscribe(
+          topic,
+          (e) => {
+            ours.push((JSON.parse(Buffer.from(e.message.body).toString()) as { n: number }).n);
+          },
+          { queue },
+        );
+        // Both members registered (version = the queue name, as go-micro writes it).
+        await waitFor("both members of the queue group in the registry", 10_000, async () => {
+          const s = await registry.getService(GO_MICRO_HTTP_BROKER_SERVICE);
+          const members = s
+            .filter((x) => x.version === queue)
+            .flatMap((x) => x.nodes.filter((n) => n.metadata.topic === topic));
+          return members.length === 2 ? true : undefined;
+        });
+        for (let n = 0; n < 20; n++) {
+          await publisher.publish(topic, {
+            headers: { "content-type": "application/json" },
+            body: Buffer.from(JSON.stringify({ n })),
+          });
+        }
+        await waitFor("20 messages across the two members", 10_000, async () =>
+          ours.length + theirs().length >= 20 ? true : undefined,
+        );
+        const all = [...ours, ...theirs()].sort((a, b) => a - b);
+        assert.deepEqual(
+          all,
+          Array.from({ length: 20 }, (_, n) => n),
+        );
+        assert.ok(
+          ours.length > 0 && theirs().length > 0,
+          `ours ${ours.length}, go-micro's ${theirs().length}`,
+        );
+      } finally {
+        await greeter.kill();
+        await publisher.disconnect();
+        await subscriber.disconnect();
+        await registry.close();
+      }
+    });
+
     test("go-micro publishes on its http broker, a tsmicro subscriber receives payload and headers", {
       timeout: 60_000,
     }, async () => {

@@ -182,6 +182,7 @@ func main() {
 	f := fleet.AddFlags(fs)
 	name := fs.String("name", "greeter", "service name")
 	topic := fs.String("topic", "", "subscribe to this broker topic and print each event")
+	queue := fs.String("queue", "", "subscribe to -topic in this queue group")
 	ttl := fs.Duration("ttl", 3*time.Second, "registration TTL")
 	_ = fs.Parse(os.Args[1:])
 
@@ -203,6 +204,10 @@ func main() {
 			// messages to handlers given to micro.RegisterSubscriber (rpcServer.Subscribe leaves
 			// the router's subscriber table empty), not even go-micro's own.
 			if *topic != "" {
+				var opts []broker.SubscribeOption
+				if *queue != "" {
+					opts = append(opts, broker.Queue(*queue))
+				}
 				if _, err := brk.Subscribe(*topic, func(e broker.Event) error {
 					var ev map[string]any
 					if err := json.Unmarshal(e.Message().Body, &ev); err != nil {
@@ -210,7 +215,7 @@ func main() {
 					}
 					fleet.Print(map[string]any{"event": ev, "metadata": e.Message().Header})
 					return nil
-				}); err != nil {
+				}, opts...); err != nil {
 					return err
 				}
 			}
