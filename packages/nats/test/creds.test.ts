@@ -5,6 +5,11 @@
  * fmtCreds. `auth: { credsFile }` connects and carries the registry (JetStream KV); a user of an
  * account the server does not know, a file that is not a creds file, and a missing file each
  * fail with a MicroError naming the file.
+ *
+ * Before and after (2026-12-01, this file against connection.ts of aa6d130's parent): the good
+ * file and the refusal without credentials passed; the unknown account failed with nats.js's
+ * bare "AuthorizationError: Authorization Violation", the garbage file with "Error: unable to
+ * parse credentials" (neither naming the file). After: 4 of 4 pass.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
