@@ -60,6 +60,9 @@ export async function startPrivateRabbit(tls: PrivateRabbitTls): Promise<Private
   const env = {
     ...process.env,
     HOME: join(dir, "home"), // its own Erlang cookie
+    // Not /etc/rabbitmq/rabbitmq-env.conf, which may name the shared node.
+    RABBITMQ_CONF_ENV_FILE: file("rabbitmq-env.conf", ""),
+    ERL_EPMD_ADDRESS: "127.0.0.1",
     RABBITMQ_NODENAME: node,
     RABBITMQ_NODE_PORT: String(port),
     RABBITMQ_DIST_PORT: String(distPort),
