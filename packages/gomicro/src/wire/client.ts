@@ -9,6 +9,14 @@
 import { MicroError } from "tsmicro";
 import type { Connection, RequestHeaders, TransportRequest, TransportResponse } from "tsmicro/plugin";
 import { ClientWireStream } from "./client-stream.js";
+import {
+  JSON_RPC,
+  PROTO_RPC,
+  unwrapJsonRpcResponse,
+  unwrapProtoRpcResponse,
+  wrapJsonRpcRequest,
+  wrapProtoRpcRequest,
+} from "./envelope.js";
 import { errorFromHeader, H, requestHeadersOut } from "./headers.js";
 import { encodeRequest, type HttpMessage } from "./http1.js";
 import type { ResolvedWireOptions } from "./options.js";
@@ -76,9 +84,21 @@ export class GoMicroConnection implements Connection {
     signal.addEventListener("abort", abort, { once: true });
     try {
       socket ??= await this.#take(signal);
-      const bytes = encodeRequest(this.address, requestHeadersOut(request.headers, id), request.body);
+      const h = request.headers;
+      // proto-rpc and JSON-RPC: the body travels in go-micro's envelope (with the method).
+      const proto = h.contentType === PROTO_RPC;
+      const json = h.contentType === JSON_RPC;
+      const body = proto
+        ? wrapProtoRpcRequest(`${h.endpoint}`, request.body)
+        : json
+          ? wrapJsonRpcRequest(`${h.endpoint}`, request.body, id)
+          : request.body;
+      const bytes = encodeRequest(this.address, requestHeadersOut(h, id), body);
       const m = await Promise.race([socket.exchange(bytes, id), aborted]);
-      return responseOf(m, request.headers, this.address);
+      const r = responseOf(m, h, this.address);
+      if (proto) return { ...r, contentType: PROTO_RPC, body: unwrapProtoRpcResponse(r.body, h.service) };
+      if (json) return { ...r, contentType: JSON_RPC, body: unwrapJsonRpcResponse(r.body, h.service) };
+      return r;
     } catch (err) {
       if (signal.aborted) throw MicroError.from(signal.reason);
       throw MicroError.from(err, "go.micro.client");
