@@ -123,7 +123,7 @@ export type { StandardSchemaV1 } from "./contract/standard-schema.js";
 export { formatPath, validate } from "./contract/validate.js";
 // Errors and contexts, below the application helpers.
 export { abortError, type MicroErrorInit, statusText } from "./errors.js";
-export type { CallPhase, InflightSnapshot } from "./inflight.js";
+export type { CallPhase, InflightCall, InflightSnapshot } from "./inflight.js";
 // Middleware: one object with hooks for calls, streams, publishes, handlers and subscribers.
 export type { Middleware, PublishFn, StreamFn } from "./middleware.js";
 // Registries.
@@ -161,6 +161,7 @@ export {
 } from "./registry/validate.js";
 export { createWatcherSet, type WatcherSet } from "./registry/watchers.js";
 // Selectors.
+export { NodeAttempt, type NodeMarks } from "./selector/node-attempt.js";
 export {
   createSelector,
   type SelectOptions,
