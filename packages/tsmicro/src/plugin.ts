@@ -264,6 +264,7 @@ export {
   requestPath,
 } from "./transport/http-guard.js";
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./transport/limits.js";
+export { serverListener } from "./transport/listener.js";
 export { STREAM_WINDOW_BYTES } from "./transport/mux-stream.js";
 export { createTcpTransport, DEFAULT_TCP_OPTIONS, type TcpTransportOptions } from "./transport/tcp.js";
 export {

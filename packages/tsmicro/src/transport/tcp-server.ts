@@ -21,6 +21,7 @@ import {
   guardConnection,
   type LimitLog,
 } from "./limits.js";
+import { serverListener } from "./listener.js";
 import { ServerStreams } from "./mux-stream.js";
 import {
   describeTlsServerError,
@@ -264,22 +265,7 @@ export async function listenTcp(
     socket.destroy();
   });
   const boundAddress = await listenAt(server, address);
-  let closing: Promise<void> | undefined;
-  const stopAccepting = () => {
-    closing ??= new Promise<void>((resolve) => server.close(() => resolve()));
+  return serverListener(server, boundAddress, sockets, () => {
     for (const g of goAways) g();
-    return Promise.resolve();
-  };
-  return {
-    address: boundAddress,
-    get connections() {
-      return sockets.size;
-    },
-    stopAccepting,
-    async close() {
-      await stopAccepting();
-      for (const s of sockets) s.destroy();
-      await closing;
-    },
-  };
+  });
 }
