@@ -1,0 +1,109 @@
+// Every package resolves each factory's options in one place (its src/options.ts, over
+// tsmicro's resolveOptions): the `@default`s its docs promise are what that place fills in,
+// a bad value is a 400 MicroError naming the option and what it must be, and the result is
+// frozen. The core's own client and service options are checked in packages/tsmicro/test/options.test.ts.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { isMicroError } from "tsmicro";
+import * as nats from "../../packages/nats/src/options.js";
+import {
+  documentedDefaults,
+  parseDefaults,
+} from "../../packages/tsmicro/test/support/documented-defaults.js";
+
+interface Case {
+  /** The resolver, as the factory calls it. */
+  resolve: (given: Record<string, unknown> | undefined) => object;
+  /** Options it needs to resolve at all (a required connection string, say). */
+  required?: Record<string, unknown>;
+  /** `[file under packages/, interface]` whose documented defaults it fills in. */
+  docs: [string, string][];
+  /** At least this many literal defaults are documented (the parse found them). */
+  min: number;
+  /** A bad value for one option, and what the error must say it must be. */
+  bad: [string, unknown, RegExp];
+}
+
+const CASES: Record<string, Case> = {
+  "nats registry": {
+    resolve: nats.resolveNatsRegistryOptions,
+    docs: [
+      ["nats/src/registry.ts", "NatsRegistryOptions"],
+      ["nats/src/connection.ts", "NatsConnectionOptions"],
+    ],
+    min: 6,
+    bad: ["timeoutMs", 0, /nats registry option timeoutMs must be a number > 0, got 0/],
+  },
+  "nats store": {
+    resolve: nats.resolveNatsStoreOptions,
+    docs: [
+      ["nats/src/store.ts", "NatsStoreOptions"],
+      ["nats/src/connection.ts", "NatsConnectionOptions"],
+    ],
+    min: 5,
+    bad: ["replicas", 1.5, /nats store option replicas must be an integer ≥ 1, got 1.5/],
+  },
+  "nats config source": {
+    resolve: nats.resolveNatsConfigSourceOptions,
+    docs: [
+      ["nats/src/config.ts", "NatsConfigSourceOptions"],
+      ["nats/src/connection.ts", "NatsConnectionOptions"],
+    ],
+    min: 4,
+    bad: ["bucket", "", /nats config source option bucket must be a non-empty string, got ""/],
+  },
+  "nats broker": {
+    resolve: nats.resolveNatsBrokerOptions,
+    docs: [["nats/src/connection.ts", "NatsConnectionOptions"]],
+    min: 2,
+    bad: ["servers", [], /nats broker option servers must be a non-empty string or list of strings/],
+  },
+  "jetstream broker": {
+    resolve: nats.resolveJetStreamBrokerOptions,
+    docs: [
+      ["nats/src/broker-jetstream.ts", "JetStreamBrokerOptions"],
+      ["nats/src/connection.ts", "NatsConnectionOptions"],
+    ],
+    min: 7,
+    bad: ["prefetch", 0, /jetstream broker option prefetch must be an integer ≥ 1, got 0/],
+  },
+};
+
+const packages = new URL("../../packages/", import.meta.url);
+
+describe("every package's options: documented defaults, checks, frozen", () => {
+  for (const [name, c] of Object.entries(CASES)) {
+    it(`${name}: each literal @default is what its resolver fills in`, () => {
+      const resolved = c.resolve(c.required) as Record<string, unknown>;
+      let documented = 0;
+      for (const [file, iface] of c.docs) {
+        for (const [key, value] of documentedDefaults(new URL(file, packages), iface)) {
+          documented++;
+          assert.deepEqual(resolved[key], value, `${iface}.${key}: the docs say ${JSON.stringify(value)}`);
+        }
+      }
+      assert.ok(documented >= c.min, `found ${documented} documented defaults, expected ≥ ${c.min}`);
+      assert.ok(Object.isFrozen(resolved), "the resolved options are frozen");
+    });
+
+    it(`${name}: a bad value is a 400 naming the option and what it must be`, () => {
+      const [key, value, message] = c.bad;
+      assert.throws(
+        () => c.resolve({ ...c.required, [key]: value }),
+        (e: unknown) => isMicroError(e) && e.code === 400 && message.test(e.detail),
+      );
+      // An undefined value is "the default", never an error.
+      c.resolve({ ...c.required, [key]: undefined });
+    });
+  }
+
+  it("the docs check reads a wrong @default, which then disagrees (negative control)", () => {
+    const src = readFileSync(new URL("nats/src/registry.ts", packages), "utf8");
+    assert.ok(src.includes("@default 3000 */"));
+    const wrong = parseDefaults(src.replace("@default 3000 */", "@default 3001 */"), "NatsRegistryOptions");
+    assert.equal(wrong.get("timeoutMs"), 3001);
+    const resolved = nats.resolveNatsRegistryOptions({}) as Record<string, unknown>;
+    assert.notDeepEqual(resolved.timeoutMs, wrong.get("timeoutMs"));
+  });
+});
