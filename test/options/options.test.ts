@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { isMicroError } from "tsmicro";
 import * as nats from "../../packages/nats/src/options.js";
+import * as redis from "../../packages/redis/src/options.js";
 import {
   documentedDefaults,
   parseDefaults,
@@ -67,6 +68,42 @@ const CASES: Record<string, Case> = {
     ],
     min: 7,
     bad: ["prefetch", 0, /jetstream broker option prefetch must be an integer ≥ 1, got 0/],
+  },
+  "redis broker": {
+    resolve: redis.resolveRedisBrokerOptions,
+    docs: [
+      ["redis/src/streams.ts", "RedisBrokerOptions"],
+      ["redis/src/connection.ts", "RedisConnectionOptions"],
+    ],
+    min: 7,
+    bad: ["maxLen", 0, /redis broker option maxLen must be an integer ≥ 1, got 0/],
+  },
+  "redis pub/sub broker": {
+    resolve: redis.resolveRedisPubSubBrokerOptions,
+    docs: [
+      ["redis/src/pubsub.ts", "RedisPubSubBrokerOptions"],
+      ["redis/src/connection.ts", "RedisConnectionOptions"],
+    ],
+    min: 3,
+    bad: ["url", 6379, /redis pub\/sub broker option url must be a non-empty string, got 6379/],
+  },
+  "redis store": {
+    resolve: redis.resolveRedisStoreOptions,
+    docs: [
+      ["redis/src/store.ts", "RedisStoreOptions"],
+      ["redis/src/connection.ts", "RedisConnectionOptions"],
+    ],
+    min: 4,
+    bad: ["timeoutMs", -1, /redis store option timeoutMs must be a number > 0, got -1/],
+  },
+  "redis cache": {
+    resolve: redis.resolveRedisCacheOptions,
+    docs: [
+      ["redis/src/cache.ts", "RedisCacheOptions"],
+      ["redis/src/connection.ts", "RedisConnectionOptions"],
+    ],
+    min: 4,
+    bad: ["keyPrefix", 1, /redis cache option keyPrefix must be a non-empty string or one of "", got 1/],
   },
 };
 
