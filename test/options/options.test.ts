@@ -6,8 +6,12 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { isMicroError } from "tsmicro";
+import * as etcd from "../../packages/etcd/src/options.js";
 import * as nats from "../../packages/nats/src/options.js";
+import * as postgres from "../../packages/postgres/src/options.js";
+import * as rabbitmq from "../../packages/rabbitmq/src/options.js";
 import * as redis from "../../packages/redis/src/options.js";
+import * as sqlite from "../../packages/sqlite/src/options.js";
 import {
   documentedDefaults,
   parseDefaults,
@@ -104,6 +108,40 @@ const CASES: Record<string, Case> = {
     ],
     min: 4,
     bad: ["keyPrefix", 1, /redis cache option keyPrefix must be a non-empty string or one of "", got 1/],
+  },
+  "rabbitmq broker": {
+    resolve: rabbitmq.resolveRabbitBrokerOptions,
+    docs: [["rabbitmq/src/broker.ts", "RabbitBrokerOptions"]],
+    min: 6,
+    bad: ["prefetch", "128", /rabbitmq broker option prefetch must be an integer ≥ 1, got "128"/],
+  },
+  "etcd registry": {
+    resolve: etcd.resolveEtcdRegistryOptions,
+    docs: [["etcd/src/registry.ts", "EtcdRegistryOptions"]],
+    min: 5,
+    bad: ["prefix", "", /etcd registry option prefix must be a non-empty string, got ""/],
+  },
+  "etcd config source": {
+    resolve: etcd.resolveEtcdConfigSourceOptions,
+    docs: [["etcd/src/config.ts", "EtcdConfigSourceOptions"]],
+    min: 3,
+    bad: [
+      "endpoints",
+      [""],
+      /etcd config source option endpoints must be a non-empty string or list of strings, got a list/,
+    ],
+  },
+  "postgres store": {
+    resolve: postgres.resolvePostgresStoreOptions,
+    docs: [["postgres/src/store.ts", "PostgresStoreOptions"]],
+    min: 4,
+    bad: ["poolSize", 0, /postgres store option poolSize must be an integer ≥ 1, got 0/],
+  },
+  "sqlite store": {
+    resolve: sqlite.resolveFileStoreOptions,
+    docs: [["sqlite/src/store.ts", "FileStoreOptions"]],
+    min: 2,
+    bad: ["synchronous", "OFF", /sqlite store option synchronous must be one of "NORMAL", "FULL", got "OFF"/],
   },
 };
 

@@ -1,7 +1,7 @@
 /**
  * Reads the `@default`s an options interface documents, for tests that check them against
- * what the code really fills in. Only literals are read (numbers, strings, booleans, `[]`,
- * `{}`; a number may be followed by a parenthesised gloss: `604800000 (7 days)`); prose
+ * what the code really fills in. Only literals are read (numbers, strings, booleans, JSON
+ * arrays and objects; a number may be followed by a parenthesised gloss: `604800000 (7 days)`); prose
  * (`none`, `TCP`, `the process default registry`) says what cannot be compared and is skipped.
  */
 import assert from "node:assert/strict";
@@ -34,9 +34,13 @@ export function parseDefaults(src: string, name: string): Map<string, unknown> {
     if (number !== null) value = Number(number[1]!.replace(/_/g, ""));
     else if (/^"[^"]*"$/.test(text)) value = text.slice(1, -1);
     else if (text === "true" || text === "false") value = text === "true";
-    else if (text === "[]") value = [];
-    else if (text === "{}") value = {};
-    else continue;
+    else if (/^\[.*\]$|^\{.*\}$/.test(text)) {
+      try {
+        value = JSON.parse(text);
+      } catch {
+        continue; // `[a, b]` in prose
+      }
+    } else continue;
     out.set(m[2]!, value);
   }
   return out;
