@@ -6,8 +6,15 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { isMicroError } from "tsmicro";
+import * as auth from "../../packages/auth/src/options.js";
 import * as etcd from "../../packages/etcd/src/options.js";
+import * as gateway from "../../packages/gateway/src/options.js";
+import * as grpc from "../../packages/grpc/src/options.js";
+import * as health from "../../packages/health/src/options.js";
+import * as logging from "../../packages/logging/src/options.js";
+import * as metrics from "../../packages/metrics/src/options.js";
 import * as nats from "../../packages/nats/src/options.js";
+import * as otel from "../../packages/otel/src/options.js";
 import * as postgres from "../../packages/postgres/src/options.js";
 import * as rabbitmq from "../../packages/rabbitmq/src/options.js";
 import * as redis from "../../packages/redis/src/options.js";
@@ -142,6 +149,73 @@ const CASES: Record<string, Case> = {
     docs: [["sqlite/src/store.ts", "FileStoreOptions"]],
     min: 2,
     bad: ["synchronous", "OFF", /sqlite store option synchronous must be one of "NORMAL", "FULL", got "OFF"/],
+  },
+  "grpc transport": {
+    resolve: grpc.resolveGrpcOptions,
+    docs: [["grpc/src/options.ts", "GrpcTransportOptions"]],
+    min: 3,
+    bad: [
+      "maxConcurrentStreams",
+      0,
+      /grpc transport option maxConcurrentStreams must be an integer ≥ 1, got 0/,
+    ],
+  },
+  "health server": {
+    resolve: health.resolveHealthServerOptions,
+    docs: [["health/src/health.ts", "HealthServerOptions"]],
+    min: 5,
+    bad: ["verifyRegistry", "yes", /health server option verifyRegistry must be true or false, got "yes"/],
+  },
+  metrics: {
+    resolve: metrics.resolveMetricsOptions,
+    docs: [["metrics/src/metrics.ts", "MetricsOptions"]],
+    min: 3,
+    bad: ["buckets", [0.1, -1], /metrics option buckets must be a non-empty list of numbers > 0, got a list/],
+  },
+  "metrics server": {
+    resolve: metrics.resolveMetricsServerOptions,
+    docs: [["metrics/src/http.ts", "MetricsServerOptions"]],
+    min: 2,
+    bad: ["path", "metrics", /metrics server option path must be a path starting with "\/", got "metrics"/],
+  },
+  logging: {
+    resolve: logging.resolveLoggingOptions,
+    docs: [["logging/src/logging.ts", "LoggingOptions"]],
+    min: 1,
+    bad: ["level", "loud", /logging option level must be one of "fatal", .*"silent", got "loud"/],
+  },
+  tracing: {
+    resolve: otel.resolveTracingOptions,
+    docs: [["otel/src/tracing.ts", "TracingOptions"]],
+    min: 0,
+    bad: ["propagator", "w3c", /tracing option propagator must be an object, got "w3c"/],
+  },
+  auth: {
+    resolve: auth.resolveAuthOptions,
+    required: { algorithm: "EdDSA", publicKey: {} },
+    docs: [["auth/src/auth.ts", "AuthOptions"]],
+    min: 5,
+    bad: ["algorithm", "HS256", /auth option algorithm must be one of "EdDSA", "ES256", got "HS256"/],
+  },
+  "auth handler": {
+    resolve: auth.resolveAuthHandlerOptions,
+    required: { auth: {}, rules: [] },
+    docs: [["auth/src/server.ts", "AuthHandlerOptions"]],
+    min: 1,
+    bad: ["rules", {}, /auth handler option rules must be a list of rules, got an object/],
+  },
+  "token source": {
+    resolve: auth.resolveTokenSourceOptions,
+    required: { fetch: async () => ({}) },
+    docs: [["auth/src/client.ts", "TokenSourceOptions"]],
+    min: 1,
+    bad: ["refreshBeforeMs", -5, /token source option refreshBeforeMs must be a number ≥ 0, got -5/],
+  },
+  gateway: {
+    resolve: gateway.resolveGatewayOptions,
+    docs: [["gateway/src/gateway.ts", "GatewayOptions"]],
+    min: 8,
+    bad: ["maxBodyBytes", 0, /gateway option maxBodyBytes must be an integer ≥ 1, got 0/],
   },
 };
 
