@@ -9,6 +9,8 @@ import { isMicroError } from "tsmicro";
 import * as auth from "../../packages/auth/src/options.js";
 import * as etcd from "../../packages/etcd/src/options.js";
 import * as gateway from "../../packages/gateway/src/options.js";
+import * as gomicroNats from "../../packages/gomicro/src/nats-options.js";
+import * as gomicroWire from "../../packages/gomicro/src/wire/options.js";
 import * as grpc from "../../packages/grpc/src/options.js";
 import * as health from "../../packages/health/src/options.js";
 import * as logging from "../../packages/logging/src/options.js";
@@ -216,6 +218,18 @@ const CASES: Record<string, Case> = {
     docs: [["gateway/src/gateway.ts", "GatewayOptions"]],
     min: 8,
     bad: ["maxBodyBytes", 0, /gateway option maxBodyBytes must be an integer ≥ 1, got 0/],
+  },
+  "go-micro transport": {
+    resolve: gomicroWire.resolveGoMicroTransportOptions,
+    docs: [["gomicro/src/wire/options.ts", "GoMicroTransportOptions"]],
+    min: 4,
+    bad: ["backlog", 0, /go-micro transport option backlog must be an integer ≥ 1, got 0/],
+  },
+  "go-micro nats registry": {
+    resolve: gomicroNats.resolveGoMicroNatsRegistryOptions,
+    docs: [["gomicro/src/nats.ts", "GoMicroNatsRegistryOptions"]],
+    min: 5,
+    bad: ["quorum", -1, /go-micro nats registry option quorum must be an integer ≥ 0, got -1/],
   },
 };
 
