@@ -21,6 +21,7 @@ import * as postgres from "../../packages/postgres/src/options.js";
 import * as rabbitmq from "../../packages/rabbitmq/src/options.js";
 import * as redis from "../../packages/redis/src/options.js";
 import * as sqlite from "../../packages/sqlite/src/options.js";
+import * as httpBroker from "../../packages/tsmicro/src/broker/http-options.js";
 import {
   documentedDefaults,
   parseDefaults,
@@ -230,6 +231,12 @@ const CASES: Record<string, Case> = {
     docs: [["gomicro/src/nats.ts", "GoMicroNatsRegistryOptions"]],
     min: 5,
     bad: ["quorum", -1, /go-micro nats registry option quorum must be an integer ≥ 0, got -1/],
+  },
+  "http broker (tsmicro)": {
+    resolve: httpBroker.resolveHttpBrokerOptions,
+    docs: [["tsmicro/src/broker/http.ts", "HttpBrokerOptions"]],
+    min: 7,
+    bad: ["maxPending", 0, /http broker option maxPending must be an integer ≥ 1, got 0/],
   },
 };
 

@@ -31,6 +31,7 @@ import type {
   Subscriber,
 } from "./broker.js";
 import { brokerServiceName, groupVersion, SubscriberDirectory } from "./http-directory.js";
+import { resolveHttpBrokerOptions } from "./http-options.js";
 import { serveSubscriptions } from "./http-server.js";
 import { encodeMessageFrame, MESSAGE_FRAME_CONTENT_TYPE } from "./message-frame.js";
 import { errorSink, notConnected, resolveSubscribeOptions } from "./options.js";
@@ -63,15 +64,7 @@ export interface HttpBrokerOptions extends BrokerOptions {
   maxSockets?: number;
 }
 
-export const DEFAULT_HTTP_BROKER_OPTIONS = {
-  address: "127.0.0.1:0",
-  registerTtlMs: 30_000,
-  registerIntervalMs: 10_000,
-  maxMessageBytes: 4 * 1024 * 1024,
-  maxPending: 1000,
-  cacheTtlMs: 10_000,
-  maxSockets: 16,
-} as const satisfies Partial<HttpBrokerOptions>;
+export { DEFAULT_HTTP_BROKER_OPTIONS } from "./http-options.js";
 
 interface Subscription {
   id: string;
@@ -81,7 +74,7 @@ interface Subscription {
 }
 
 export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
-  const o = { ...DEFAULT_HTTP_BROKER_OPTIONS, ...options };
+  const o = resolveHttpBrokerOptions(options);
   const registry = options.registry ?? defaultRegistry();
   const onError = errorSink(options);
   const name = `http (registry ${registry.name})`;
