@@ -3,7 +3,7 @@
  * docs' `@default`s name, checked by a test), values checked (a bad one is a 400 naming the
  * option and what it must be), the result frozen.
  */
-import { expect, resolveOptions } from "tsmicro/plugin";
+import { must, resolveOptions } from "tsmicro/plugin";
 
 export const DEFAULT_TOKEN_TTL_MS = 15 * 60 * 1000;
 export const DEFAULT_ISSUER = "tsmicro";
@@ -25,15 +25,15 @@ export function resolveAuthOptions<T extends object>(options: T) {
       cacheSize: DEFAULT_TOKEN_CACHE_SIZE,
     },
     {
-      algorithm: expect.oneOf("EdDSA", "ES256"),
-      publicKey: expect.object,
-      privateKey: expect.object,
-      issuer: expect.text,
-      audience: expect.text,
-      tokenTtlMs: expect.positive,
-      clockToleranceSec: expect.nonNegative,
+      algorithm: must.oneOf("EdDSA", "ES256"),
+      publicKey: must.object,
+      privateKey: must.object,
+      issuer: must.text,
+      audience: must.text,
+      tokenTtlMs: must.positive,
+      clockToleranceSec: must.nonNegative,
       // 0 turns the cache off.
-      cacheSize: expect.nonNegativeInteger,
+      cacheSize: must.nonNegativeInteger,
     },
   );
 }
@@ -43,7 +43,7 @@ export function resolveTokenSourceOptions<T extends object>(options: T) {
     "token source",
     options,
     { refreshBeforeMs: DEFAULT_REFRESH_BEFORE_MS },
-    { fetch: expect.function, refreshBeforeMs: expect.nonNegative },
+    { fetch: must.function, refreshBeforeMs: must.nonNegative },
   );
 }
 
@@ -53,9 +53,9 @@ export function resolveAuthHandlerOptions<T extends object>(options: T) {
     options,
     { metadataKey: DEFAULT_AUTH_METADATA_KEY },
     {
-      auth: expect.object,
+      auth: must.object,
       rules: { test: Array.isArray, text: "a list of rules" },
-      metadataKey: expect.text,
+      metadataKey: must.text,
     },
   );
 }

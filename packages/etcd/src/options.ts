@@ -3,7 +3,7 @@
  * docs' `@default`s name, checked by a test), values checked (a bad one is a 400 naming the
  * option and what it must be), the result frozen.
  */
-import { expect, resolveOptions } from "tsmicro/plugin";
+import { must, resolveOptions } from "tsmicro/plugin";
 
 export const DEFAULT_ETCD_ENDPOINT = "127.0.0.1:2379";
 export const DEFAULT_ETCD_PREFIX = "/micro/registry/";
@@ -22,15 +22,15 @@ export function resolveEtcdRegistryOptions<T extends object>(options: T | undefi
       etcdOptions: {},
     },
     {
-      endpoints: expect.texts,
-      prefix: expect.text,
-      timeoutMs: expect.positive,
-      reconnectMs: expect.positive,
-      client: expect.object,
-      auth: expect.object,
-      tls: expect.object,
-      etcdOptions: expect.object,
-      layout: expect.object,
+      endpoints: must.texts,
+      prefix: must.text,
+      timeoutMs: must.positive,
+      reconnectMs: must.positive,
+      client: must.object,
+      auth: must.object,
+      tls: must.object,
+      etcdOptions: must.object,
+      layout: must.object,
     },
   );
 }
@@ -40,6 +40,6 @@ export function resolveEtcdConfigSourceOptions<T extends object>(options: T | un
     "etcd config source",
     options,
     { prefix: "/tsmicro/config/", endpoints: [DEFAULT_ETCD_ENDPOINT], etcdOptions: {} },
-    { prefix: expect.text, endpoints: expect.texts, etcdOptions: expect.object },
+    { prefix: must.text, endpoints: must.texts, etcdOptions: must.object },
   );
 }

@@ -4,7 +4,7 @@
  * and what it must be), the result frozen. The registry, client, catalog and stats defaults
  * are objects the gateway makes (and closes) itself.
  */
-import { expect, resolveOptions } from "tsmicro/plugin";
+import { must, resolveOptions } from "tsmicro/plugin";
 import { DEFAULT_MAX_URL_BYTES } from "./target.js";
 
 export const DEFAULT_GATEWAY_ADDRESS = "127.0.0.1:8080";
@@ -29,25 +29,25 @@ export function resolveGatewayOptions<T extends object>(options: T | undefined) 
       log: (m: string) => console.warn(m),
     },
     {
-      address: expect.text,
-      registry: expect.object,
-      client: expect.object,
-      dashboard: expect.either(expect.boolean, expect.object),
-      maxBodyBytes: expect.positiveInteger,
-      maxUrlBytes: expect.positiveInteger,
-      maxHeaderBytes: expect.positiveInteger,
-      routes: expect.object,
-      rest: expect.object,
+      address: must.text,
+      registry: must.object,
+      client: must.object,
+      dashboard: must.either(must.boolean, must.object),
+      maxBodyBytes: must.positiveInteger,
+      maxUrlBytes: must.positiveInteger,
+      maxHeaderBytes: must.positiveInteger,
+      routes: must.object,
+      rest: must.object,
       apis: list,
-      openapi: expect.either(expect.oneOf(false), expect.object),
-      cors: expect.object,
-      auth: expect.object,
-      rateLimit: expect.object,
-      redactErrors: expect.boolean,
-      catalog: expect.object,
-      stats: expect.object,
+      openapi: must.either(must.oneOf(false), must.object),
+      cors: must.object,
+      auth: must.object,
+      rateLimit: must.object,
+      redactErrors: must.boolean,
+      catalog: must.object,
+      stats: must.object,
       allowedHosts: list,
-      log: expect.function,
+      log: must.function,
     },
   );
 }

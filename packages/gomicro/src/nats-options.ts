@@ -4,7 +4,7 @@
  * the option and what it must be), the result frozen. The connection options are checked
  * where @tsmicro/nats opens the connection.
  */
-import { expect, resolveOptions } from "tsmicro/plugin";
+import { must, resolveOptions } from "tsmicro/plugin";
 
 export const DEFAULT_GO_MICRO_NATS_REGISTRY_OPTIONS = {
   queryTopic: "micro.registry.nats.query",
@@ -16,12 +16,12 @@ export const DEFAULT_GO_MICRO_NATS_REGISTRY_OPTIONS = {
 
 export function resolveGoMicroNatsRegistryOptions<T extends object>(options: T | undefined) {
   return resolveOptions("go-micro nats registry", options, DEFAULT_GO_MICRO_NATS_REGISTRY_OPTIONS, {
-    queryTopic: expect.text,
-    watchTopic: expect.text,
-    queryTimeoutMs: expect.positive,
-    quorum: expect.nonNegativeInteger,
-    pollMs: expect.positive,
-    servers: expect.texts,
-    connection: expect.object,
+    queryTopic: must.text,
+    watchTopic: must.text,
+    queryTimeoutMs: must.positive,
+    quorum: must.nonNegativeInteger,
+    pollMs: must.positive,
+    servers: must.texts,
+    connection: must.object,
   });
 }

@@ -1,6 +1,6 @@
 /** Options of the gRPC transport, with their defaults. */
 import type { Settings } from "node:http2";
-import { expect, resolveOptions, type TcpTlsOptions } from "tsmicro/plugin";
+import { must, resolveOptions, type TcpTlsOptions } from "tsmicro/plugin";
 
 /**
  * TLS for the gRPC transport: the same options, with the same names and defaults, as the TCP
@@ -53,13 +53,13 @@ export type ResolvedGrpcOptions = Required<Omit<GrpcTransportOptions, "tls">> &
  */
 export function resolveGrpcOptions(options: GrpcTransportOptions | undefined): ResolvedGrpcOptions {
   return resolveOptions("grpc transport", options, DEFAULT_GRPC_OPTIONS, {
-    tls: expect.object,
-    maxMessageBytes: expect.positiveInteger,
-    streamWindowBytes: expect.positiveInteger,
-    connectionWindowBytes: expect.positiveInteger,
-    maxSessionMemoryMb: expect.positive,
-    maxConcurrentStreams: expect.positiveInteger,
-    userAgent: expect.text,
+    tls: must.object,
+    maxMessageBytes: must.positiveInteger,
+    streamWindowBytes: must.positiveInteger,
+    connectionWindowBytes: must.positiveInteger,
+    maxSessionMemoryMb: must.positive,
+    maxConcurrentStreams: must.positiveInteger,
+    userAgent: must.text,
   });
 }
 

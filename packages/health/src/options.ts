@@ -3,7 +3,7 @@
  * docs' `@default`s name, checked by a test), values checked (a bad one is a 400 naming the
  * option and what it must be), the result frozen.
  */
-import { expect, resolveOptions } from "tsmicro/plugin";
+import { must, resolveOptions } from "tsmicro/plugin";
 
 export const DEFAULT_HEALTH_ADDRESS = "127.0.0.1:8081";
 export const DEFAULT_CHECK_TIMEOUT_MS = 2000;
@@ -20,12 +20,12 @@ export function resolveHealthServerOptions<T extends object>(options: T | undefi
       verifyRegistry: true,
     },
     {
-      address: expect.text,
-      checks: expect.object,
-      routes: expect.object,
-      timeoutMs: expect.positive,
-      verifyRegistry: expect.boolean,
-      client: expect.object,
+      address: must.text,
+      checks: must.object,
+      routes: must.object,
+      timeoutMs: must.positive,
+      verifyRegistry: must.boolean,
+      client: must.object,
       allowedHosts: {
         test: (v) => Array.isArray(v) && v.every((h) => typeof h === "string"),
         text: "a list of host names",

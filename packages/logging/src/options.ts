@@ -3,7 +3,7 @@
  * `@default`s name, checked by a test), values checked (a bad one is a 400 naming the option
  * and what it must be), the result frozen.
  */
-import { expect, resolveOptions } from "tsmicro/plugin";
+import { must, resolveOptions } from "tsmicro/plugin";
 
 export const DEFAULT_REQUEST_ID_KEY = "x-request-id";
 export const DEFAULT_LOG_LEVEL = "warn";
@@ -17,10 +17,10 @@ export function resolveLoggingOptions<T extends object>(options: T | undefined) 
     // Read when the logging is made, so a test or a launcher may set it first.
     { level: process.env.MICRO_LOG_LEVEL || DEFAULT_LOG_LEVEL, requestIdKey: DEFAULT_REQUEST_ID_KEY },
     {
-      logger: expect.object,
-      level: expect.oneOf(...LEVELS),
-      destination: expect.object,
-      requestIdKey: expect.text,
+      logger: must.object,
+      level: must.oneOf(...LEVELS),
+      destination: must.object,
+      requestIdKey: must.text,
     },
   );
 }

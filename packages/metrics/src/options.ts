@@ -3,7 +3,7 @@
  * `@default`s name, checked by a test), values checked (a bad one is a 400 naming the option
  * and what it must be), the result frozen.
  */
-import { expect, resolveOptions } from "tsmicro/plugin";
+import { must, resolveOptions } from "tsmicro/plugin";
 
 /** Seconds; from half a millisecond (loopback calls) to ten seconds. */
 export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
@@ -23,15 +23,15 @@ export function resolveMetricsOptions<T extends object>(options: T | undefined) 
     options,
     { prefix: "tsmicro_", buckets: DEFAULT_BUCKETS, processMetrics: false, maxTopics: DEFAULT_MAX_TOPICS },
     {
-      register: expect.object,
+      register: must.object,
       // Empty: metric names are the bare ones.
-      prefix: expect.either(expect.text, expect.oneOf("")),
+      prefix: must.either(must.text, must.oneOf("")),
       buckets: {
         test: (v) => Array.isArray(v) && v.length > 0 && v.every((b) => typeof b === "number" && b > 0),
         text: "a non-empty list of numbers > 0",
       },
-      processMetrics: expect.boolean,
-      maxTopics: expect.positiveInteger,
+      processMetrics: must.boolean,
+      maxTopics: must.positiveInteger,
     },
   );
 }
@@ -42,7 +42,7 @@ export function resolveMetricsServerOptions<T extends object>(options: T | undef
     options,
     { address: DEFAULT_METRICS_ADDRESS, path: "/metrics" },
     {
-      address: expect.text,
+      address: must.text,
       path: { test: (v) => typeof v === "string" && v.startsWith("/"), text: 'a path starting with "/"' },
       allowedHosts: hostNames,
     },

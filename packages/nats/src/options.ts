@@ -3,7 +3,7 @@
  * docs' `@default`s name, checked by a test), values checked (a bad one is a 400 naming the
  * option and what it must be), the result frozen.
  */
-import { expect, resolveOptions } from "tsmicro/plugin";
+import { must, resolveOptions } from "tsmicro/plugin";
 import { DEFAULT_NATS_SERVERS } from "./connection.js";
 
 export const DEFAULT_NATS_REGISTRY_BUCKET = "tsmicro-registry";
@@ -20,12 +20,12 @@ export const DEFAULT_JETSTREAM_BROKER_OPTIONS = {
 
 /** Checks of the connection options every factory shares. */
 const CONNECTION = {
-  connection: expect.object,
-  servers: expect.texts,
-  auth: expect.object,
-  tls: expect.object,
-  connectOptions: expect.object,
-  onError: expect.function,
+  connection: must.object,
+  servers: must.texts,
+  auth: must.object,
+  tls: must.object,
+  connectOptions: must.object,
+  onError: must.function,
 };
 
 const CONNECTION_DEFAULTS = { servers: DEFAULT_NATS_SERVERS, connectOptions: {} };
@@ -43,10 +43,10 @@ export function resolveNatsRegistryOptions<T extends object>(options: T | undefi
     },
     {
       ...CONNECTION,
-      bucket: expect.text,
-      timeoutMs: expect.positive,
-      reconnectMs: expect.positive,
-      replicas: expect.positiveInteger,
+      bucket: must.text,
+      timeoutMs: must.positive,
+      reconnectMs: must.positive,
+      replicas: must.positiveInteger,
     },
   );
 }
@@ -58,12 +58,12 @@ export function resolveNatsStoreOptions<T extends object>(options: T | undefined
     { ...CONNECTION_DEFAULTS, bucketPrefix: "tsmicro-store", timeoutMs: 5000, replicas: 1 },
     {
       ...CONNECTION,
-      bucketPrefix: expect.text,
-      timeoutMs: expect.positive,
-      replicas: expect.positiveInteger,
-      database: expect.text,
-      table: expect.text,
-      limits: expect.object,
+      bucketPrefix: must.text,
+      timeoutMs: must.positive,
+      replicas: must.positiveInteger,
+      database: must.text,
+      table: must.text,
+      limits: must.object,
     },
   );
 }
@@ -73,14 +73,14 @@ export function resolveNatsConfigSourceOptions<T extends object>(options: T | un
     "nats config source",
     options,
     { ...CONNECTION_DEFAULTS, bucket: "tsmicro-config", timeoutMs: 5000 },
-    { ...CONNECTION, bucket: expect.text, timeoutMs: expect.positive },
+    { ...CONNECTION, bucket: must.text, timeoutMs: must.positive },
   );
 }
 
 export function resolveNatsBrokerOptions<T extends object>(options: T | undefined) {
   return resolveOptions("nats broker", options, CONNECTION_DEFAULTS, {
     ...CONNECTION,
-    format: expect.object,
+    format: must.object,
   });
 }
 
@@ -91,12 +91,12 @@ export function resolveJetStreamBrokerOptions<T extends object>(options: T | und
     { ...CONNECTION_DEFAULTS, ...DEFAULT_JETSTREAM_BROKER_OPTIONS },
     {
       ...CONNECTION,
-      streamName: expect.function,
-      maxAgeMs: expect.positive,
-      ackWaitMs: expect.positive,
-      prefetch: expect.positiveInteger,
-      inactiveThresholdMs: expect.positive,
-      duplicateWindowMs: expect.nonNegative,
+      streamName: must.function,
+      maxAgeMs: must.positive,
+      ackWaitMs: must.positive,
+      prefetch: must.positiveInteger,
+      inactiveThresholdMs: must.positive,
+      duplicateWindowMs: must.nonNegative,
     },
   );
 }

@@ -5,7 +5,7 @@
  */
 import { trace } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { expect, resolveOptions } from "tsmicro/plugin";
+import { must, resolveOptions } from "tsmicro/plugin";
 
 export function resolveTracingOptions<T extends object>(options: T | undefined) {
   const given = options as { tracerProvider?: unknown; propagator?: unknown } | undefined;
@@ -17,6 +17,6 @@ export function resolveTracingOptions<T extends object>(options: T | undefined) 
       tracerProvider: given?.tracerProvider === undefined ? trace.getTracerProvider() : undefined,
       propagator: given?.propagator === undefined ? new W3CTraceContextPropagator() : undefined,
     },
-    { tracerProvider: expect.object, propagator: expect.object },
+    { tracerProvider: must.object, propagator: must.object },
   );
 }

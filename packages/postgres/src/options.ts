@@ -3,7 +3,7 @@
  * docs' `@default`s name, checked by a test), values checked (a bad one is a 400 naming the
  * option and what it must be), the result frozen.
  */
-import { expect, resolveOptions } from "tsmicro/plugin";
+import { must, resolveOptions } from "tsmicro/plugin";
 
 export const DEFAULT_POSTGRES_URL = "postgres://tsmicro:tsmicro@127.0.0.1:5432/tsmicro";
 
@@ -19,14 +19,14 @@ export function resolvePostgresStoreOptions<T extends object>(options: T | undef
       sweepIntervalMs: 60_000,
     },
     {
-      url: expect.text,
-      schema: expect.text,
-      poolSize: expect.positiveInteger,
-      timeoutMs: expect.positive,
-      sweepIntervalMs: expect.positive,
-      database: expect.text,
-      table: expect.text,
-      limits: expect.object,
+      url: must.text,
+      schema: must.text,
+      poolSize: must.positiveInteger,
+      timeoutMs: must.positive,
+      sweepIntervalMs: must.positive,
+      database: must.text,
+      table: must.text,
+      limits: must.object,
     },
   );
 }

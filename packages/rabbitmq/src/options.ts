@@ -3,7 +3,7 @@
  * docs' `@default`s name, checked by a test), values checked (a bad one is a 400 naming the
  * option and what it must be), the result frozen.
  */
-import { expect, resolveOptions } from "tsmicro/plugin";
+import { must, resolveOptions } from "tsmicro/plugin";
 import { DEFAULT_RABBITMQ_URL } from "./link.js";
 
 export const DEFAULT_RABBIT_BROKER_OPTIONS = {
@@ -17,15 +17,15 @@ export const DEFAULT_RABBIT_BROKER_OPTIONS = {
 
 export function resolveRabbitBrokerOptions<T extends object>(options: T | undefined) {
   return resolveOptions("rabbitmq broker", options, DEFAULT_RABBIT_BROKER_OPTIONS, {
-    url: expect.text,
-    exchange: expect.text,
-    queuePrefix: expect.either(expect.text, expect.oneOf("")),
-    prefetch: expect.positiveInteger,
-    keepDeadLetters: expect.boolean,
+    url: must.text,
+    exchange: must.text,
+    queuePrefix: must.either(must.text, must.oneOf("")),
+    prefetch: must.positiveInteger,
+    keepDeadLetters: must.boolean,
     // 0 turns heartbeats off (AMQP's meaning).
-    heartbeatSeconds: expect.nonNegativeInteger,
-    credentials: expect.object,
-    tls: expect.object,
-    onError: expect.function,
+    heartbeatSeconds: must.nonNegativeInteger,
+    credentials: must.object,
+    tls: must.object,
+    onError: must.function,
   });
 }

@@ -3,7 +3,7 @@
  * docs' `@default`s name, checked by a test), values checked (a bad one is a 400 naming the
  * option and what it must be), the result frozen.
  */
-import { expect, resolveOptions } from "tsmicro/plugin";
+import { must, resolveOptions } from "tsmicro/plugin";
 import { DEFAULT_REDIS_URL } from "./connection.js";
 
 export const DEFAULT_REDIS_BROKER_OPTIONS = {
@@ -16,18 +16,18 @@ export const DEFAULT_REDIS_BROKER_OPTIONS = {
 
 /** Checks of the connection options every factory shares. */
 const CONNECTION = {
-  url: expect.text,
-  username: expect.text,
-  password: expect.text,
-  tls: expect.object,
-  redis: expect.object,
-  onError: expect.function,
+  url: must.text,
+  username: must.text,
+  password: must.text,
+  tls: must.object,
+  redis: must.object,
+  onError: must.function,
 };
 
 const CONNECTION_DEFAULTS = { url: DEFAULT_REDIS_URL, redis: {} };
 
 /** A key prefix may be empty (keys then start with the name the caller gives). */
-const prefix = expect.either(expect.text, expect.oneOf(""));
+const prefix = must.either(must.text, must.oneOf(""));
 
 export function resolveRedisBrokerOptions<T extends object>(options: T | undefined) {
   const o = resolveOptions(
@@ -37,11 +37,11 @@ export function resolveRedisBrokerOptions<T extends object>(options: T | undefin
     {
       ...CONNECTION,
       keyPrefix: prefix,
-      maxLen: expect.positiveInteger,
-      claimIdleMs: expect.positive,
-      claimIntervalMs: expect.positive,
-      prefetch: expect.positiveInteger,
-      connectTimeoutMs: expect.positive,
+      maxLen: must.positiveInteger,
+      claimIdleMs: must.positive,
+      claimIntervalMs: must.positive,
+      prefetch: must.positiveInteger,
+      connectTimeoutMs: must.positive,
     },
   );
   // Derived from another option: filled here too, so the factory reads one value.
@@ -67,10 +67,10 @@ export function resolveRedisStoreOptions<T extends object>(options: T | undefine
     {
       ...CONNECTION,
       keyPrefix: prefix,
-      timeoutMs: expect.positive,
-      database: expect.text,
-      table: expect.text,
-      limits: expect.object,
+      timeoutMs: must.positive,
+      database: must.text,
+      table: must.text,
+      limits: must.object,
     },
   );
 }
@@ -80,6 +80,6 @@ export function resolveRedisCacheOptions<T extends object>(options: T | undefine
     "redis cache",
     options,
     { ...CONNECTION_DEFAULTS, keyPrefix: "", timeoutMs: 1000 },
-    { ...CONNECTION, keyPrefix: prefix, timeoutMs: expect.positive },
+    { ...CONNECTION, keyPrefix: prefix, timeoutMs: must.positive },
   );
 }

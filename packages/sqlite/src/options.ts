@@ -3,7 +3,7 @@
  * docs' `@default`s name, checked by a test), values checked (a bad one is a 400 naming the
  * option and what it must be), the result frozen.
  */
-import { expect, resolveOptions } from "tsmicro/plugin";
+import { must, resolveOptions } from "tsmicro/plugin";
 
 export const DEFAULT_STORE_FILE = "tsmicro-store.db";
 
@@ -13,12 +13,12 @@ export function resolveFileStoreOptions<T extends object>(options: T | undefined
     options,
     { path: DEFAULT_STORE_FILE, synchronous: "NORMAL", busyTimeoutMs: 5000 },
     {
-      path: expect.text,
-      synchronous: expect.oneOf("NORMAL", "FULL"),
-      busyTimeoutMs: expect.nonNegative,
-      database: expect.text,
-      table: expect.text,
-      limits: expect.object,
+      path: must.text,
+      synchronous: must.oneOf("NORMAL", "FULL"),
+      busyTimeoutMs: must.nonNegative,
+      database: must.text,
+      table: must.text,
+      limits: must.object,
     },
   );
 }

@@ -291,5 +291,5 @@ export type {
 export { linkSignal, MAX_TIMER_MS, startTimer, stopTimer } from "./util/deadline.js";
 export { type Hop, renderHop } from "./util/hop.js";
 export type { SignalLike } from "./util/light-abort.js";
-export { type Expect, expect, type Resolved, resolveOptions } from "./util/options.js";
+export { type Expect, must, type Resolved, resolveOptions } from "./util/options.js";
 export { describeStuck, startWatchdog, type WatchdogOptions } from "./watchdog.js";

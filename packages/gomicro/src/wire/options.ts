@@ -1,5 +1,5 @@
 /** Options of go-micro's HTTP transport as tsmicro speaks it. */
-import { expect, resolveOptions } from "tsmicro/plugin";
+import { must, resolveOptions } from "tsmicro/plugin";
 
 export interface GoMicroTransportOptions {
   /** Idle sockets kept per address for reuse (busy ones are never limited). @default 64 */
@@ -36,11 +36,11 @@ export function resolveGoMicroTransportOptions(
   options: GoMicroTransportOptions | undefined,
 ): ResolvedWireOptions {
   return resolveOptions("go-micro transport", options, DEFAULT_GO_MICRO_TRANSPORT_OPTIONS, {
-    maxIdleSockets: expect.nonNegativeInteger,
-    dialTimeoutMs: expect.positive,
-    maxHeaderBytes: expect.positiveInteger,
-    maxBodyBytes: expect.positiveInteger,
-    backlog: expect.positiveInteger,
-    log: expect.function,
+    maxIdleSockets: must.nonNegativeInteger,
+    dialTimeoutMs: must.positive,
+    maxHeaderBytes: must.positiveInteger,
+    maxBodyBytes: must.positiveInteger,
+    backlog: must.positiveInteger,
+    log: must.function,
   });
 }

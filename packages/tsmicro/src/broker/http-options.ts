@@ -3,7 +3,7 @@
  * `@default`s name, checked by a test), values checked (a bad one is a 400 naming the option
  * and what it must be), the result frozen.
  */
-import { expect, resolveOptions } from "../util/options.js";
+import { must, resolveOptions } from "../util/options.js";
 
 export const DEFAULT_HTTP_BROKER_OPTIONS = {
   address: "127.0.0.1:0",
@@ -17,15 +17,15 @@ export const DEFAULT_HTTP_BROKER_OPTIONS = {
 
 export function resolveHttpBrokerOptions<T extends object>(options: T | undefined) {
   return resolveOptions("http broker", options, DEFAULT_HTTP_BROKER_OPTIONS, {
-    registry: expect.object,
-    address: expect.text,
-    advertise: expect.text,
-    registerTtlMs: expect.positive,
-    registerIntervalMs: expect.positive,
-    maxMessageBytes: expect.positiveInteger,
-    maxPending: expect.positiveInteger,
-    cacheTtlMs: expect.nonNegative,
-    maxSockets: expect.positiveInteger,
-    onError: expect.function,
+    registry: must.object,
+    address: must.text,
+    advertise: must.text,
+    registerTtlMs: must.positive,
+    registerIntervalMs: must.positive,
+    maxMessageBytes: must.positiveInteger,
+    maxPending: must.positiveInteger,
+    cacheTtlMs: must.nonNegative,
+    maxSockets: must.positiveInteger,
+    onError: must.function,
   });
 }

@@ -15,8 +15,8 @@ export interface Expect {
 
 const isNumber = (v: unknown): v is number => typeof v === "number" && !Number.isNaN(v);
 
-/** The checks packages need; `oneOf` and `either` build others. */
-export const expect = Object.freeze({
+/** The checks packages need, read as "option x must be …"; `oneOf` and `either` build others. */
+export const must = Object.freeze({
   /** A number > 0 (Infinity allowed: "no limit"). */
   positive: { test: (v) => isNumber(v) && v > 0, text: "a number > 0" } as Expect,
   /** A number ≥ 0. */
