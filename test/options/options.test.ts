@@ -22,6 +22,7 @@ import * as rabbitmq from "../../packages/rabbitmq/src/options.js";
 import * as redis from "../../packages/redis/src/options.js";
 import * as sqlite from "../../packages/sqlite/src/options.js";
 import * as httpBroker from "../../packages/tsmicro/src/broker/http-options.js";
+import * as selector from "../../packages/tsmicro/src/selector/options.js";
 import {
   documentedDefaults,
   parseDefaults,
@@ -237,6 +238,13 @@ const CASES: Record<string, Case> = {
     docs: [["tsmicro/src/broker/http.ts", "HttpBrokerOptions"]],
     min: 7,
     bad: ["maxPending", 0, /http broker option maxPending must be an integer ≥ 1, got 0/],
+  },
+  "selector (tsmicro)": {
+    resolve: selector.resolveSelectorOptions,
+    required: { registry: {} },
+    docs: [["tsmicro/src/selector/selector.ts", "SelectorOptions"]],
+    min: 3,
+    bad: ["ejectMs", "1s", /selector option ejectMs must be a number ≥ 0, got "1s"/],
   },
 };
 

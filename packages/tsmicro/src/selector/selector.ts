@@ -5,6 +5,7 @@
  */
 import { notFound } from "../errors.js";
 import type { Node, Registry, RegistryEvent, Service, Watcher } from "../registry/registry.js";
+import { resolveSelectorOptions } from "./options.js";
 import { type NodeFilter, type NodeLoad, roundRobin, type Strategy } from "./strategy.js";
 
 export interface SelectOptions {
@@ -61,12 +62,10 @@ interface Entry {
   fetchedAt: number;
 }
 
-export function createSelector(options: SelectorOptions): Selector {
-  const { registry } = options;
+export function createSelector(given: SelectorOptions): Selector {
+  const options = resolveSelectorOptions(given);
+  const { registry, cacheTtlMs, ejectMs, maxEjectMs } = options;
   const defaultStrategy = options.strategy ?? roundRobin();
-  const cacheTtlMs = options.cacheTtlMs ?? 60_000;
-  const ejectMs = options.ejectMs ?? 1000;
-  const maxEjectMs = options.maxEjectMs ?? 30_000;
   const cache = new Map<string, Entry>();
   const loading = new Map<string, Promise<Service[]>>();
   const ejected = new Map<string, { until: number; failures: number }>();
