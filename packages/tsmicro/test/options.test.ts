@@ -33,6 +33,20 @@ describe("client options", () => {
     }
   });
 
+  it("every @default in BreakerOptions' docs is what resolveClientOptions fills in for breaker: {}", () => {
+    const documented = documentedDefaults("../src/client/breaker.ts", "BreakerOptions");
+    assert.equal(documented.size, 4, `found ${documented.size} documented defaults`);
+    const breaker = resolveClientOptions({ breaker: {} }, undefined, deps).breaker as Record<string, unknown>;
+    for (const [key, value] of documented)
+      assert.equal(breaker[key], value, `BreakerOptions.${key}: docs say ${JSON.stringify(value)}`);
+    assert.throws(
+      () => resolveClientOptions({ breaker: { errorRate: 0 } }, undefined, deps),
+      /breaker\.errorRate/,
+    );
+    assert.throws(() => resolveClientOptions({ hedge: { delayMs: -1 } }, undefined, deps), /hedge\.delayMs/);
+    assert.equal(resolveClientOptions({ breaker: false }, undefined, deps).breaker, false);
+  });
+
   it("the docs check reads a wrong @default, which then disagrees (negative control)", () => {
     const wrong = parseDefaults(
       "export interface X {\n  /** Retries. @default 2 */\n  retries: number;\n  /** @default TCP */\n  t: 1;\n}\n",

@@ -9,14 +9,17 @@
  * It holds no lock or slot across an await: connections are multiplexed, and a select that
  * waits for the registry waits only on its own signal.
  */
+import { Code, type MicroError } from "../errors.js";
 import type { CallPhase, InflightCall, InflightTable } from "../inflight.js";
 import type { Node } from "../registry/registry.js";
 import { NodeAttempt } from "../selector/node-attempt.js";
-import type { Selector } from "../selector/selector.js";
+import type { SelectOptions, Selector } from "../selector/selector.js";
+import { isTransportFailure } from "../transport/failure.js";
 import type { Pool } from "../transport/pool.js";
 import type { Connection } from "../transport/transport.js";
 import { abortable } from "../util/abort.js";
 import type { SignalLike } from "../util/light-abort.js";
+import { type BreakerOptions, type Breakers, countsAgainstNode } from "./breaker.js";
 import type { CallOptions, ClientOptions } from "./options.js";
 
 /** Everything a call needs, fixed for its whole life (the client's options snapshot). */
@@ -24,6 +27,16 @@ export interface Snapshot {
   readonly options: Readonly<ClientOptions>;
   readonly pool: Pool;
   readonly selector: Selector;
+  /** The client's per-node circuit breakers (they outlive snapshots); used when `options.breaker` is set. */
+  readonly breakers?: Breakers;
+}
+
+/** What a hedged call's legs tell their attempts: nodes to avoid, and the node each one picks. */
+export interface AttemptHooks {
+  /** Node ids selection must not pick (the nodes other legs of a hedged call are on). */
+  readonly avoid?: ReadonlySet<string>;
+  /** Called with each node picked. */
+  onNode?(node: Node): void;
 }
 
 /**
@@ -64,19 +77,30 @@ export const PHASE_TEXT: Record<CallPhase, string> = {
 
 /**
  * One call's way to its node, attempt after attempt: the shared node attempt (selector counts,
- * marks, phases) plus how a call chooses (a fixed address list in turn, or the selector) and
- * reaches it (a pooled connection). `connect` reaches a node; then exactly one of
- * `succeeded`, `failed` or `release` ends that attempt.
+ * marks, phases) plus how a call chooses (a fixed address list in turn, or the selector, past
+ * open breakers and a hedge's other legs) and reaches it (a pooled connection). `connect`
+ * reaches a node; then exactly one of `succeeded`, `failed`, `abandoned` or `release` ends
+ * that attempt (each is idempotent).
  */
 export class Attempt extends NodeAttempt {
   readonly #snap: Snapshot;
   readonly #service: string;
   readonly #opts: CallOptions;
   readonly #addresses: readonly string[] | undefined;
+  /** The node whose breaker this attempt reports to when it ends, and whether it is the probe. */
+  #breaker: { node: Node; probe: boolean } | undefined;
+  readonly #hooks: AttemptHooks | undefined;
 
-  constructor(snap: Snapshot, service: string, opts: CallOptions, record: InflightCall | undefined) {
+  constructor(
+    snap: Snapshot,
+    service: string,
+    opts: CallOptions,
+    record: InflightCall | undefined,
+    hooks?: AttemptHooks,
+  ) {
     super(service, snap.selector, record);
     this.#snap = snap;
+    this.#hooks = hooks;
     this.#service = service;
     this.#opts = opts;
     const a = opts.address;
@@ -93,12 +117,89 @@ export class Attempt extends NodeAttempt {
       node = { id: address, address, metadata: {} };
       this.chose(node, false);
     } else {
-      node = (await abortable(snap.selector.select(this.#service, this.#opts.select), signal))();
+      node = await this.#select(signal);
       this.chose(node, true);
     }
+    this.#hooks?.onNode?.(node);
     const conn = snap.pool.get(node.address, this.#opts.dialTimeoutMs ?? snap.options.dialTimeoutMs, signal);
     if (!(conn instanceof Promise)) return conn;
     this.enter("dialing");
     return conn;
+  }
+
+  /**
+   * Asks the selector for a node, leaving out the nodes a hedged call's other legs are on and
+   * those whose breaker is open (a due probe excepted). When breakers are all that left no
+   * node, the call fails fast with a 503 that says so.
+   */
+  async #select(signal: SignalLike): Promise<Node> {
+    const snap = this.#snap;
+    const service = this.#service;
+    const breaker = snap.options.breaker ? (snap.options.breaker as Required<BreakerOptions>) : undefined;
+    const breakers = breaker === undefined ? undefined : snap.breakers;
+    const avoid = this.#hooks?.avoid;
+    let select: SelectOptions | undefined = this.#opts.select;
+    let skipped = 0;
+    if (breakers !== undefined || avoid !== undefined) {
+      const now = Date.now();
+      select = {
+        ...select,
+        filters: [
+          ...(select?.filters ?? []),
+          (_s, n) => avoid === undefined || !avoid.has(n.id),
+          (_s, n) => {
+            if (breakers === undefined || breakers.allows(service, n, breaker!, now)) return true;
+            skipped++;
+            return false;
+          },
+        ],
+      };
+    }
+    let node: Node;
+    try {
+      node = (await abortable(snap.selector.select(service, select), signal))();
+    } catch (err) {
+      if (skipped > 0 && (err as MicroError).code === Code.NotFound)
+        throw breakers!.allOpen(service, skipped, breaker!);
+      throw err;
+    }
+    if (breakers !== undefined) this.#breaker = { node, probe: breakers.picked(service, node, breaker!) };
+    return node;
+  }
+
+  /** Tells the node's breaker how the attempt ended (undefined: no verdict). */
+  #report(failed: boolean | undefined): void {
+    const b = this.#breaker;
+    if (b === undefined) return;
+    this.#breaker = undefined;
+    const o = this.#snap.options.breaker;
+    if (o) this.#snap.breakers?.record(this.#service, b.node, failed, b.probe, o as Required<BreakerOptions>);
+  }
+
+  /** The node answered: its breaker and the selector count a success for it. */
+  override succeeded(): void {
+    this.#report(false);
+    super.succeeded();
+  }
+
+  /** The attempt failed with `error`: a transport failure counts against the node. */
+  override failed(error: MicroError): void {
+    this.#report(countsAgainstNode(error, isTransportFailure(error)));
+    super.failed(error);
+  }
+
+  /**
+   * The attempt ended with no answer from the node: the caller cancelled (no verdict), or the
+   * call's own timeout expired while the node had the request (`timedOut`, a failure).
+   */
+  abandoned(timedOut: boolean): void {
+    this.#report(timedOut ? true : undefined);
+    this.release();
+  }
+
+  /** Stops counting the attempt against its node, however it ended. */
+  override release(): void {
+    this.#report(undefined);
+    super.release();
   }
 }

@@ -4,11 +4,13 @@
  * and what it must be), the result frozen.
  */
 import { must, resolveOptions } from "../util/options.js";
+import { DEFAULT_GRACE_MS } from "./grace.js";
 
 export const DEFAULT_SELECTOR_OPTIONS = {
   cacheTtlMs: 60_000,
   ejectMs: 1000,
   maxEjectMs: 30_000,
+  graceMs: DEFAULT_GRACE_MS,
 } as const;
 
 export function resolveSelectorOptions<T extends object>(options: T) {
@@ -18,5 +20,7 @@ export function resolveSelectorOptions<T extends object>(options: T) {
     cacheTtlMs: must.nonNegative,
     ejectMs: must.nonNegative,
     maxEjectMs: must.nonNegative,
+    // 0 turns it off.
+    graceMs: must.nonNegative,
   });
 }

@@ -1,7 +1,7 @@
 /**
  * The `Listener` a transport hands back over its bound server: `stopAccepting` closes the
- * server (and tells open connections' peers to go away), `close` then destroys what is still
- * open. One shape for every transport (TCP, gRPC, go-micro's wire), so their shutdowns agree.
+ * server (and tells open connections' peers to go away), `close` then closes what is still
+ * open (`closeAll`; by default each connection is destroyed). One shape for every transport (TCP, gRPC, go-micro's wire), so their shutdowns agree.
  */
 import type { Listener } from "./transport.js";
 
@@ -10,6 +10,7 @@ export function serverListener(
   address: string,
   open: ReadonlySet<{ destroy(): void }>,
   goAway?: () => void,
+  closeAll?: () => Promise<void>,
 ): Listener {
   let closing: Promise<void> | undefined;
   const stopAccepting = () => {
@@ -25,7 +26,8 @@ export function serverListener(
     stopAccepting,
     async close() {
       await stopAccepting();
-      for (const c of open) c.destroy();
+      if (closeAll !== undefined) await closeAll();
+      else for (const c of open) c.destroy();
       await closing;
     },
   };

@@ -265,7 +265,21 @@ export async function listenTcp(
     socket.destroy();
   });
   const boundAddress = await listenAt(server, address);
-  return serverListener(server, boundAddress, sockets, () => {
-    for (const g of goAways) g();
-  });
+  return serverListener(
+    server,
+    boundAddress,
+    sockets,
+    () => {
+      for (const g of goAways) g();
+    },
+    async () => {
+      // The last replies of a drain are batched for the next tick: let them out, then
+      // half-close (a destroy here dropped them). A peer that never answers the FIN is cut.
+      await new Promise((r) => setImmediate(r));
+      for (const s of sockets) {
+        s.end();
+        setTimeout(() => s.destroy(), CLOSE_GRACE_MS).unref();
+      }
+    },
+  );
 }

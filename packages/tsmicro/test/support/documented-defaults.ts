@@ -30,7 +30,7 @@ export function parseDefaults(src: string, name: string): Map<string, unknown> {
     if (d === null) continue;
     const text = d[1]!.trim();
     let value: unknown;
-    const number = /^(-?[\d_]+)(?:\s+\([^)]*\))?$/.exec(text);
+    const number = /^(-?[\d_]+(?:\.\d+)?)(?:\s+\([^)]*\))?$/.exec(text);
     if (number !== null) value = Number(number[1]!.replace(/_/g, ""));
     else if (/^"[^"]*"$/.test(text)) value = text.slice(1, -1);
     else if (text === "true" || text === "false") value = text === "true";
