@@ -88,6 +88,9 @@ export function rabbitSecurityOptions(
 
 export { DEFAULT_RABBIT_BROKER_OPTIONS } from "./options.js";
 
+/** How long `connect()` waits for RabbitMQ (a certificate it refuses fails at once). */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 export function createRabbitBroker(given: RabbitBrokerOptions = {}): Broker {
   const options = resolveRabbitBrokerOptions(given);
   const o = options;
@@ -145,7 +148,11 @@ export function createRabbitBroker(given: RabbitBrokerOptions = {}): Broker {
     name,
     async connect() {
       closed = false;
-      await link.model(AbortSignal.timeout(10_000), name);
+      try {
+        await link.model(AbortSignal.timeout(CONNECT_TIMEOUT_MS), name);
+      } catch (err) {
+        throw link.notConnectedError(err, name, CONNECT_TIMEOUT_MS);
+      }
     },
     async disconnect() {
       if (closed) return;
