@@ -7,6 +7,7 @@ import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import { unauthorized } from "tsmicro";
 import type { Account } from "./account.js";
 import type { Algorithm, Key } from "./keys.js";
+import { resolveAuthOptions } from "./options.js";
 
 export interface AuthOptions {
   algorithm: Algorithm;
@@ -26,11 +27,13 @@ export interface AuthOptions {
   cacheSize?: number;
 }
 
-export const DEFAULT_TOKEN_TTL_MS = 15 * 60 * 1000;
-export const DEFAULT_ISSUER = "tsmicro";
-export const DEFAULT_AUDIENCE = "tsmicro";
-export const DEFAULT_CLOCK_TOLERANCE_SEC = 5;
-export const DEFAULT_TOKEN_CACHE_SIZE = 1024;
+export {
+  DEFAULT_AUDIENCE,
+  DEFAULT_CLOCK_TOLERANCE_SEC,
+  DEFAULT_ISSUER,
+  DEFAULT_TOKEN_CACHE_SIZE,
+  DEFAULT_TOKEN_TTL_MS,
+} from "./options.js";
 
 export interface Token {
   /** The JWT, sent as `authorization: Bearer <token>`. */
@@ -48,14 +51,7 @@ export interface Auth {
 }
 
 export function createAuth(options: AuthOptions): Auth {
-  const o = {
-    issuer: DEFAULT_ISSUER,
-    audience: DEFAULT_AUDIENCE,
-    tokenTtlMs: DEFAULT_TOKEN_TTL_MS,
-    clockToleranceSec: DEFAULT_CLOCK_TOLERANCE_SEC,
-    cacheSize: DEFAULT_TOKEN_CACHE_SIZE,
-    ...stripUndefined(options),
-  };
+  const o = resolveAuthOptions(options);
   // Insertion-ordered: the oldest entry goes first when full.
   const cache = new Map<string, { account: Account; expiresAt: number }>();
   return {
@@ -128,8 +124,4 @@ function toAccount(p: Record<string, unknown>): Account | undefined {
     scopes: Object.freeze(p.scope.split(" ").filter((s) => s.length > 0)),
     metadata: Object.freeze(metadata),
   });
-}
-
-function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

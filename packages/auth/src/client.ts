@@ -5,7 +5,7 @@
 import { type CallWrapper, isMicroError } from "tsmicro";
 import type { Account } from "./account.js";
 import type { Auth, Token } from "./auth.js";
-import { DEFAULT_AUTH_METADATA_KEY } from "./server.js";
+import { DEFAULT_AUTH_METADATA_KEY, resolveTokenSourceOptions } from "./options.js";
 
 export interface TokenSourceOptions {
   /** Gets a fresh token: from an auth service, or `selfIssued(...)` where this process holds the key. */
@@ -17,7 +17,7 @@ export interface TokenSourceOptions {
   refreshBeforeMs?: number;
 }
 
-export const DEFAULT_REFRESH_BEFORE_MS = 60_000;
+export { DEFAULT_REFRESH_BEFORE_MS } from "./options.js";
 
 export interface TokenSource {
   /** A valid token: the cached one (refreshing in the background when it nears expiry) or a fresh one. */
@@ -28,8 +28,9 @@ export interface TokenSource {
   readonly refreshes: number;
 }
 
-export function createTokenSource(options: TokenSourceOptions): TokenSource {
-  const before = options.refreshBeforeMs ?? DEFAULT_REFRESH_BEFORE_MS;
+export function createTokenSource(given: TokenSourceOptions): TokenSource {
+  const options = resolveTokenSourceOptions(given);
+  const before = options.refreshBeforeMs;
   let current: { token: Token; refreshAt: number } | undefined;
   let fetching: Promise<Token> | undefined;
   let refreshes = 0;

@@ -6,6 +6,7 @@
 import { forbidden, type HandlerWrapper, isMicroError, unauthorized } from "tsmicro";
 import { type Account, contextWithAccount } from "./account.js";
 import type { Auth } from "./auth.js";
+import { resolveAuthHandlerOptions } from "./options.js";
 import { compileRules, type Rule, type RuleChecker } from "./rules.js";
 
 export interface AuthHandlerOptions {
@@ -17,7 +18,7 @@ export interface AuthHandlerOptions {
   metadataKey?: string;
 }
 
-export const DEFAULT_AUTH_METADATA_KEY = "authorization";
+export { DEFAULT_AUTH_METADATA_KEY } from "./options.js";
 
 /** What one check needs: the verifier, the compiled rules, the metadata key. */
 export interface Gate {
@@ -26,11 +27,12 @@ export interface Gate {
   key: string;
 }
 
-export function gateOf(options: AuthHandlerOptions): Gate {
+export function gateOf(given: AuthHandlerOptions): Gate {
+  const options = resolveAuthHandlerOptions(given);
   return {
     auth: options.auth,
     check: compileRules(options.rules),
-    key: options.metadataKey ?? DEFAULT_AUTH_METADATA_KEY,
+    key: options.metadataKey,
   };
 }
 

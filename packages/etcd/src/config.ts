@@ -7,7 +7,7 @@
  */
 import { Etcd3, type IOptions } from "etcd3";
 import { type ConfigSource, type ConfigValues, parseScalar, setPath } from "tsmicro/plugin";
-import { DEFAULT_ETCD_ENDPOINT } from "./registry.js";
+import { resolveEtcdConfigSourceOptions } from "./options.js";
 
 export interface EtcdConfigSourceOptions {
   /** Keys under this prefix are the settings. @default "/tsmicro/config/" */
@@ -18,11 +18,10 @@ export interface EtcdConfigSourceOptions {
   etcdOptions?: Omit<IOptions, "hosts">;
 }
 
-export function etcdConfigSource(options: EtcdConfigSourceOptions = {}): ConfigSource {
-  const prefix = options.prefix ?? "/tsmicro/config/";
-  const hosts = [options.endpoints ?? DEFAULT_ETCD_ENDPOINT]
-    .flat()
-    .map((h) => (/^https?:\/\//.test(h) ? h : `http://${h}`));
+export function etcdConfigSource(given: EtcdConfigSourceOptions = {}): ConfigSource {
+  const options = resolveEtcdConfigSourceOptions(given);
+  const prefix = options.prefix;
+  const hosts = [options.endpoints].flat().map((h) => (/^https?:\/\//.test(h) ? h : `http://${h}`));
   const client = new Etcd3({ ...options.etcdOptions, hosts });
   const ns = client.namespace(prefix);
   const load = async (): Promise<ConfigValues> => {

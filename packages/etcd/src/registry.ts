@@ -22,6 +22,7 @@ import {
 import { unavailable } from "./errors.js";
 import { type EtcdLayout, tsmicroEtcdLayout } from "./layout.js";
 import { createLeaseKeeper } from "./lease-keeper.js";
+import { resolveEtcdRegistryOptions } from "./options.js";
 import { watchEtcd } from "./watch.js";
 
 export interface EtcdRegistryOptions {
@@ -68,16 +69,18 @@ export function etcdSecurityOptions(options: Pick<EtcdRegistryOptions, "auth" | 
   return out;
 }
 
-export const DEFAULT_ETCD_ENDPOINT = "127.0.0.1:2379";
-export const DEFAULT_ETCD_PREFIX = "/micro/registry/";
-export const DEFAULT_ETCD_TIMEOUT_MS = 3000;
-export const DEFAULT_ETCD_RECONNECT_MS = 250;
+export {
+  DEFAULT_ETCD_ENDPOINT,
+  DEFAULT_ETCD_PREFIX,
+  DEFAULT_ETCD_RECONNECT_MS,
+  DEFAULT_ETCD_TIMEOUT_MS,
+} from "./options.js";
 
-export function createEtcdRegistry(options: EtcdRegistryOptions = {}): Registry {
+export function createEtcdRegistry(given: EtcdRegistryOptions = {}): Registry {
+  const options = resolveEtcdRegistryOptions(given);
   const scheme = options.tls === undefined ? "http" : "https";
-  const endpoints = [options.endpoints ?? DEFAULT_ETCD_ENDPOINT].flat().map((e) => toUrl(e, scheme));
-  const prefix = options.prefix ?? DEFAULT_ETCD_PREFIX;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_ETCD_TIMEOUT_MS;
+  const endpoints = [options.endpoints].flat().map((e) => toUrl(e, scheme));
+  const { prefix, timeoutMs } = options;
   const name = `etcd (${endpoints.join(",")}${prefix})`;
   const client =
     options.client ??
@@ -109,7 +112,7 @@ export function createEtcdRegistry(options: EtcdRegistryOptions = {}): Registry 
   const ns: Namespace = client.namespace(prefix);
   const layout = options.layout ?? tsmicroEtcdLayout;
   const keeper = createLeaseKeeper(ns, {
-    reconnectMs: options.reconnectMs ?? DEFAULT_ETCD_RECONNECT_MS,
+    reconnectMs: options.reconnectMs,
     describe: name,
   });
   // The last answer per read, served while etcd is unreachable.

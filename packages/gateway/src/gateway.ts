@@ -32,14 +32,13 @@ import {
   registryOperations,
   type ServiceApi,
 } from "./openapi.js";
+import { resolveGatewayOptions } from "./options.js";
 import { createRateLimiter, type RateLimitOptions } from "./rate-limit.js";
 import { createRestTable, parseRouteKey, type RestRoute } from "./rest.js";
 import { createStats, type Stats, type StatsOptions } from "./stats.js";
-import { clip, DEFAULT_MAX_URL_BYTES, decodeSegment, parseTarget } from "./target.js";
+import { clip, decodeSegment, parseTarget } from "./target.js";
 
-export const DEFAULT_GATEWAY_ADDRESS = "127.0.0.1:8080";
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
+export { DEFAULT_GATEWAY_ADDRESS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADER_BYTES } from "./options.js";
 
 export interface DashboardSettings {
   /** How often stats and in-flight calls are pushed to open pages. @default 1000 */
@@ -119,24 +118,23 @@ export function isLoopback(host: string | undefined): boolean {
   return h === "::1" || h === "localhost" || h.startsWith("127.");
 }
 
-export function createGateway(options: GatewayOptions = {}): Gateway {
+export function createGateway(given: GatewayOptions = {}): Gateway {
+  const options = resolveGatewayOptions(given);
   const registry = options.registry ?? defaultRegistry();
   const client = options.client ?? newClient({ registry });
   const stats = createStats(options.stats);
-  const routes = options.routes ?? {};
-  const log = options.log ?? ((m: string) => console.warn(m));
-  const listenAddress = options.address ?? DEFAULT_GATEWAY_ADDRESS;
+  const { routes, log, address: listenAddress } = options;
   const { host } = parseAddress(listenAddress, "gateway address");
   const loopbackBound = isLoopback(host);
   const allowedHosts = options.allowedHosts ?? (loopbackBound ? LOOPBACK_HOSTS : undefined);
-  const maxUrlBytes = options.maxUrlBytes ?? DEFAULT_MAX_URL_BYTES;
+  const maxUrlBytes = options.maxUrlBytes;
   const redact = options.redactErrors ?? !loopbackBound;
-  const apis = options.apis ?? [];
+  const apis = options.apis;
   const auth = options.auth === undefined ? undefined : createEdgeAuth(options.auth);
   const cors = options.cors === undefined ? undefined : createCors(options.cors);
   const limiter = options.rateLimit === undefined ? undefined : createRateLimiter(options.rateLimit);
   const catalog = createCatalog(registry, options.catalog);
-  const rest = createRestTable(restRoutes(options.rest ?? {}, apis));
+  const rest = createRestTable(restRoutes(options.rest, apis));
   const settings = typeof options.dashboard === "object" ? options.dashboard : {};
   const dashboard: Dashboard | undefined =
     options.dashboard === false
@@ -152,7 +150,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     client,
     stats,
     catalog,
-    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxBodyBytes: options.maxBodyBytes,
     redact,
     auth,
   };
@@ -349,7 +347,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     });
   };
 
-  const server = createServer({ maxHeaderSize: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES }, handler);
+  const server = createServer({ maxHeaderSize: options.maxHeaderBytes }, handler);
   // Dashboard streams are long-lived; requests still get a bound.
   server.requestTimeout = 60_000;
 

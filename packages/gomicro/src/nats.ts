@@ -25,6 +25,7 @@ import {
   type Watcher,
   type WatchOptions,
 } from "tsmicro/plugin";
+import { resolveGoMicroNatsRegistryOptions } from "./nats-options.js";
 import { goMicroRecordsOf, rowsOfGoMicroService } from "./record.js";
 
 export interface GoMicroNatsRegistryOptions extends NatsConnectionOptions {
@@ -40,22 +41,14 @@ export interface GoMicroNatsRegistryOptions extends NatsConnectionOptions {
   pollMs?: number;
 }
 
-export const DEFAULT_GO_MICRO_NATS_REGISTRY_OPTIONS = {
-  queryTopic: "micro.registry.nats.query",
-  watchTopic: "micro.registry.nats.watch",
-  queryTimeoutMs: 100,
-  quorum: 0,
-  pollMs: 5000,
-};
+export { DEFAULT_GO_MICRO_NATS_REGISTRY_OPTIONS } from "./nats-options.js";
 
 type Action = "create" | "update" | "delete" | "get" | "list";
 
 const rowKey = (r: RegistryRow) => `${r.name}\u0000${r.version}\u0000${r.node.id}`;
 
 export function createGoMicroNatsRegistry(options: GoMicroNatsRegistryOptions = {}): Registry {
-  const o = { ...DEFAULT_GO_MICRO_NATS_REGISTRY_OPTIONS };
-  for (const k of Object.keys(o) as (keyof typeof o)[])
-    if (options[k] !== undefined) (o as Record<string, unknown>)[k] = options[k];
+  const o = resolveGoMicroNatsRegistryOptions(options);
   const handle = natsConnectionHandle(options);
   const name = `go-micro nats (${handle.servers})`;
   /** What this registry registered: service name → row key → row. */

@@ -5,11 +5,7 @@
  */
 import type { Transport } from "tsmicro/plugin";
 import { GoMicroConnection } from "./wire/client.js";
-import {
-  DEFAULT_GO_MICRO_TRANSPORT_OPTIONS,
-  type GoMicroTransportOptions,
-  type ResolvedWireOptions,
-} from "./wire/options.js";
+import { type GoMicroTransportOptions, resolveGoMicroTransportOptions } from "./wire/options.js";
 import { listenGoMicro } from "./wire/server.js";
 import { probe, WireSocket } from "./wire/socket.js";
 
@@ -19,8 +15,7 @@ export { DEFAULT_GO_MICRO_TRANSPORT_OPTIONS, type GoMicroTransportOptions } from
 export const GO_MICRO_TRANSPORT_NAME = "http";
 
 export function createGoMicroTransport(options: GoMicroTransportOptions = {}): Transport {
-  const opts: ResolvedWireOptions = { ...DEFAULT_GO_MICRO_TRANSPORT_OPTIONS };
-  for (const [k, v] of Object.entries(options)) if (v !== undefined) (opts as Record<string, unknown>)[k] = v;
+  const opts = resolveGoMicroTransportOptions(options);
   return {
     name: GO_MICRO_TRANSPORT_NAME,
     async dial(address, dialOptions) {

@@ -1,6 +1,6 @@
 /** Options of the gRPC transport, with their defaults. */
 import type { Settings } from "node:http2";
-import type { TcpTlsOptions } from "tsmicro/plugin";
+import { must, resolveOptions, type TcpTlsOptions } from "tsmicro/plugin";
 
 /**
  * TLS for the gRPC transport: the same options, with the same names and defaults, as the TCP
@@ -45,6 +45,23 @@ export const DEFAULT_GRPC_OPTIONS = {
 
 export type ResolvedGrpcOptions = Required<Omit<GrpcTransportOptions, "tls">> &
   Pick<GrpcTransportOptions, "tls">;
+
+/**
+ * The one place the transport's options are resolved: defaults filled (the values the docs'
+ * `@default`s name, checked by a test), values checked (a bad one is a 400 naming the option
+ * and what it must be), the result frozen. TLS options are checked by `checkTlsOptions`.
+ */
+export function resolveGrpcOptions(options: GrpcTransportOptions | undefined): ResolvedGrpcOptions {
+  return resolveOptions("grpc transport", options, DEFAULT_GRPC_OPTIONS, {
+    tls: must.object,
+    maxMessageBytes: must.positiveInteger,
+    streamWindowBytes: must.positiveInteger,
+    connectionWindowBytes: must.positiveInteger,
+    maxSessionMemoryMb: must.positive,
+    maxConcurrentStreams: must.positiveInteger,
+    userAgent: must.text,
+  });
+}
 
 export function http2Settings(o: ResolvedGrpcOptions): Settings {
   return {

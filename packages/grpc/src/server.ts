@@ -24,6 +24,7 @@ import {
   type RequestHandler,
   type RequestHeaders,
   type StreamHandler,
+  serverListener,
 } from "tsmicro/plugin";
 import {
   CHAIN_HEADER,
@@ -76,25 +77,10 @@ export async function listenGrpc(
   );
   server.on("sessionError", () => {});
   const boundAddress = await listenAt(server, address);
-  let closing: Promise<void> | undefined;
-  const stopAccepting = () => {
-    closing ??= new Promise<void>((resolve) => server.close(() => resolve()));
-    // GOAWAY: clients open no new calls here; calls already running finish.
+  // GOAWAY: clients open no new calls here; calls already running finish.
+  return serverListener(server, boundAddress, sessions, () => {
     for (const s of sessions) s.close();
-    return Promise.resolve();
-  };
-  return {
-    address: boundAddress,
-    get connections() {
-      return sessions.size;
-    },
-    stopAccepting,
-    async close() {
-      await stopAccepting();
-      for (const s of sessions) s.destroy();
-      await closing;
-    },
-  };
+  });
 }
 
 function onStream(

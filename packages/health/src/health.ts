@@ -23,8 +23,9 @@ import {
   stopTimer,
 } from "tsmicro/plugin";
 
-export const DEFAULT_HEALTH_ADDRESS = "127.0.0.1:8081";
-export const DEFAULT_CHECK_TIMEOUT_MS = 2000;
+import { resolveHealthServerOptions } from "./options.js";
+
+export { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_HEALTH_ADDRESS } from "./options.js";
 /** Liveness probe path (`/healthz` is an alias). */
 export const LIVENESS_PATH = "/livez";
 /** Readiness probe path (`/health` is an alias). */
@@ -75,9 +76,10 @@ export interface HealthServer {
 
 export async function createHealthServer(
   service: MicroService,
-  options: HealthServerOptions = {},
+  given: HealthServerOptions = {},
 ): Promise<HealthServer> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
+  const options = resolveHealthServerOptions(given);
+  const timeoutMs = options.timeoutMs;
   const ownClient = options.client === undefined;
   const client = options.client ?? newClient({ registry: service.registry, trackInflight: false });
   const startedAt = Date.now();
@@ -126,7 +128,7 @@ export async function createHealthServer(
         checks.rpc = { ok: false, detail: MicroError.from(err, service.name).toString() };
       }
     }
-    if (options.verifyRegistry ?? true) {
+    if (options.verifyRegistry) {
       checks.registry = await bounded("registry", async () => {
         const versions = await service.registry.getService(service.name);
         if (!versions.some((v) => v.nodes.some((n) => n.id === service.nodeId))) {
@@ -135,8 +137,7 @@ export async function createHealthServer(
         return true;
       });
     }
-    for (const [name, check] of Object.entries(options.checks ?? {}))
-      checks[name] = await bounded(name, check);
+    for (const [name, check] of Object.entries(options.checks)) checks[name] = await bounded(name, check);
     const ready = Object.values(checks).every((c) => c.ok);
     return {
       status: ready ? "ready" : "not ready",
@@ -153,7 +154,7 @@ export async function createHealthServer(
     res.end(text);
   };
 
-  const listenAddress = options.address ?? DEFAULT_HEALTH_ADDRESS;
+  const listenAddress = options.address;
   const allowedHosts =
     options.allowedHosts ?? defaultAllowedHosts(parseAddress(listenAddress, "health address").host);
 
@@ -184,7 +185,7 @@ export async function createHealthServer(
         );
         return;
       default: {
-        const route = options.routes?.[path];
+        const route = options.routes[path];
         if (route !== undefined) route(req, res);
         else send(res, 404, { code: 404, detail: `no probe at ${path}: /livez, /readyz, /health` });
       }

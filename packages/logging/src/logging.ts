@@ -19,8 +19,9 @@ import type { Middleware } from "tsmicro/plugin";
 import { levelFor } from "./level.js";
 import { messageHooks } from "./messages.js";
 
-export const DEFAULT_REQUEST_ID_KEY = "x-request-id";
-export const DEFAULT_LOG_LEVEL = "warn";
+import { resolveLoggingOptions } from "./options.js";
+
+export { DEFAULT_LOG_LEVEL, DEFAULT_REQUEST_ID_KEY } from "./options.js";
 
 export interface LoggingOptions {
   /** The logger to write to. @default pino at `level`, writing JSON lines to `destination` */
@@ -51,13 +52,14 @@ export interface Logging {
   for(ctx: Context): Logger;
 }
 
-export function createLogging(options: LoggingOptions = {}): Logging {
-  const key = options.requestIdKey ?? DEFAULT_REQUEST_ID_KEY;
+export function createLogging(given: LoggingOptions = {}): Logging {
+  const options = resolveLoggingOptions(given);
+  const key = options.requestIdKey;
   const logger =
     options.logger ??
     pino(
       {
-        level: options.level ?? (process.env.MICRO_LOG_LEVEL || DEFAULT_LOG_LEVEL),
+        level: options.level,
         base: { pid: process.pid },
       },
       options.destination ?? pino.destination(1),

@@ -2,6 +2,7 @@
 import { createServer, type RequestListener } from "node:http";
 import type { Registry } from "prom-client";
 import { defaultAllowedHosts, guardRequest, listenAt, parseAddress } from "tsmicro/plugin";
+import { resolveMetricsServerOptions } from "./options.js";
 
 /** Answers a scrape with the registry's exposition text. */
 export function metricsHandler(register: Registry): RequestListener {
@@ -40,15 +41,15 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export const DEFAULT_METRICS_ADDRESS = "127.0.0.1:9464";
+export { DEFAULT_METRICS_ADDRESS } from "./options.js";
 
 /** Serves `register` on its own HTTP listener (only `path`; anything else is a 404). */
 export async function serveMetrics(
   register: Registry,
-  options: MetricsServerOptions = {},
+  given: MetricsServerOptions = {},
 ): Promise<MetricsServer> {
-  const path = options.path ?? "/metrics";
-  const address = options.address ?? DEFAULT_METRICS_ADDRESS;
+  const options = resolveMetricsServerOptions(given);
+  const { path, address } = options;
   // Refuses a bad address before building anything.
   const allowedHosts =
     options.allowedHosts ?? defaultAllowedHosts(parseAddress(address, "metrics address").host);

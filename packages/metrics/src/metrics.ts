@@ -11,12 +11,10 @@ import type { Middleware } from "tsmicro/plugin";
 import { breakerGauge } from "./breaker.js";
 import { type MetricsServer, type MetricsServerOptions, metricsHandler, serveMetrics } from "./http.js";
 import { messageMiddleware } from "./messages.js";
+import { resolveMetricsOptions } from "./options.js";
 import { callNames, EndpointSeries } from "./series.js";
 
-/** Seconds; from half a millisecond (loopback calls) to ten seconds. */
-export const DEFAULT_BUCKETS: readonly number[] = [
-  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-];
+export { DEFAULT_BUCKETS, DEFAULT_MAX_TOPICS } from "./options.js";
 
 export interface MetricsOptions {
   /** Where the metrics are registered. @default a new prom-client Registry (not the global one) */
@@ -33,8 +31,6 @@ export interface MetricsOptions {
    */
   maxTopics?: number;
 }
-
-export const DEFAULT_MAX_TOPICS = 256;
 
 export interface Metrics {
   readonly register: Registry;
@@ -61,10 +57,11 @@ export interface Metrics {
   serve(options?: MetricsServerOptions): Promise<MetricsServer>;
 }
 
-export function createMetrics(options: MetricsOptions = {}): Metrics {
+export function createMetrics(given: MetricsOptions = {}): Metrics {
+  const options = resolveMetricsOptions(given);
   const register = options.register ?? new Registry();
-  const prefix = options.prefix ?? "tsmicro_";
-  const buckets = [...(options.buckets ?? DEFAULT_BUCKETS)];
+  const prefix = options.prefix;
+  const buckets = [...options.buckets];
   if (options.processMetrics) collectDefaultMetrics({ register, prefix });
 
   const client = new EndpointSeries(buckets);
@@ -136,7 +133,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: "metrics",
       call: clientWrapper,
       handler: serverWrapper,
-      ...messageMiddleware(register, full, buckets, options.maxTopics ?? DEFAULT_MAX_TOPICS),
+      ...messageMiddleware(register, full, buckets, options.maxTopics),
     },
     observeClient(c, name = "default") {
       observed.set(name, c);

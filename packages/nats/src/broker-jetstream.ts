@@ -36,6 +36,7 @@ import {
 } from "tsmicro/plugin";
 import { ConnectionState, fromNatsHeaders, openConnection, toNatsHeaders } from "./broker-connection.js";
 import { type NatsConnectionOptions, natsConnectionHandle } from "./connection.js";
+import { resolveJetStreamBrokerOptions } from "./options.js";
 
 export interface JetStreamBrokerOptions extends BrokerOptions, NatsConnectionOptions {
   /** Name of the stream created for a topic that no existing stream captures. @default `TSMICRO_<topic>_<hash>` */
@@ -52,13 +53,7 @@ export interface JetStreamBrokerOptions extends BrokerOptions, NatsConnectionOpt
   duplicateWindowMs?: number;
 }
 
-export const DEFAULT_JETSTREAM_BROKER_OPTIONS = {
-  maxAgeMs: 7 * 24 * 3600_000,
-  ackWaitMs: 30_000,
-  prefetch: 256,
-  inactiveThresholdMs: 60_000,
-  duplicateWindowMs: 120_000,
-} as const satisfies Partial<JetStreamBrokerOptions>;
+export { DEFAULT_JETSTREAM_BROKER_OPTIONS } from "./options.js";
 
 /** The stream name the JetStream broker gives a topic (letters, digits, _ and - only). */
 export function defaultStreamName(topic: string): string {
@@ -75,8 +70,9 @@ interface Active {
   done: Promise<void>;
 }
 
-export function createJetStreamBroker(options: JetStreamBrokerOptions = {}): Broker {
-  const o = { ...DEFAULT_JETSTREAM_BROKER_OPTIONS, ...options };
+export function createJetStreamBroker(given: JetStreamBrokerOptions = {}): Broker {
+  const options = resolveJetStreamBrokerOptions(given);
+  const o = options;
   const streamName = options.streamName ?? defaultStreamName;
   let handle = natsConnectionHandle(options);
   const name = `jetstream (${handle.servers})`;

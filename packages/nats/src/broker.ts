@@ -23,6 +23,7 @@ import {
 } from "tsmicro/plugin";
 import { ConnectionState, openConnection } from "./broker-connection.js";
 import { type NatsConnectionOptions, natsConnectionHandle } from "./connection.js";
+import { resolveNatsBrokerOptions } from "./options.js";
 
 /** How a message is laid out in a NATS payload. */
 export interface NatsMessageFormat {
@@ -43,7 +44,8 @@ export type NatsBrokerOptions = BrokerOptions &
     format?: NatsMessageFormat;
   };
 
-export function createNatsBroker(options: NatsBrokerOptions = {}): Broker {
+export function createNatsBroker(given: NatsBrokerOptions = {}): Broker {
+  const options = resolveNatsBrokerOptions(given);
   let handle = natsConnectionHandle(options);
   const name = `nats (${handle.servers})`;
   const format = options.format ?? tsmicroNatsMessageFormat;

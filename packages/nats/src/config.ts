@@ -8,6 +8,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { type KV, Kvm, KvWatchInclude } from "@nats-io/kv";
 import { type ConfigSource, type ConfigValues, parseScalar, setPath } from "tsmicro/plugin";
 import { type NatsConnectionOptions, natsConnectionHandle } from "./connection.js";
+import { resolveNatsConfigSourceOptions } from "./options.js";
 
 export interface NatsConfigSourceOptions extends NatsConnectionOptions {
   /** The KV bucket holding the settings, created if missing. @default "tsmicro-config" */
@@ -17,17 +18,16 @@ export interface NatsConfigSourceOptions extends NatsConnectionOptions {
 }
 
 export function natsConfigSource(
-  options: NatsConfigSourceOptions = {},
+  given: NatsConfigSourceOptions = {},
 ): ConfigSource & { close(): Promise<void> } {
-  const bucketName = options.bucket ?? "tsmicro-config";
+  const options = resolveNatsConfigSourceOptions(given);
+  const bucketName = options.bucket;
   const conn = natsConnectionHandle(options);
   let opening: Promise<KV> | undefined;
   const kv = () => {
     opening ??= conn
       .get()
-      .then((nc) =>
-        new Kvm(jetstream(nc, { timeout: options.timeoutMs ?? 5000 })).create(bucketName, { history: 1 }),
-      )
+      .then((nc) => new Kvm(jetstream(nc, { timeout: options.timeoutMs })).create(bucketName, { history: 1 }))
       .catch((err: unknown) => {
         opening = undefined;
         throw err;

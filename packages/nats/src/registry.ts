@@ -22,6 +22,7 @@ import {
   type WatchOptions,
 } from "tsmicro/plugin";
 import { type NatsConnectionOptions, natsConnectionHandle } from "./connection.js";
+import { resolveNatsRegistryOptions } from "./options.js";
 import { rowOfEntry, type StoredNode, sweep } from "./registry-entry.js";
 import { createNodeKeeper } from "./registry-keeper.js";
 import { nodeKey, serviceFilter } from "./registry-keys.js";
@@ -38,14 +39,16 @@ export type NatsRegistryOptions = NatsConnectionOptions & {
   replicas?: number;
 };
 
-export const DEFAULT_NATS_REGISTRY_BUCKET = "tsmicro-registry";
-export const DEFAULT_NATS_REGISTRY_TIMEOUT_MS = 3000;
-export const DEFAULT_NATS_REGISTRY_RECONNECT_MS = 250;
+export {
+  DEFAULT_NATS_REGISTRY_BUCKET,
+  DEFAULT_NATS_REGISTRY_RECONNECT_MS,
+  DEFAULT_NATS_REGISTRY_TIMEOUT_MS,
+} from "./options.js";
 
 export function createNatsRegistry(options: NatsRegistryOptions = {}): Registry {
-  const bucket = options.bucket ?? DEFAULT_NATS_REGISTRY_BUCKET;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_NATS_REGISTRY_TIMEOUT_MS;
-  const conn = natsConnectionHandle(options);
+  const o = resolveNatsRegistryOptions(options);
+  const { bucket, timeoutMs } = o;
+  const conn = natsConnectionHandle(o);
   const name = `nats (${conn.servers}, bucket ${bucket})`;
   const failed = (what: string, cause: unknown) =>
     new MicroError({
@@ -62,7 +65,7 @@ export function createNatsRegistry(options: NatsRegistryOptions = {}): Registry 
   const openBucket = async (nc: NatsConnection): Promise<KV> => {
     const kvm = new Kvm(jetstream(nc, { timeout: timeoutMs }));
     try {
-      return await kvm.create(bucket, { history: 1, replicas: options.replicas ?? 1 });
+      return await kvm.create(bucket, { history: 1, replicas: o.replicas });
     } catch {
       // It exists with another configuration (someone made it by hand): use it as it is.
       return await kvm.open(bucket);
@@ -85,7 +88,7 @@ export function createNatsRegistry(options: NatsRegistryOptions = {}): Registry 
   };
 
   const keeper = createNodeKeeper({
-    reconnectMs: options.reconnectMs ?? DEFAULT_NATS_REGISTRY_RECONNECT_MS,
+    reconnectMs: o.reconnectMs,
     write: async (key, value) => {
       await (await kv()).put(key, value, { timeout: timeoutMs });
     },

@@ -20,6 +20,7 @@ import {
   versionConflict,
 } from "tsmicro/plugin";
 import { type NatsConnectionOptions, natsConnectionHandle } from "./connection.js";
+import { resolveNatsStoreOptions } from "./options.js";
 
 export interface NatsStoreOptions extends StoreOptions, NatsConnectionOptions {
   /** Buckets are `<bucketPrefix>-<database>-<table>`. @default "tsmicro-store" */
@@ -82,10 +83,10 @@ function unwrap(key: string, e: KvEntry): StoredRecord {
 
 const isConflict = (err: unknown) => /wrong last sequence|10071/.test(String((err as Error)?.message ?? err));
 
-export function createNatsStore(options: NatsStoreOptions = {}): Store {
+export function createNatsStore(given: NatsStoreOptions = {}): Store {
+  const options = resolveNatsStoreOptions(given);
   const conn = natsConnectionHandle(options);
-  const prefix = options.bucketPrefix ?? "tsmicro-store";
-  const timeoutMs = options.timeoutMs ?? 5000;
+  const { bucketPrefix: prefix, timeoutMs } = options;
   const name = `nats (${conn.servers})`;
   const buckets = new Map<string, Promise<KV>>();
   const bucket = (s: Scope): Promise<KV> => {
@@ -95,7 +96,7 @@ export function createNatsStore(options: NatsStoreOptions = {}): Store {
       p = conn.get().then(async (nc) => {
         const kvm = new Kvm(jetstream(nc, { timeout: timeoutMs }));
         try {
-          return await kvm.create(b, { history: 1, replicas: options.replicas ?? 1 });
+          return await kvm.create(b, { history: 1, replicas: options.replicas });
         } catch {
           return await kvm.open(b); // exists with another configuration: use it as it is
         }

@@ -26,9 +26,9 @@ import {
   type TracerProvider,
   trace,
 } from "@opentelemetry/api";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { type CallWrapper, type Context, type HandlerWrapper, MicroError, withMetadata } from "tsmicro";
 import { HEADER, type Middleware } from "tsmicro/plugin";
+import { resolveTracingOptions } from "./options.js";
 
 export const TRACER_NAME = "@tsmicro/otel";
 
@@ -53,9 +53,9 @@ export interface Tracing {
   readonly middleware: Middleware;
 }
 
-export function createTracing(options: TracingOptions = {}): Tracing {
-  const propagator = options.propagator ?? new W3CTraceContextPropagator();
-  const tracer: Tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(TRACER_NAME);
+export function createTracing(given: TracingOptions = {}): Tracing {
+  const { propagator, tracerProvider } = resolveTracingOptions(given);
+  const tracer: Tracer = tracerProvider.getTracer(TRACER_NAME);
 
   const inject = (ctx: OtelContext): Record<string, string> => {
     const carrier: Record<string, string> = {};

@@ -16,8 +16,9 @@ import {
   type StoreOptions,
   versionConflict,
 } from "tsmicro/plugin";
+import { resolvePostgresStoreOptions } from "./options.js";
 
-export const DEFAULT_POSTGRES_URL = "postgres://tsmicro:tsmicro@127.0.0.1:5432/tsmicro";
+export { DEFAULT_POSTGRES_URL } from "./options.js";
 
 export interface PostgresStoreOptions extends StoreOptions {
   /** The server, `postgres://user:password@host:port/database`. @default $DATABASE_URL, else "postgres://tsmicro:tsmicro@127.0.0.1:5432/tsmicro" */
@@ -40,15 +41,15 @@ interface Row {
   version: string;
 }
 
-export function createPostgresStore(options: PostgresStoreOptions = {}): Store {
-  const url = options.url ?? process.env.DATABASE_URL ?? DEFAULT_POSTGRES_URL;
-  const schema = options.schema ?? "tsmicro_store";
+export function createPostgresStore(given: PostgresStoreOptions = {}): Store {
+  const options = resolvePostgresStoreOptions(given);
+  const { url, schema } = options;
   if (!STORE_NAME_PATTERN.test(schema))
     throw new TypeError(`schema ${JSON.stringify(schema)} must be 1 to 64 of A-Z a-z 0-9 _`);
-  const timeoutMs = options.timeoutMs ?? 5000;
+  const timeoutMs = options.timeoutMs;
   const pool = new pg.Pool({
     connectionString: url,
-    max: options.poolSize ?? 10,
+    max: options.poolSize,
     connectionTimeoutMillis: timeoutMs,
     query_timeout: timeoutMs,
   });
@@ -113,7 +114,7 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Store {
   const sweep = setInterval(() => {
     if (ready !== undefined)
       void pool.query(`DELETE FROM ${t} WHERE expires_at <= $1`, [Date.now()]).catch(() => {});
-  }, options.sweepIntervalMs ?? 60_000);
+  }, options.sweepIntervalMs);
   sweep.unref();
 
   return defineStore(

@@ -24,7 +24,8 @@ import {
   type Subscriber,
 } from "tsmicro/plugin";
 import { Consumer } from "./consumer.js";
-import { DEFAULT_RABBITMQ_URL, Link } from "./link.js";
+import { Link } from "./link.js";
+import { resolveRabbitBrokerOptions } from "./options.js";
 
 export interface RabbitBrokerOptions extends BrokerOptions {
   /** @default "amqp://guest:guest@127.0.0.1:5672" */
@@ -85,20 +86,14 @@ export function rabbitSecurityOptions(
   return out;
 }
 
-export const DEFAULT_RABBIT_BROKER_OPTIONS = {
-  url: DEFAULT_RABBITMQ_URL,
-  exchange: "tsmicro",
-  queuePrefix: "tsmicro:",
-  prefetch: 128,
-  keepDeadLetters: true,
-  heartbeatSeconds: 5,
-} as const satisfies RabbitBrokerOptions;
+export { DEFAULT_RABBIT_BROKER_OPTIONS } from "./options.js";
 
 /** How long `connect()` waits for RabbitMQ (a certificate it refuses fails at once). */
 const CONNECT_TIMEOUT_MS = 10_000;
 
-export function createRabbitBroker(options: RabbitBrokerOptions = {}): Broker {
-  const o = { ...DEFAULT_RABBIT_BROKER_OPTIONS, ...options };
+export function createRabbitBroker(given: RabbitBrokerOptions = {}): Broker {
+  const options = resolveRabbitBrokerOptions(given);
+  const o = options;
   const name = `rabbitmq (${redact(o.url)})`;
   const security = rabbitSecurityOptions(o.url, options);
   const onError = errorSink(options);

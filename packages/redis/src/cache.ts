@@ -5,6 +5,7 @@
  */
 import type { Cache } from "tsmicro/plugin";
 import { openRedis, type RedisConnectionOptions, ready } from "./connection.js";
+import { resolveRedisCacheOptions } from "./options.js";
 
 export interface RedisCacheOptions extends RedisConnectionOptions {
   /** Prefix of every key (the wrapper adds its own after it). @default "" */
@@ -13,13 +14,13 @@ export interface RedisCacheOptions extends RedisConnectionOptions {
   timeoutMs?: number;
 }
 
-export function createRedisCache(options: RedisCacheOptions = {}): Cache {
+export function createRedisCache(given: RedisCacheOptions = {}): Cache {
+  const options = resolveRedisCacheOptions(given);
   const redis = openRedis(options, "cache");
   // Failures reach the wrapper through the rejected command, which then bypasses the cache.
   redis.on("error", () => {});
-  const prefix = options.keyPrefix ?? "";
-  const timeoutMs = options.timeoutMs ?? 1000;
-  const name = `redis (${options.url ?? "redis://127.0.0.1:6379"})`;
+  const { keyPrefix: prefix, timeoutMs } = options;
+  const name = `redis (${options.url})`;
   // Ready is the common case: no timer for it.
   const up = () =>
     redis.status === "ready" ? Promise.resolve() : ready(redis, AbortSignal.timeout(timeoutMs), name);

@@ -21,15 +21,17 @@ import {
   type Subscriber,
 } from "tsmicro/plugin";
 import { openRedis, type RedisConnectionOptions, ready } from "./connection.js";
+import { resolveRedisPubSubBrokerOptions } from "./options.js";
 
 export interface RedisPubSubBrokerOptions extends BrokerOptions, RedisConnectionOptions {
   /** Prefix of each topic's channel. @default "tsmicro:" */
   keyPrefix?: string;
 }
 
-export function createRedisPubSubBroker(options: RedisPubSubBrokerOptions = {}): Broker {
-  const prefix = options.keyPrefix ?? "tsmicro:";
-  const name = `redis pub/sub (${options.url ?? "redis://127.0.0.1:6379"})`;
+export function createRedisPubSubBroker(given: RedisPubSubBrokerOptions = {}): Broker {
+  const options = resolveRedisPubSubBrokerOptions(given);
+  const prefix = options.keyPrefix;
+  const name = `redis pub/sub (${options.url})`;
   const onError = errorSink(options);
   const channels = new Map<string, Set<SerialSubscription>>();
   const confirmed = new Map<string, Promise<unknown>>();

@@ -17,6 +17,7 @@ import {
   versionConflict,
 } from "tsmicro/plugin";
 import { openRedis, type RedisConnectionOptions, ready } from "./connection.js";
+import { resolveRedisStoreOptions } from "./options.js";
 
 export interface RedisStoreOptions extends StoreOptions, RedisConnectionOptions {
   /** Prefix of every key the store writes. @default "tsmicro:store:" */
@@ -63,15 +64,15 @@ type Scripts = Redis & {
   tsmicroStoreScanBuffer(...args: (string | number)[]): Promise<Buffer[]>;
 };
 
-export function createRedisStore(options: RedisStoreOptions = {}): Store {
+export function createRedisStore(given: RedisStoreOptions = {}): Store {
+  const options = resolveRedisStoreOptions(given);
   const redis = openRedis(options, "store") as Scripts;
   // Connection errors reach each caller as a failed or timed-out command; no "error" listener would crash the process.
   redis.on("error", () => {});
   redis.defineCommand("tsmicroStoreWrite", { numberOfKeys: 3, lua: REDIS_STORE_WRITE_SCRIPT });
   redis.defineCommand("tsmicroStoreScan", { numberOfKeys: 1, lua: SCAN });
-  const prefix = options.keyPrefix ?? "tsmicro:store:";
-  const timeoutMs = options.timeoutMs ?? 5000;
-  const name = `redis (${options.url ?? "redis://127.0.0.1:6379"})`;
+  const { keyPrefix: prefix, timeoutMs } = options;
+  const name = `redis (${options.url})`;
   const base = (s: Scope) => `${prefix}{${s.database}/${s.table}}:`;
   // Ready is the common case: no timer for it.
   const up = () =>

@@ -23,6 +23,7 @@ import {
   type Subscriber,
 } from "tsmicro/plugin";
 import { openRedis, type RedisConnectionOptions, ready, sleep } from "./connection.js";
+import { resolveRedisBrokerOptions } from "./options.js";
 
 export interface RedisBrokerOptions extends BrokerOptions, RedisConnectionOptions {
   /** Prefix of the stream key (or channel) of each topic. @default "tsmicro:" */
@@ -39,20 +40,15 @@ export interface RedisBrokerOptions extends BrokerOptions, RedisConnectionOption
   connectTimeoutMs?: number;
 }
 
-export const DEFAULT_REDIS_BROKER_OPTIONS = {
-  keyPrefix: "tsmicro:",
-  maxLen: 100_000,
-  claimIdleMs: 30_000,
-  prefetch: 128,
-  connectTimeoutMs: 10_000,
-} as const satisfies Partial<RedisBrokerOptions>;
+export { DEFAULT_REDIS_BROKER_OPTIONS } from "./options.js";
 
 const BLOCK_MS = 1000;
 
-export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
-  const o = { ...DEFAULT_REDIS_BROKER_OPTIONS, ...options };
-  const claimEveryMs = options.claimIntervalMs ?? Math.min(o.claimIdleMs / 2, 5000);
-  const name = `redis streams (${o.url ?? "redis://127.0.0.1:6379"})`;
+export function createRedisBroker(given: RedisBrokerOptions = {}): Broker {
+  const options = resolveRedisBrokerOptions(given);
+  const o = options;
+  const claimEveryMs = o.claimIntervalMs;
+  const name = `redis streams (${o.url})`;
   const onError = errorSink(options);
   const active = new Set<{ stop: () => Promise<void> }>();
   let cmd: Redis | undefined;

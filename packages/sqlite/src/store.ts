@@ -17,8 +17,9 @@ import {
   type StoreOptions,
   versionConflict,
 } from "tsmicro/plugin";
+import { resolveFileStoreOptions } from "./options.js";
 
-export const DEFAULT_STORE_FILE = "tsmicro-store.db";
+export { DEFAULT_STORE_FILE } from "./options.js";
 
 export interface FileStoreOptions extends StoreOptions {
   /** The database file; created with its directory if missing. @default "tsmicro-store.db" in the working directory */
@@ -43,12 +44,13 @@ interface Row {
 // GLOB, unlike LIKE, is case-sensitive and uses the key index for a fixed prefix.
 const globEscape = (s: string) => s.replace(/[*?[]/g, (c) => `[${c}]`);
 
-export function createFileStore(options: FileStoreOptions = {}): Store {
-  const path = options.path ?? DEFAULT_STORE_FILE;
+export function createFileStore(given: FileStoreOptions = {}): Store {
+  const options = resolveFileStoreOptions(given);
+  const path = options.path;
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
+  const db = new Database(path, { timeout: options.busyTimeoutMs });
   db.pragma("journal_mode = WAL");
-  db.pragma(`synchronous = ${options.synchronous ?? "NORMAL"}`);
+  db.pragma(`synchronous = ${options.synchronous}`);
   db.exec(`
     CREATE TABLE IF NOT EXISTS tsmicro_records (
       db TEXT NOT NULL, tbl TEXT NOT NULL, key TEXT NOT NULL,

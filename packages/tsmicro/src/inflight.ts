@@ -13,7 +13,8 @@ export type CallPhase =
   | "backoff"
   | "queued" // waiting for a concurrency slot on the server
   | "handling"
-  | "streaming";
+  | "streaming"
+  | "publishing"; // a published message on its way to a subscriber (or to the broker)
 
 export interface InflightCall {
   readonly id: number;

@@ -129,7 +129,7 @@ export type { StandardSchemaV1 } from "./contract/standard-schema.js";
 export { formatPath, validate } from "./contract/validate.js";
 // Errors and contexts, below the application helpers.
 export { abortError, type MicroErrorInit, statusText } from "./errors.js";
-export type { CallPhase, InflightSnapshot } from "./inflight.js";
+export type { CallPhase, InflightCall, InflightSnapshot } from "./inflight.js";
 // Middleware: one object with hooks for calls, streams, publishes, handlers and subscribers.
 export type { Middleware, PublishFn, StreamFn, SubscriberInfo } from "./middleware.js";
 // Registries.
@@ -167,6 +167,7 @@ export {
 } from "./registry/validate.js";
 export { createWatcherSet, type WatcherSet } from "./registry/watchers.js";
 // Selectors.
+export { NodeAttempt, type NodeMarks } from "./selector/node-attempt.js";
 export {
   createSelector,
   type SelectOptions,
@@ -270,6 +271,7 @@ export {
   requestPath,
 } from "./transport/http-guard.js";
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./transport/limits.js";
+export { serverListener } from "./transport/listener.js";
 export { STREAM_WINDOW_BYTES } from "./transport/mux-stream.js";
 export { createTcpTransport, DEFAULT_TCP_OPTIONS, type TcpTransportOptions } from "./transport/tcp.js";
 export {
@@ -297,4 +299,5 @@ export type {
 export { linkSignal, MAX_TIMER_MS, startTimer, stopTimer } from "./util/deadline.js";
 export { type Hop, renderHop } from "./util/hop.js";
 export type { SignalLike } from "./util/light-abort.js";
+export { type Expect, must, type Resolved, resolveOptions } from "./util/options.js";
 export { describeStuck, startWatchdog, type WatchdogOptions } from "./watchdog.js";

@@ -1,7 +1,6 @@
 // Options are resolved in one place per component; the `@default`s their docs promise are
 // checked here against what that place really fills in.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { createMemoryBroker } from "../src/broker/memory.js";
 import { CLIENT_DEFAULTS, type ClientOptions, resolveClientOptions } from "../src/client/options.js";
@@ -9,31 +8,11 @@ import { defaultCodecs } from "../src/codec/index.js";
 import { createMemoryRegistry } from "../src/registry/memory.js";
 import { resolveServiceOptions, SERVICE_DEFAULTS } from "../src/service/service.js";
 import { createTcpTransport } from "../src/transport/tcp.js";
+import { parseDefaults, documentedDefaults as readDefaults } from "./support/documented-defaults.js";
 
-/** `name → literal` for each member of `interface name` whose doc says `@default <literal>`. */
+/** The documented defaults of `name` in `file` (relative to this test). */
 function documentedDefaults(file: string, name: string): Map<string, unknown> {
-  return parseDefaults(readFileSync(new URL(file, import.meta.url), "utf8"), name);
-}
-
-function parseDefaults(src: string, name: string): Map<string, unknown> {
-  const start = src.indexOf(`export interface ${name} {`);
-  assert.ok(start >= 0, `interface ${name}`);
-  const body = src.slice(start, src.indexOf("\n}\n", start));
-  const out = new Map<string, unknown>();
-  for (const m of body.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*(\w+)\??:/g)) {
-    const d = /@default\s+(.+?)\s*$/m.exec(m[1]!.replace(/\n\s*\*/g, "\n"));
-    if (d === null) continue;
-    const text = d[1]!.trim();
-    let value: unknown;
-    if (/^-?[\d_]+(\.\d+)?$/.test(text)) value = Number(text.replace(/_/g, ""));
-    else if (/^"[^"]*"$/.test(text)) value = text.slice(1, -1);
-    else if (text === "true" || text === "false") value = text === "true";
-    else if (text === "[]") value = [];
-    else if (text === "{}") value = {};
-    else continue; // prose ("TCP", "off", "a cached ... selector"): not a literal to compare
-    out.set(m[2]!, value);
-  }
-  return out;
+  return readDefaults(new URL(file, import.meta.url), name);
 }
 
 describe("client options", () => {

@@ -1,8 +1,8 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { listenAt, parseAddress } from "tsmicro/plugin";
 import { UsageError } from "../args.js";
 import type { Command } from "../context.js";
 import { createMcpServer, type McpOptions } from "../mcp/server.js";
@@ -45,7 +45,8 @@ export const mcp: Command = {
     }
     const token = flags.token ?? process.env.TSMICRO_MCP_TOKEN ?? randomBytes(24).toString("base64url");
     if (token.length < 16) throw new UsageError("--token must be at least 16 characters");
-    const [host, port] = splitAddress(flags.address ?? DEFAULT_MCP_ADDRESS);
+    const address = flags.address ?? DEFAULT_MCP_ADDRESS;
+    checkAddress(address);
     const http = createServer(async (req, res) => {
       const auth = req.headers.authorization ?? "";
       if (!auth.startsWith("Bearer ") || !sameToken(auth.slice(7), token)) {
@@ -68,12 +69,7 @@ export const mcp: Command = {
         res.end(JSON.stringify({ error: (err as Error).message }));
       }
     });
-    await new Promise<void>((resolve, reject) => {
-      http.once("error", reject);
-      http.listen(port, host, resolve);
-    });
-    const addr = http.address() as AddressInfo;
-    const url = `http://${addr.address}:${addr.port}/mcp`;
+    const url = `http://${await listenAt(http, address, "--address")}/mcp`;
     const allowed = options.allow === "all" ? "all" : options.allow.join(", ") || "nothing (use --allow)";
     if (out.json) out.data({ url, allow: options.allow });
     else out.line(`tsmicro: MCP over Streamable HTTP on ${url}; tools: ${allowed}; Ctrl-C stops`);
@@ -89,11 +85,11 @@ export const mcp: Command = {
   },
 };
 
-function splitAddress(address: string): [string, number] {
-  const i = address.lastIndexOf(":");
-  const port = Number(address.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError(`--address must be host:port, got "${address}"`);
+/** A bad --address is a usage error (exit 2), as every other flag's. */
+function checkAddress(address: string): void {
+  try {
+    parseAddress(address, "--address");
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
-  return [address.slice(0, i), port];
 }

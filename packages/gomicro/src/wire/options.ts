@@ -1,4 +1,6 @@
 /** Options of go-micro's HTTP transport as tsmicro speaks it. */
+import { must, resolveOptions } from "tsmicro/plugin";
+
 export interface GoMicroTransportOptions {
   /** Idle sockets kept per address for reuse (busy ones are never limited). @default 64 */
   maxIdleSockets?: number;
@@ -24,3 +26,21 @@ export const DEFAULT_GO_MICRO_TRANSPORT_OPTIONS = {
 } satisfies Required<GoMicroTransportOptions>;
 
 export type ResolvedWireOptions = Required<GoMicroTransportOptions>;
+
+/**
+ * The one place the transport's options are resolved: defaults filled (the values the docs'
+ * `@default`s name, checked by a test), values checked (a bad one is a 400 naming the option
+ * and what it must be), the result frozen.
+ */
+export function resolveGoMicroTransportOptions(
+  options: GoMicroTransportOptions | undefined,
+): ResolvedWireOptions {
+  return resolveOptions("go-micro transport", options, DEFAULT_GO_MICRO_TRANSPORT_OPTIONS, {
+    maxIdleSockets: must.nonNegativeInteger,
+    dialTimeoutMs: must.positive,
+    maxHeaderBytes: must.positiveInteger,
+    maxBodyBytes: must.positiveInteger,
+    backlog: must.positiveInteger,
+    log: must.function,
+  });
+}

@@ -4,14 +4,15 @@
  * request, answered with one response whenever its handler finishes (go-micro clients keep one
  * request per socket in flight); messages with `Micro-Stream` feed that stream.
  */
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, type Socket } from "node:net";
 import { MicroError } from "tsmicro";
 import {
   type InboundRequest,
   type Listener,
-  parseAddress,
+  listenAt,
   type RequestHandler,
   type StreamHandler,
+  serverListener,
 } from "tsmicro/plugin";
 import { unwrapRequest } from "./envelope.js";
 import { END_OF_STREAM, errorHeader, H, requestHeadersIn } from "./headers.js";
@@ -32,24 +33,10 @@ export async function listenGoMicro(
     socket.once("close", () => sockets.delete(socket));
     serveConnection(socket, handler, streamHandler, opts);
   });
-  const bound = await listenWithBacklog(server, address, opts.backlog);
-  let stopped: Promise<void> | undefined;
-  const stopAccepting = () => {
-    stopped ??= new Promise<void>((resolve) => server.close(() => resolve()));
-    return Promise.resolve();
-  };
-  return {
-    address: bound,
-    get connections() {
-      return sockets.size;
-    },
-    stopAccepting,
-    async close() {
-      await stopAccepting();
-      for (const s of sockets) s.destroy();
-      await stopped;
-    },
-  };
+  // A deeper accept queue than Node's 511: go-micro's protocol has one request in flight per
+  // socket, so a burst of calls is a burst of connects, and dropped SYNs cost a 1 s retransmit.
+  const bound = await listenAt(server, address, "address", opts.backlog);
+  return serverListener(server, bound, sockets);
 }
 
 function serveConnection(
@@ -204,23 +191,4 @@ function echo(m: HttpMessage): Record<string, string> {
     if (v) out[k] = v;
   }
   return out;
-}
-
-/**
- * Binds like tsmicro's listeners, with a deeper accept queue: go-micro's protocol has one
- * request in flight per socket, so a burst of calls is a burst of connects, and Node's
- * default backlog (511) drops the excess SYNs into a one-second retransmit.
- */
-async function listenWithBacklog(server: Server, address: string, backlog: number): Promise<string> {
-  const { host, port } = parseAddress(address);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ host, port, backlog }, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const bound = server.address();
-  const shownHost = host.includes(":") ? `[${host}]` : host;
-  return typeof bound === "object" && bound !== null ? `${shownHost}:${bound.port}` : address;
 }

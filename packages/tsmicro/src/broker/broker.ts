@@ -5,6 +5,7 @@
  * conformance suite in `tsmicro/testing`; their delivery semantics are tabled in
  * broker/README.md.
  */
+import type { InflightCall } from "../inflight.js";
 
 /** Header names are lower-case; values are strings. */
 export type MessageHeaders = Record<string, string>;
@@ -34,6 +35,13 @@ export interface PublishOptions {
   signal?: AbortSignal;
   /** Bound on the whole publish, including waiting for a lost connection to come back. @default 5000 */
   timeoutMs?: number;
+  /**
+   * The publisher's in-flight record (the client's stall doctor table), in phase "publishing".
+   * A broker that finds and dials subscriber nodes itself (the HTTP broker) moves it through
+   * selecting, dialing and publishing and names the node, as a call's attempt does
+   * (selector/node-attempt.ts); others leave it as it is. @default none
+   */
+  inflight?: InflightCall;
 }
 
 export interface SubscribeOptions {

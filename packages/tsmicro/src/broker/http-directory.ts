@@ -3,6 +3,7 @@
  * (`tsmicro.broker.<topic>`), one version per queue group (`queue:<name>`) or `broadcast`,
  * one node per subscription. Lookups are cached and kept fresh by one registry watch;
  * a subscription that answered "gone" is skipped until its lease would have expired anyway.
+ * It is the selector of the broker's node attempts: they `mark` it as a client's mark its selector.
  */
 import type { Node, Registry, Service, Watcher } from "../registry/registry.js";
 
@@ -66,6 +67,15 @@ export class SubscriberDirectory {
   /** The subscription refused the connection or no longer exists: skip it. */
   gone(node: Node): void {
     this.#gone.set(node.id, Date.now() + this.#goneMs);
+  }
+
+  /**
+   * How a delivery to `node` went, as a selector hears it from a node attempt
+   * (selector/node-attempt.ts): a failure to reach it skips it, a success clears that.
+   */
+  mark(_service: string, node: Node, error?: unknown): void {
+    if (error !== undefined) this.gone(node);
+    else if (this.#gone.size > 0) this.#gone.delete(node.id);
   }
 
   close(): void {

@@ -9,8 +9,10 @@ import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { MicroError } from "../errors.js";
+import { type InflightCall, setPhase } from "../inflight.js";
 import { defaultRegistry } from "../registry/default.js";
 import type { Node, Registry } from "../registry/registry.js";
+import { NodeAttempt } from "../selector/node-attempt.js";
 import {
   advertisedAddress,
   ENV_BROKER_ADVERTISE,
@@ -18,6 +20,7 @@ import {
   listenAt,
   parseAddress,
 } from "../transport/address.js";
+import { markTransportFailure } from "../transport/failure.js";
 import type {
   Broker,
   BrokerHandler,
@@ -28,6 +31,7 @@ import type {
   Subscriber,
 } from "./broker.js";
 import { brokerServiceName, groupVersion, SubscriberDirectory } from "./http-directory.js";
+import { resolveHttpBrokerOptions } from "./http-options.js";
 import { serveSubscriptions } from "./http-server.js";
 import { encodeMessageFrame, MESSAGE_FRAME_CONTENT_TYPE } from "./message-frame.js";
 import { errorSink, notConnected, resolveSubscribeOptions } from "./options.js";
@@ -60,15 +64,7 @@ export interface HttpBrokerOptions extends BrokerOptions {
   maxSockets?: number;
 }
 
-export const DEFAULT_HTTP_BROKER_OPTIONS = {
-  address: "127.0.0.1:0",
-  registerTtlMs: 30_000,
-  registerIntervalMs: 10_000,
-  maxMessageBytes: 4 * 1024 * 1024,
-  maxPending: 1000,
-  cacheTtlMs: 10_000,
-  maxSockets: 16,
-} as const satisfies Partial<HttpBrokerOptions>;
+export { DEFAULT_HTTP_BROKER_OPTIONS } from "./http-options.js";
 
 interface Subscription {
   id: string;
@@ -78,7 +74,7 @@ interface Subscription {
 }
 
 export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
-  const o = { ...DEFAULT_HTTP_BROKER_OPTIONS, ...options };
+  const o = resolveHttpBrokerOptions(options);
   const registry = options.registry ?? defaultRegistry();
   const onError = errorSink(options);
   const name = `http (registry ${registry.name})`;
@@ -145,7 +141,14 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
     return starting;
   };
 
-  const post = (node: Node, body: Buffer, signal: AbortSignal, again = true): Promise<"ok" | "gone"> =>
+  // The attempt's phase follows the socket: dialing while a new one connects, then publishing.
+  const post = (
+    node: Node,
+    body: Buffer,
+    signal: AbortSignal,
+    attempt: NodeAttempt,
+    again = true,
+  ): Promise<"ok" | "gone"> =>
     new Promise((resolve, reject) => {
       const { host, port } = parseAddress(node.address, "subscriber address");
       const req = http.request(
@@ -170,35 +173,66 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
           });
         },
       );
+      req.once("socket", (socket) => {
+        if (!socket.connecting) attempt.enter("publishing");
+        else {
+          attempt.enter("dialing");
+          socket.once("connect", () => attempt.enter("publishing"));
+        }
+      });
       req.on("error", (err: NodeJS.ErrnoException) => {
         if (err.code === "ECONNREFUSED") resolve("gone");
         // A kept-alive socket the subscriber closed as we reused it: nothing was read, send again.
         else if (err.code === "ECONNRESET" && req.reusedSocket && again)
-          post(node, body, signal, false).then(resolve, reject);
+          post(node, body, signal, attempt, false).then(resolve, reject);
         else reject(err);
       });
       req.end(body);
     });
 
+  /**
+   * One message to one subscriber node, as one node attempt (the client's calls share it): the
+   * directory hears how it went, as a selector does (a subscriber that is gone is skipped for a
+   * while), and the publisher's in-flight record follows the phases. True once it took the message.
+   */
+  const deliver = async (
+    topic: string,
+    node: Node,
+    body: Buffer,
+    signal: AbortSignal,
+    record: InflightCall | undefined,
+  ): Promise<boolean> => {
+    const attempt = new NodeAttempt(brokerServiceName(topic), directory, record);
+    attempt.chose(node, true);
+    let result: "ok" | "gone";
+    try {
+      result = await post(node, body, signal, attempt);
+    } catch (err) {
+      attempt.failed(MicroError.from(err));
+      throw err;
+    }
+    if (result === "ok") attempt.succeeded();
+    else attempt.failed(subscriberGone(topic, node));
+    return result === "ok";
+  };
+
   // A subscriber that cannot be reached is skipped or fails the publish: nothing to retry here.
-  const publish = (topic: string, message: BrokerMessage, opts?: PublishOptions): Promise<void> =>
-    publishWithRetry(
+  const publish = (topic: string, message: BrokerMessage, opts?: PublishOptions): Promise<void> => {
+    const record = opts?.inflight;
+    return publishWithRetry(
       { broker: name, topic, message, options: opts, closed: state === "disconnected" },
       async (_n, deadline) => {
         deadline.setPhase("looking up subscribers");
+        setPhase(record, "selecting");
         const targets = await directory.lookup(topic);
         const body = encodeMessageFrame(topic, message);
         deadline.setPhase("delivering to subscribers");
         const sends: Promise<void>[] = [];
         for (const node of targets.broadcast) {
-          sends.push(
-            post(node, body, deadline.signal).then((r) => {
-              if (r === "gone") directory.gone(node);
-            }),
-          );
+          sends.push(deliver(topic, node, body, deadline.signal, record).then(() => {}));
         }
         for (const [version, members] of targets.groups) {
-          sends.push(toOneMember(topic, version, members, body, deadline.signal));
+          sends.push(toOneMember(topic, version, members, body, deadline.signal, record));
         }
         const results = await Promise.allSettled(sends);
         const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
@@ -215,6 +249,7 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
       },
       false,
     );
+  };
 
   // One member of the group takes it; members that are gone are skipped, in round-robin order.
   const toOneMember = async (
@@ -223,14 +258,14 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
     members: Node[],
     body: Buffer,
     signal: AbortSignal,
+    record: InflightCall | undefined,
   ) => {
     const key = `${topic}\u0000${version}`;
     const start = turns.get(key) ?? 0;
     turns.set(key, start + 1);
     for (let i = 0; i < members.length; i++) {
       const node = members[(start + i) % members.length]!;
-      if ((await post(node, body, signal)) === "ok") return;
-      directory.gone(node);
+      if (await deliver(topic, node, body, signal, record)) return;
     }
     throw new MicroError({
       id: "tsmicro",
@@ -297,4 +332,16 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
       };
     },
   };
+}
+
+/** A subscriber that refused the connection or no longer has the subscription: not reachable. */
+function subscriberGone(topic: string, node: Node): MicroError {
+  return markTransportFailure(
+    new MicroError({
+      id: "tsmicro",
+      code: 503,
+      detail: `subscriber ${node.id} to "${topic}" at ${node.address} is gone`,
+      retryable: true,
+    }),
+  );
 }

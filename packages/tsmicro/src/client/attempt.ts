@@ -2,15 +2,17 @@
  * Reaching a node: the one way a unary call or a stream gets to a server. Select a node (a
  * fixed address list, or the selector), count the call against it (least-in-flight), take a
  * shared connection (dialing only when the pool has none), and afterwards tell the selector
- * how it went and stop counting. The phases it passes through (selecting, dialing, then sent
- * or streaming) are what the stall doctor shows.
+ * how it went and stop counting (selector/node-attempt.ts, which the HTTP broker's publishes
+ * share). The phases it passes through (selecting, dialing, then sent or streaming) are what
+ * the stall doctor shows.
  *
  * It holds no lock or slot across an await: connections are multiplexed, and a select that
  * waits for the registry waits only on its own signal.
  */
 import { Code, type MicroError } from "../errors.js";
-import { type CallPhase, type InflightCall, type InflightTable, setPhase } from "../inflight.js";
+import type { CallPhase, InflightCall, InflightTable } from "../inflight.js";
 import type { Node } from "../registry/registry.js";
+import { NodeAttempt } from "../selector/node-attempt.js";
 import type { SelectOptions, Selector } from "../selector/selector.js";
 import { isTransportFailure } from "../transport/failure.js";
 import type { Pool } from "../transport/pool.js";
@@ -70,25 +72,21 @@ export const PHASE_TEXT: Record<CallPhase, string> = {
   queued: "waiting for a concurrency slot",
   handling: "handling",
   streaming: "streaming",
+  publishing: "waiting for the subscriber to take the message",
 };
 
 /**
- * One call's way to its node, attempt after attempt. `connect` reaches a node; then exactly
- * one of `succeeded`, `failed` or `release` ends that attempt (each is idempotent).
+ * One call's way to its node, attempt after attempt: the shared node attempt (selector counts,
+ * marks, phases) plus how a call chooses (a fixed address list in turn, or the selector, past
+ * open breakers and a hedge's other legs) and reaches it (a pooled connection). `connect`
+ * reaches a node; then exactly one of `succeeded`, `failed`, `abandoned` or `release` ends
+ * that attempt (each is idempotent).
  */
-export class Attempt {
-  /** The node of the current (or last) attempt. */
-  node: Node | undefined;
-  /** 1-based; `next()` counts retries. */
-  number = 1;
-  phase: CallPhase = "selecting";
+export class Attempt extends NodeAttempt {
   readonly #snap: Snapshot;
   readonly #service: string;
   readonly #opts: CallOptions;
-  readonly #record: InflightCall | undefined;
   readonly #addresses: readonly string[] | undefined;
-  /** The node counted as busy in the selector until the attempt ends. */
-  #busy: Node | undefined;
   /** The node whose breaker this attempt reports to when it ends, and whether it is the probe. */
   #breaker: { node: Node; probe: boolean } | undefined;
   readonly #hooks: AttemptHooks | undefined;
@@ -100,20 +98,13 @@ export class Attempt {
     record: InflightCall | undefined,
     hooks?: AttemptHooks,
   ) {
+    super(service, snap.selector, record);
     this.#snap = snap;
     this.#hooks = hooks;
     this.#service = service;
     this.#opts = opts;
-    this.#record = record;
     const a = opts.address;
     this.#addresses = a === undefined ? undefined : typeof a === "string" ? [a] : a;
-  }
-
-  /** Moves the call to phase `p` (the in-flight record's phase and its start time). */
-  enter(p: CallPhase): void {
-    if (this.phase === p) return;
-    this.phase = p;
-    setPhase(this.#record, p);
   }
 
   /** Selects a node and takes a connection to it. */
@@ -124,14 +115,12 @@ export class Attempt {
     if (this.#addresses !== undefined) {
       const address = this.#addresses[(this.number - 1) % this.#addresses.length]!;
       node = { id: address, address, metadata: {} };
+      this.chose(node, false);
     } else {
       node = await this.#select(signal);
-      snap.selector.started?.(this.#service, node);
-      this.#busy = node;
+      this.chose(node, true);
     }
     this.#hooks?.onNode?.(node);
-    this.node = node;
-    if (this.#record !== undefined) this.#record.node = node.id;
     const conn = snap.pool.get(node.address, this.#opts.dialTimeoutMs ?? snap.options.dialTimeoutMs, signal);
     if (!(conn instanceof Promise)) return conn;
     this.enter("dialing");
@@ -187,23 +176,16 @@ export class Attempt {
     if (o) this.#snap.breakers?.record(this.#service, b.node, failed, b.probe, o as Required<BreakerOptions>);
   }
 
-  /** The node answered: the selector counts a success for it. */
-  succeeded(): void {
+  /** The node answered: its breaker and the selector count a success for it. */
+  override succeeded(): void {
     this.#report(false);
-    this.release();
-    if (this.#addresses === undefined && this.node !== undefined) {
-      this.#snap.selector.mark(this.#service, this.node);
-    }
+    super.succeeded();
   }
 
   /** The attempt failed with `error`: a transport failure counts against the node. */
-  failed(error: MicroError): void {
-    const transport = isTransportFailure(error);
-    this.#report(countsAgainstNode(error, transport));
-    this.release();
-    if (this.#addresses === undefined && this.node !== undefined && transport) {
-      this.#snap.selector.mark(this.#service, this.node, error);
-    }
+  override failed(error: MicroError): void {
+    this.#report(countsAgainstNode(error, isTransportFailure(error)));
+    super.failed(error);
   }
 
   /**
@@ -216,15 +198,8 @@ export class Attempt {
   }
 
   /** Stops counting the attempt against its node, however it ended. */
-  release(): void {
+  override release(): void {
     this.#report(undefined);
-    if (this.#busy !== undefined) this.#snap.selector.finished?.(this.#service, this.#busy);
-    this.#busy = undefined;
-  }
-
-  /** Counts the next attempt (a retry). */
-  next(): void {
-    this.number++;
-    if (this.#record !== undefined) this.#record.attempt = this.number;
+    super.release();
   }
 }

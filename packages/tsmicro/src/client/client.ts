@@ -234,7 +234,8 @@ class ClientImpl implements Client {
       options.wrappers.reduceRight<CallFn>((next, wrap) => wrap(next), bottom),
     );
     const streamBottom: StreamFn = (ctx, req, opts) => openStream(snap, table, ctx, req, opts);
-    const publishBottom: PublishFn = (ctx, message, opts) => publishMessage(options, ctx, message, opts);
+    const publishBottom: PublishFn = (ctx, message, opts) =>
+      publishMessage(options, table, ctx, message, opts);
     return {
       ...snap,
       invoke,

@@ -7,8 +7,12 @@ import { randomUUID } from "node:crypto";
 import { HEADER, type MessageHeaders } from "../broker/broker.js";
 import { background, type Context, remainingMs } from "../context.js";
 import { timeout } from "../errors.js";
-import { linkSignal } from "../util/deadline.js";
+import type { InflightTable } from "../inflight.js";
+import { linkSignal, noop } from "../util/deadline.js";
 import type { ClientOptions } from "./options.js";
+
+/** The in-flight record's endpoint for a publish (its service is the topic). */
+export const PUBLISH_ENDPOINT = "publish";
 
 /** A payload for a topic (go-micro's client.Message). */
 export interface Message<T = unknown> {
@@ -34,6 +38,7 @@ export interface PublishCallOptions {
 
 export async function publishMessage(
   o: Readonly<ClientOptions>,
+  inflight: InflightTable | undefined,
   ctx: Context,
   message: Message,
   opts: PublishCallOptions = {},
@@ -50,19 +55,36 @@ export async function publishMessage(
   const left = remainingMs(ctx);
   if (left <= 0) throw timeout("tsmicro", `publish to "${message.topic}": the caller's deadline has passed`);
   const timeoutMs = Math.min(opts.timeoutMs ?? o.requestTimeoutMs, left);
+  // The stall doctor's record: "publishing" until a broker that reaches nodes itself says more.
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  const record = inflight?.add(
+    "client",
+    message.topic,
+    PUBLISH_ENDPOINT,
+    undefined,
+    "publishing",
+    deadline === Number.POSITIVE_INFINITY ? undefined : deadline,
+    ctx.chain,
+    started,
+  );
+  let signal: AbortSignal | undefined;
+  let unlinkCtx = noop;
+  let unlinkOpt = noop;
   if (opts.signal === undefined) {
     // background()'s signal never aborts: leave it out rather than hang a listener on it per publish.
-    const signal = ctx.signal === background().signal ? undefined : ctx.signal;
-    await o.broker.publish(message.topic, { headers, body }, { signal, timeoutMs });
-    return;
+    signal = ctx.signal === background().signal ? undefined : ctx.signal;
+  } else {
+    const controller = new AbortController();
+    unlinkCtx = linkSignal(ctx.signal, controller);
+    unlinkOpt = linkSignal(opts.signal, controller);
+    signal = controller.signal;
   }
-  const controller = new AbortController();
-  const unlinkCtx = linkSignal(ctx.signal, controller);
-  const unlinkOpt = linkSignal(opts.signal, controller);
   try {
-    await o.broker.publish(message.topic, { headers, body }, { signal: controller.signal, timeoutMs });
+    await o.broker.publish(message.topic, { headers, body }, { signal, timeoutMs, inflight: record });
   } finally {
     unlinkCtx();
     unlinkOpt();
+    if (record !== undefined) inflight!.delete(record);
   }
 }

@@ -5,7 +5,8 @@
  */
 import { notFound } from "../errors.js";
 import type { Node, Registry, RegistryEvent, Service, Watcher } from "../registry/registry.js";
-import { createGrace, DEFAULT_GRACE_MS } from "./grace.js";
+import { createGrace } from "./grace.js";
+import { resolveSelectorOptions } from "./options.js";
 import { type NodeFilter, type NodeLoad, roundRobin, type Strategy } from "./strategy.js";
 
 export interface SelectOptions {
@@ -70,19 +71,17 @@ interface Entry {
   fetchedAt: number;
 }
 
-export function createSelector(options: SelectorOptions): Selector {
-  const { registry } = options;
+export function createSelector(given: SelectorOptions): Selector {
+  const options = resolveSelectorOptions(given);
+  const { registry, cacheTtlMs, ejectMs, maxEjectMs } = options;
   const defaultStrategy = options.strategy ?? roundRobin();
-  const cacheTtlMs = options.cacheTtlMs ?? 60_000;
-  const ejectMs = options.ejectMs ?? 1000;
-  const maxEjectMs = options.maxEjectMs ?? 30_000;
   const cache = new Map<string, Entry>();
   const loading = new Map<string, Promise<Service[]>>();
   const ejected = new Map<string, { until: number; failures: number }>();
   // Events for a service whose first fetch is under way: applied once it lands.
   const early = new Map<string, RegistryEvent[]>();
   const inflight = new Map<string, number>();
-  const grace = createGrace(options.graceMs ?? DEFAULT_GRACE_MS);
+  const grace = createGrace(options.graceMs);
   const load: NodeLoad = { inflight: (node) => inflight.get(node.id) ?? 0 };
   let watcher: Watcher | undefined;
   let closed = false;

@@ -147,17 +147,19 @@ export function parseAddress(address: string, what = "address"): { host: string;
 
 /**
  * Binds `server` (net, tls, http or http2) to `address` and resolves with the bound `host:port`
- * (the real port when 0 was asked; IPv6 hosts in brackets).
+ * (the real port when 0 was asked; IPv6 hosts in brackets). `backlog`: the accept queue's
+ * length (Node's default, 511, when undefined).
  */
 export async function listenAt(
   server: Pick<Server, "listen" | "once" | "off" | "address">,
   address: string,
   what = "address",
+  backlog?: number,
 ): Promise<string> {
   const { host, port } = parseAddress(address, what);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen({ host, port }, () => {
+    server.listen(backlog === undefined ? { host, port } : { host, port, backlog }, () => {
       server.off("error", reject);
       resolve();
     });

@@ -21,6 +21,7 @@ import {
   guardConnection,
   type LimitLog,
 } from "./limits.js";
+import { serverListener } from "./listener.js";
 import { ServerStreams } from "./mux-stream.js";
 import {
   describeTlsServerError,
@@ -264,20 +265,14 @@ export async function listenTcp(
     socket.destroy();
   });
   const boundAddress = await listenAt(server, address);
-  let closing: Promise<void> | undefined;
-  const stopAccepting = () => {
-    closing ??= new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const g of goAways) g();
-    return Promise.resolve();
-  };
-  return {
-    address: boundAddress,
-    get connections() {
-      return sockets.size;
+  return serverListener(
+    server,
+    boundAddress,
+    sockets,
+    () => {
+      for (const g of goAways) g();
     },
-    stopAccepting,
-    async close() {
-      await stopAccepting();
+    async () => {
       // The last replies of a drain are batched for the next tick: let them out, then
       // half-close (a destroy here dropped them). A peer that never answers the FIN is cut.
       await new Promise((r) => setImmediate(r));
@@ -285,7 +280,6 @@ export async function listenTcp(
         s.end();
         setTimeout(() => s.destroy(), CLOSE_GRACE_MS).unref();
       }
-      await closing;
     },
-  };
+  );
 }

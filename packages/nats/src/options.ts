@@ -1,0 +1,102 @@
+/**
+ * The one place each NATS factory's options are resolved: defaults filled (the values their
+ * docs' `@default`s name, checked by a test), values checked (a bad one is a 400 naming the
+ * option and what it must be), the result frozen.
+ */
+import { must, resolveOptions } from "tsmicro/plugin";
+import { DEFAULT_NATS_SERVERS } from "./connection.js";
+
+export const DEFAULT_NATS_REGISTRY_BUCKET = "tsmicro-registry";
+export const DEFAULT_NATS_REGISTRY_TIMEOUT_MS = 3000;
+export const DEFAULT_NATS_REGISTRY_RECONNECT_MS = 250;
+
+export const DEFAULT_JETSTREAM_BROKER_OPTIONS = {
+  maxAgeMs: 7 * 24 * 3600_000,
+  ackWaitMs: 30_000,
+  prefetch: 256,
+  inactiveThresholdMs: 60_000,
+  duplicateWindowMs: 120_000,
+} as const;
+
+/** Checks of the connection options every factory shares. */
+const CONNECTION = {
+  connection: must.object,
+  servers: must.texts,
+  auth: must.object,
+  tls: must.object,
+  connectOptions: must.object,
+  onError: must.function,
+};
+
+const CONNECTION_DEFAULTS = { servers: DEFAULT_NATS_SERVERS, connectOptions: {} };
+
+export function resolveNatsRegistryOptions<T extends object>(options: T | undefined) {
+  return resolveOptions(
+    "nats registry",
+    options,
+    {
+      ...CONNECTION_DEFAULTS,
+      bucket: DEFAULT_NATS_REGISTRY_BUCKET,
+      timeoutMs: DEFAULT_NATS_REGISTRY_TIMEOUT_MS,
+      reconnectMs: DEFAULT_NATS_REGISTRY_RECONNECT_MS,
+      replicas: 1,
+    },
+    {
+      ...CONNECTION,
+      bucket: must.text,
+      timeoutMs: must.positive,
+      reconnectMs: must.positive,
+      replicas: must.positiveInteger,
+    },
+  );
+}
+
+export function resolveNatsStoreOptions<T extends object>(options: T | undefined) {
+  return resolveOptions(
+    "nats store",
+    options,
+    { ...CONNECTION_DEFAULTS, bucketPrefix: "tsmicro-store", timeoutMs: 5000, replicas: 1 },
+    {
+      ...CONNECTION,
+      bucketPrefix: must.text,
+      timeoutMs: must.positive,
+      replicas: must.positiveInteger,
+      database: must.text,
+      table: must.text,
+      limits: must.object,
+    },
+  );
+}
+
+export function resolveNatsConfigSourceOptions<T extends object>(options: T | undefined) {
+  return resolveOptions(
+    "nats config source",
+    options,
+    { ...CONNECTION_DEFAULTS, bucket: "tsmicro-config", timeoutMs: 5000 },
+    { ...CONNECTION, bucket: must.text, timeoutMs: must.positive },
+  );
+}
+
+export function resolveNatsBrokerOptions<T extends object>(options: T | undefined) {
+  return resolveOptions("nats broker", options, CONNECTION_DEFAULTS, {
+    ...CONNECTION,
+    format: must.object,
+  });
+}
+
+export function resolveJetStreamBrokerOptions<T extends object>(options: T | undefined) {
+  return resolveOptions(
+    "jetstream broker",
+    options,
+    { ...CONNECTION_DEFAULTS, ...DEFAULT_JETSTREAM_BROKER_OPTIONS },
+    {
+      ...CONNECTION,
+      streamName: must.function,
+      maxAgeMs: must.positive,
+      ackWaitMs: must.positive,
+      prefetch: must.positiveInteger,
+      inactiveThresholdMs: must.positive,
+      duplicateWindowMs: must.nonNegative,
+    },
+  );
+}
