@@ -34,7 +34,7 @@ import {
   SERVICE_HEADER,
 } from "./metadata.js";
 import { type GrpcTransportOptions, http2Settings, type ResolvedGrpcOptions } from "./options.js";
-import { GrpcServerStream } from "./server-stream.js";
+import { GrpcServerStream, RESPOND_END, type ServerStreamOptions } from "./server-stream.js";
 import { errorTrailers, GrpcStatus } from "./status.js";
 
 export async function listenGrpc(
@@ -112,7 +112,7 @@ function onStream(
         "content-type": "application/grpc",
         ...errorTrailers(err, status),
       },
-      { endStream: true },
+      RESPOND_END,
     );
   };
   const contentType = fromGrpcContentType(headers["content-type"]);
@@ -155,15 +155,57 @@ function onStream(
     metadata: headersToMetadata(headers),
     chain: typeof chain === "string" && chain.length > 0 ? chain.split(",") : undefined,
   };
-  const socket = h2.session?.socket;
-  const peer = `${socket?.remoteAddress}:${socket?.remotePort}`;
-  const stream = new GrpcServerStream(h2, request, peer, {
-    maxMessageBytes: options.maxMessageBytes,
-    highWaterBytes: options.streamWindowBytes,
-    responseContentType: headers["content-type"]!,
-    isUnknownEndpoint,
-  });
+  const stream = new GrpcServerStream(
+    h2,
+    request,
+    peerOf(h2.session),
+    streamOptions(options, headers["content-type"]!),
+  );
   serve(stream);
+}
+
+/** The peer address of each session, worked out once (reading it through the session's socket proxy costs). */
+const peers = new WeakMap<Http2Session, string>();
+
+function peerOf(session: Http2Session | undefined): string {
+  if (session === undefined) return "undefined:undefined";
+  let peer = peers.get(session);
+  if (peer === undefined) {
+    const socket = session.socket;
+    peer = `${socket?.remoteAddress}:${socket?.remotePort}`;
+    // Known once the socket is connected, which it is when a stream arrives; do not cache a miss.
+    if (socket?.remoteAddress !== undefined) peers.set(session, peer);
+  }
+  return peer;
+}
+
+/**
+ * Per-call stream options, shared by the calls of one content type (the usual one or two) instead
+ * of built for each; other content types get their own object.
+ */
+const optionsCache = new WeakMap<object, Map<string, ServerStreamOptions>>();
+const MAX_CACHED_CONTENT_TYPES = 8;
+
+function streamOptions(
+  options: Required<Omit<GrpcTransportOptions, "tls">>,
+  responseContentType: string,
+): ServerStreamOptions {
+  let byType = optionsCache.get(options);
+  if (byType === undefined) {
+    byType = new Map();
+    optionsCache.set(options, byType);
+  }
+  let o = byType.get(responseContentType);
+  if (o === undefined) {
+    o = {
+      maxMessageBytes: options.maxMessageBytes,
+      highWaterBytes: options.streamWindowBytes,
+      responseContentType,
+      isUnknownEndpoint,
+    };
+    if (byType.size < MAX_CACHED_CONTENT_TYPES) byType.set(responseContentType, o);
+  }
+  return o;
 }
 
 /** For a server without stream support: every call is unary (one message in, one out). */
