@@ -6,6 +6,7 @@
  * a restarted or wiped etcd gets its nodes back without waiting for the next refresh.
  */
 import { EtcdLeaseInvalidError, type Lease, type Namespace } from "etcd3";
+import { type DeadlineTimer, startTimer, stopTimer } from "tsmicro/plugin";
 import { unavailable } from "./errors.js";
 
 interface Held {
@@ -36,7 +37,7 @@ export function createLeaseKeeper(
   options: { reconnectMs: number; describe: string },
 ): LeaseKeeper {
   const held = new Map<string, Held>();
-  let retryTimer: NodeJS.Timeout | undefined;
+  let retryTimer: DeadlineTimer;
   let retryDelay = options.reconnectMs;
   let closed = false;
 
@@ -88,8 +89,7 @@ export function createLeaseKeeper(
 
   const scheduleRetry = () => {
     if (retryTimer !== undefined || closed) return;
-    retryTimer = setTimeout(() => void retry(), retryDelay);
-    retryTimer.unref();
+    retryTimer = startTimer(() => void retry(), retryDelay, true);
   };
 
   const retry = async () => {
@@ -160,7 +160,7 @@ export function createLeaseKeeper(
     },
     close() {
       closed = true;
-      clearTimeout(retryTimer);
+      stopTimer(retryTimer);
       for (const h of held.values()) h.lease?.release();
       held.clear();
     },

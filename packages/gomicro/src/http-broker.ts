@@ -16,6 +16,7 @@ import {
   type BrokerMessage,
   type BrokerOptions,
   errorSink,
+  type IntervalTimer,
   joinHostPort,
   listenAt,
   notConnected,
@@ -26,6 +27,8 @@ import {
   SerialSubscription,
   type SubscribeOptions,
   type Subscriber,
+  startInterval,
+  stopInterval,
 } from "tsmicro/plugin";
 import { goMicroNatsMessageFormat as messageFormat } from "./broker.js";
 import { GoMicroSubscriberDirectory, type Target } from "./http-broker-directory.js";
@@ -96,7 +99,7 @@ export function createGoMicroHttpBroker(options: GoMicroHttpBrokerOptions): Brok
   let state: "new" | "connected" | "disconnected" = "new";
   let server: http.Server | undefined;
   let starting: Promise<void> | undefined;
-  let refresh: NodeJS.Timeout | undefined;
+  let refresh: IntervalTimer;
   let advertised = "";
 
   const record = (s: Subscription) => ({
@@ -186,14 +189,17 @@ export function createGoMicroHttpBroker(options: GoMicroHttpBrokerOptions): Brok
         throw err;
       }
       server = srv;
-      refresh = setInterval(() => {
-        for (const s of subs.values()) {
-          registry.register(record(s), { ttlMs: o.registerTtlMs }).catch((err: Error) => {
-            onError(new Error(`go-micro http broker: could not refresh "${s.topic}": ${err.message}`));
-          });
-        }
-      }, o.registerIntervalMs);
-      refresh.unref();
+      refresh = startInterval(
+        () => {
+          for (const s of subs.values()) {
+            registry.register(record(s), { ttlMs: o.registerTtlMs }).catch((err: Error) => {
+              onError(new Error(`go-micro http broker: could not refresh "${s.topic}": ${err.message}`));
+            });
+          }
+        },
+        o.registerIntervalMs,
+        true,
+      );
     })();
     return starting;
   };
@@ -313,7 +319,7 @@ export function createGoMicroHttpBroker(options: GoMicroHttpBrokerOptions): Brok
       subs.clear();
       await Promise.all(all.map((s) => registry.deregister(record(s)).catch(() => {})));
       await Promise.all(all.map((s) => s.sub.close()));
-      clearInterval(refresh);
+      stopInterval(refresh);
       directory.close();
       agent.destroy();
       const srv = server;

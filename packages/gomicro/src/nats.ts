@@ -16,11 +16,14 @@ import { type NatsConnectionOptions, natsConnectionHandle } from "@tsmicro/nats"
 import { MicroError, type Registry } from "tsmicro";
 import {
   createWatcherSet,
+  type IntervalTimer,
   type RegistryEvent,
   type RegistryRow,
   type Service,
   servicesOfRows as servicesOf,
+  startInterval,
   startTimer,
+  stopInterval,
   stopTimer,
   type Watcher,
   type WatchOptions,
@@ -135,11 +138,11 @@ export function createGoMicroNatsRegistry(options: GoMicroNatsRegistryOptions = 
   // Every node this registry has seen (answers, announcements), for the watchers' events.
   const known = new Map<string, RegistryRow>();
   let watchSub: Subscription | undefined;
-  let pollTimer: NodeJS.Timeout | undefined;
+  let pollTimer: IntervalTimer;
   let watching = false;
   const stopWatching = () => {
     watching = false;
-    clearInterval(pollTimer);
+    stopInterval(pollTimer);
     pollTimer = undefined;
     watchSub?.unsubscribe();
     watchSub = undefined;
@@ -194,13 +197,16 @@ export function createGoMicroNatsRegistry(options: GoMicroNatsRegistryOptions = 
           },
         });
         // One "list" per round, which every node answers.
-        pollTimer = setInterval(() => {
-          void query(undefined).then(
-            (found) => watching && observeAnswer(found, undefined),
-            () => {},
-          );
-        }, o.pollMs);
-        pollTimer.unref();
+        pollTimer = startInterval(
+          () => {
+            void query(undefined).then(
+              (found) => watching && observeAnswer(found, undefined),
+              () => {},
+            );
+          },
+          o.pollMs,
+          true,
+        );
       },
       () => watchers.stopAll(),
     );

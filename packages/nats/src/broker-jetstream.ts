@@ -33,6 +33,8 @@ import {
   resolveSubscribeOptions,
   type SubscribeOptions,
   type Subscriber,
+  startInterval,
+  stopInterval,
 } from "tsmicro/plugin";
 import { ConnectionState, fromNatsHeaders, openConnection, toNatsHeaders } from "./broker-connection.js";
 import { type NatsConnectionOptions, natsConnectionHandle } from "./connection.js";
@@ -269,7 +271,7 @@ export function createJetStreamBroker(given: JetStreamBrokerOptions = {}): Broke
 function keepAlive(ackWaitMs: number) {
   const every = Math.max(100, ackWaitMs / 2);
   let current: { m: JsMsg; since: number } | undefined;
-  const timer = setInterval(
+  const timer = startInterval(
     () => {
       if (current !== undefined && Date.now() - current.since >= every) {
         current.m.working();
@@ -277,14 +279,14 @@ function keepAlive(ackWaitMs: number) {
       }
     },
     Math.max(50, every / 2),
+    true,
   );
-  timer.unref();
   return {
     handling(m: JsMsg | undefined) {
       current = m === undefined ? undefined : { m, since: Date.now() };
     },
     stop() {
-      clearInterval(timer);
+      stopInterval(timer);
     },
   };
 }

@@ -4,6 +4,7 @@
  * meant to be alive (last `hold` within its TTL) is written again, retrying with back-off
  * until NATS takes them.
  */
+import { type DeadlineTimer, startTimer, stopTimer } from "tsmicro/plugin";
 
 interface Held {
   value: string;
@@ -27,14 +28,13 @@ export function createNodeKeeper(options: {
   write: (key: string, value: string) => Promise<void>;
 }): NodeKeeper {
   const held = new Map<string, Held>();
-  let timer: NodeJS.Timeout | undefined;
+  let timer: DeadlineTimer;
   let delay = options.reconnectMs;
   let closed = false;
 
   const schedule = (ms: number) => {
     if (timer !== undefined || closed) return;
-    timer = setTimeout(() => void rewrite(), ms);
-    timer.unref();
+    timer = startTimer(() => void rewrite(), ms, true);
   };
 
   const rewrite = async () => {
@@ -66,13 +66,13 @@ export function createNodeKeeper(options: {
       held.delete(key);
     },
     rewriteAll() {
-      clearTimeout(timer);
+      stopTimer(timer);
       timer = undefined;
       schedule(0);
     },
     close() {
       closed = true;
-      clearTimeout(timer);
+      stopTimer(timer);
       held.clear();
     },
   };

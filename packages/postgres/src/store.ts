@@ -14,6 +14,8 @@ import {
   STORE_NAME_PATTERN,
   type StoredRecord,
   type StoreOptions,
+  startInterval,
+  stopInterval,
   versionConflict,
 } from "tsmicro/plugin";
 import { resolvePostgresStoreOptions } from "./options.js";
@@ -111,11 +113,14 @@ export function createPostgresStore(given: PostgresStoreOptions = {}): Store {
     version: Number(r.version),
   });
   const cols = "key, value, metadata, expires_at, version";
-  const sweep = setInterval(() => {
-    if (ready !== undefined)
-      void pool.query(`DELETE FROM ${t} WHERE expires_at <= $1`, [Date.now()]).catch(() => {});
-  }, options.sweepIntervalMs);
-  sweep.unref();
+  const sweep = startInterval(
+    () => {
+      if (ready !== undefined)
+        void pool.query(`DELETE FROM ${t} WHERE expires_at <= $1`, [Date.now()]).catch(() => {});
+    },
+    options.sweepIntervalMs,
+    true,
+  );
 
   return defineStore(
     {
@@ -179,7 +184,7 @@ export function createPostgresStore(given: PostgresStoreOptions = {}): Store {
         return (await q<{ key: string }>(`SELECT key FROM ${t} WHERE ${sql}`, values)).rows.map((r) => r.key);
       },
       async close() {
-        clearInterval(sweep);
+        stopInterval(sweep);
         await pool.end();
       },
     },

@@ -21,6 +21,7 @@ import {
   resolveSubscribeOptions,
   type SubscribeOptions,
   type Subscriber,
+  startTimer,
 } from "tsmicro/plugin";
 import { openRedis, type RedisConnectionOptions, ready, sleep } from "./connection.js";
 import { resolveRedisBrokerOptions } from "./options.js";
@@ -312,9 +313,6 @@ async function deliveries(r: Redis, key: string, group: string, id: string, floo
 
 function timeoutSignal(ms: number, detail: string): AbortSignal {
   const c = new AbortController();
-  setTimeout(
-    () => c.abort(new MicroError({ id: "tsmicro", code: 503, detail, retryable: true })),
-    ms,
-  ).unref();
+  startTimer(() => c.abort(new MicroError({ id: "tsmicro", code: 503, detail, retryable: true })), ms, true);
   return c.signal;
 }

@@ -296,7 +296,15 @@ export type {
   TransportResponse,
   TransportStream,
 } from "./transport/transport.js";
-export { linkSignal, MAX_TIMER_MS, startTimer, stopTimer } from "./util/deadline.js";
+export type { DeadlineTimer, IntervalTimer } from "./util/deadline.js";
+export {
+  linkSignal,
+  MAX_TIMER_MS,
+  startInterval,
+  startTimer,
+  stopInterval,
+  stopTimer,
+} from "./util/deadline.js";
 export { type Hop, renderHop } from "./util/hop.js";
 export type { SignalLike } from "./util/light-abort.js";
 export { type Expect, must, type Resolved, resolveOptions } from "./util/options.js";

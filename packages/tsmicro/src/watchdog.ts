@@ -4,6 +4,7 @@
  * stuck rather than reconstructed after its timeout.
  */
 import type { InflightSnapshot } from "./inflight.js";
+import { startInterval, stopInterval } from "./util/deadline.js";
 
 export interface WatchdogOptions {
   /** A call in one phase longer than this is reported. */
@@ -24,7 +25,7 @@ export function describeStuck(c: InflightSnapshot): string {
 export function startWatchdog(list: () => InflightSnapshot[], options: WatchdogOptions): () => void {
   const log = options.log ?? ((m: string) => console.warn(m));
   const reported = new Map<number, string>();
-  const timer = setInterval(
+  const timer = startInterval(
     () => {
       const seen = new Set<number>();
       for (const c of list()) {
@@ -36,7 +37,7 @@ export function startWatchdog(list: () => InflightSnapshot[], options: WatchdogO
       for (const id of reported.keys()) if (!seen.has(id)) reported.delete(id);
     },
     Math.max(10, options.intervalMs ?? options.thresholdMs / 2),
+    true,
   );
-  timer.unref();
-  return () => clearInterval(timer);
+  return () => stopInterval(timer);
 }

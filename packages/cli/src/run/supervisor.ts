@@ -9,6 +9,7 @@ import { type FSWatcher, statSync, watch } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
+import { type DeadlineTimer, startTimer, stopTimer } from "tsmicro/plugin";
 import type { Prefixer } from "./prefix.js";
 import type { ServiceSpec } from "./project.js";
 
@@ -40,9 +41,9 @@ class Supervised {
   #exited: Promise<void> = Promise.resolve();
   #crashes = 0;
   #startedAt = 0;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: DeadlineTimer;
   #watchers: FSWatcher[] = [];
-  #debounce: NodeJS.Timeout | undefined;
+  #debounce: DeadlineTimer;
   #restarting = false;
   #stopped = false;
 
@@ -99,7 +100,7 @@ class Supervised {
     this.#crashes++;
     const how = signal === null ? `code ${code}` : `signal ${signal}`;
     this.say(`exited with ${how}; restart ${this.#crashes} in ${delay}ms`);
-    this.#timer = setTimeout(() => {
+    this.#timer = startTimer(() => {
       this.#timer = undefined;
       this.start();
     }, delay);
@@ -107,17 +108,17 @@ class Supervised {
 
   /** SIGTERM (the service deregisters and drains), SIGKILL if it takes longer than the timeout. */
   async stopChild(): Promise<void> {
-    clearTimeout(this.#timer);
+    stopTimer(this.#timer);
     this.#timer = undefined;
     const child = this.#child;
     if (child === undefined || child.exitCode !== null) return;
     child.kill("SIGTERM");
-    const kill = setTimeout(() => {
+    const kill = startTimer(() => {
       this.say(`still draining after ${this.opts.stopTimeoutMs}ms: SIGKILL`);
       child.kill("SIGKILL");
     }, this.opts.stopTimeoutMs);
     await this.#exited;
-    clearTimeout(kill);
+    stopTimer(kill);
   }
 
   async restart(why: string): Promise<void> {
@@ -142,8 +143,8 @@ class Supervised {
         const w = watch(path, { recursive: isDir }, (_event, file) => {
           const name = file === null || !isDir ? path : join(path, file.toString());
           if (/(^|\/)(node_modules|\.git)(\/|$)/.test(name)) return;
-          clearTimeout(this.#debounce);
-          this.#debounce = setTimeout(
+          stopTimer(this.#debounce);
+          this.#debounce = startTimer(
             () => void this.restart(`${relative(this.cwd, name)} changed`),
             this.opts.debounceMs,
           );
@@ -158,7 +159,7 @@ class Supervised {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#debounce);
+    stopTimer(this.#debounce);
     for (const w of this.#watchers) w.close();
     await this.stopChild();
   }

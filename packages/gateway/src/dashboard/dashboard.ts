@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Client, MicroError, type Registry } from "tsmicro";
-import type { Service } from "tsmicro/plugin";
+import { type IntervalTimer, type Service, startInterval, stopInterval } from "tsmicro/plugin";
 import { sendError, sendJson } from "../http-error.js";
 import { callEveryNode, type NodeAnswer } from "../nodes.js";
 import type { Stats } from "../stats.js";
@@ -59,7 +59,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const files = loadStaticFiles();
   const streams = new Set<ServerResponse>();
   let watcher: ReturnType<Registry["watch"]> | undefined;
-  let ticker: NodeJS.Timeout | undefined;
+  let ticker: IntervalTimer;
+  let ticking = false;
   let pending: NodeJS.Timeout | undefined;
   let closed = false;
 
@@ -149,14 +150,16 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         broadcast("failure", MicroError.from(err, "dashboard").toJSON());
       }
     }
-    ticker ??= setInterval(() => void tick(), pushIntervalMs);
+    if (!ticking) ticker = startInterval(() => void tick(), pushIntervalMs);
+    ticking = true;
   };
 
   const stopLive = () => {
     watcher?.stop();
     watcher = undefined;
-    clearInterval(ticker);
+    stopInterval(ticker);
     ticker = undefined;
+    ticking = false;
     clearTimeout(pending);
     pending = undefined;
   };

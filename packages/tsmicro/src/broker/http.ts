@@ -21,6 +21,7 @@ import {
   parseAddress,
 } from "../transport/address.js";
 import { markTransportFailure } from "../transport/failure.js";
+import { type IntervalTimer, startInterval, stopInterval } from "../util/deadline.js";
 import type {
   Broker,
   BrokerHandler,
@@ -89,7 +90,7 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
   let state: "new" | "connected" | "disconnected" = "new";
   let server: http.Server | undefined;
   let starting: Promise<http.Server> | undefined;
-  let refresh: NodeJS.Timeout | undefined;
+  let refresh: IntervalTimer;
   let advertised = "";
 
   const address = (): string => advertised;
@@ -128,14 +129,19 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
         throw err;
       }
       server = srv;
-      refresh = setInterval(() => {
-        for (const s of subs.values()) {
-          registry.register(record(s), { ttlMs: o.registerTtlMs }).catch((err: Error) => {
-            onError(new Error(`http broker: could not refresh subscription to "${s.topic}": ${err.message}`));
-          });
-        }
-      }, o.registerIntervalMs);
-      refresh.unref();
+      refresh = startInterval(
+        () => {
+          for (const s of subs.values()) {
+            registry.register(record(s), { ttlMs: o.registerTtlMs }).catch((err: Error) => {
+              onError(
+                new Error(`http broker: could not refresh subscription to "${s.topic}": ${err.message}`),
+              );
+            });
+          }
+        },
+        o.registerIntervalMs,
+        true,
+      );
       return srv;
     })();
     return starting;
@@ -290,7 +296,7 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
       subs.clear();
       await Promise.all(all.map((s) => registry.deregister(record(s)).catch(() => {})));
       await Promise.all(all.map((s) => s.sub.close()));
-      clearInterval(refresh);
+      stopInterval(refresh);
       directory.close();
       agent.destroy();
       const srv = server;

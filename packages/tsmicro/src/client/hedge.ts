@@ -9,7 +9,7 @@
  * no leg waits for another.
  */
 import { cancelled, MicroError } from "../errors.js";
-import { linkSignal, noop } from "../util/deadline.js";
+import { type DeadlineTimer, linkSignal, noop, startTimer, stopTimer } from "../util/deadline.js";
 
 /** What a leg is told (attempt.ts's AttemptHooks, by shape: options.ts imports this file). */
 interface LegHooks {
@@ -73,11 +73,11 @@ export function hedged<O extends LegOptions>(
     let pending = 0;
     let launched = 0;
     let done = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: DeadlineTimer;
     const unlinks: (() => void)[] = [];
     const end = () => {
       done = true;
-      clearTimeout(timer);
+      stopTimer(timer);
       for (const u of unlinks) u();
       const lost = cancelled(service, "another node answered this hedged call first");
       for (const c of controllers) if (!c.signal.aborted) c.abort(lost);
@@ -108,7 +108,7 @@ export function hedged<O extends LegOptions>(
           reject(errors.find((e) => e !== undefined) ?? MicroError.from(err, service));
         },
       );
-      if (launched <= max) timer = setTimeout(() => !done && launch(), hedge.delayMs);
+      if (launched <= max) timer = startTimer(() => !done && launch(), hedge.delayMs);
     };
     launch();
   });

@@ -8,6 +8,7 @@
 import { type FSWatcher, watch as fsWatch, readdirSync, readFileSync } from "node:fs";
 import { readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { type IntervalTimer, startInterval, stopInterval } from "../util/deadline.js";
 import { defaultLocalRegistryDir, secureRegistryDir } from "./local-dir.js";
 import type { RegisterOptions, Registry, RegistryEvent, RegistryRow, Service } from "./registry.js";
 import {
@@ -99,7 +100,8 @@ export function createLocalRegistry(options: LocalRegistryOptions = {}): Registr
   // expired leases from memory on each poll, and rescans everything now and then.
   let last: Table = new Map();
   let fsWatcher: FSWatcher | undefined;
-  let poll: NodeJS.Timeout | undefined;
+  let scanning = false;
+  let poll: IntervalTimer; // none with pollMs: Infinity
   let polls = 0;
   let fsWatchWorks = true;
   let work: Promise<void> = Promise.resolve();
@@ -175,7 +177,7 @@ export function createLocalRegistry(options: LocalRegistryOptions = {}): Registr
   };
 
   const startScanner = () => {
-    if (poll !== undefined) return;
+    if (scanning) return;
     try {
       secureRegistryDir(dir);
     } catch {
@@ -183,8 +185,8 @@ export function createLocalRegistry(options: LocalRegistryOptions = {}): Registr
       watchers.stopAll();
       return;
     }
-    poll = setInterval(expire, pollMs);
-    poll.unref();
+    scanning = true;
+    poll = startInterval(expire, pollMs, true);
     // Synchronous baseline: a registration right after watch() must show up as an event.
     last = scanSync(dir);
     try {
@@ -197,7 +199,8 @@ export function createLocalRegistry(options: LocalRegistryOptions = {}): Registr
   };
 
   const stopScanner = () => {
-    clearInterval(poll);
+    scanning = false;
+    stopInterval(poll);
     poll = undefined;
     fsWatcher?.close();
     fsWatcher = undefined;

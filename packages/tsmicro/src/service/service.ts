@@ -25,7 +25,7 @@ import {
 } from "../transport/address.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import type { Listener, Transport } from "../transport/transport.js";
-import { MAX_TIMER_MS, startTimer, stopTimer } from "../util/deadline.js";
+import { type IntervalTimer, startInterval, startTimer, stopInterval, stopTimer } from "../util/deadline.js";
 import { startWatchdog, type WatchdogOptions } from "../watchdog.js";
 import { type LifecycleHook, waitForDependencies } from "./lifecycle.js";
 import { listenError } from "./start-error.js";
@@ -221,7 +221,7 @@ class ServiceImpl implements MicroService {
   #listener: Listener | undefined;
   #advertised: string | undefined;
   #stopWatchdog: (() => void) | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: IntervalTimer;
   /** Whether the last registration (or refresh) succeeded; for health checks. */
   #registered = false;
   #state: ServiceState = "new";
@@ -412,12 +412,8 @@ class ServiceImpl implements MicroService {
       await this.#undoStart(connected);
       throw err;
     }
-    // Infinity: never refreshed; beyond what a timer holds, refreshed at that longest delay.
-    const interval = this.#opts.registerIntervalMs;
-    if (interval !== Number.POSITIVE_INFINITY) {
-      this.#timer = setInterval(() => void this.#refresh(ttlMs), Math.min(interval, MAX_TIMER_MS));
-      this.#timer.unref();
-    }
+    // Infinity: never refreshed.
+    this.#timer = startInterval(() => void this.#refresh(ttlMs), this.#opts.registerIntervalMs, true);
     if (this.#opts.watchdog !== undefined) {
       this.#stopWatchdog = startWatchdog(() => this.inflight(), this.#opts.watchdog);
     }
@@ -485,7 +481,7 @@ class ServiceImpl implements MicroService {
     }
     this.#state = "stopping";
     await this.#hook("beforeStop");
-    clearInterval(this.#timer);
+    stopInterval(this.#timer);
     this.#registered = false;
     this.#stopWatchdog?.();
     // Deregister first so that callers stop choosing this node, then drain.

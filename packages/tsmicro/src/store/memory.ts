@@ -3,6 +3,7 @@
  * Expiry is checked on every read, so it is exact to the millisecond; expired records are
  * dropped when met and by a sweep at most every `sweepIntervalMs`.
  */
+import { startInterval, stopInterval } from "../util/deadline.js";
 import { applyQuery, defineStore, type Scope } from "./backend.js";
 import { versionConflict } from "./check.js";
 import type { Store, StoredRecord, StoreOptions } from "./store.js";
@@ -40,11 +41,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     expiresAt: e.expiresAt,
     version: e.version,
   });
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const t of tables.values()) for (const [k, e] of t) if (!live(e, now)) t.delete(k);
-  }, options.sweepIntervalMs ?? 60_000);
-  sweep.unref();
+  const sweep = startInterval(
+    () => {
+      const now = Date.now();
+      for (const t of tables.values()) for (const [k, e] of t) if (!live(e, now)) t.delete(k);
+    },
+    options.sweepIntervalMs ?? 60_000,
+    true,
+  );
   let versions = 0; // one counter: a key deleted and written again never reuses a version
 
   return defineStore(
@@ -81,7 +85,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         return applyQuery(keys, (k) => k, q);
       },
       async close() {
-        clearInterval(sweep);
+        stopInterval(sweep);
         tables.clear();
       },
     },

@@ -1,6 +1,7 @@
 /** The client's end of a TCP connection: many requests in flight, matched by id. */
 import type { Socket } from "node:net";
 import { abortError, MicroError, payloadTooLarge, serviceUnavailable } from "../errors.js";
+import { startInterval, stopInterval } from "../util/deadline.js";
 import { markTransportFailure } from "./failure.js";
 import { encodeFrame, FrameDecoder, FrameType, PREFACE, ProtocolError } from "./frame.js";
 import { decodeResponseContentType, encodeRequestHeaders } from "./headers.js";
@@ -90,9 +91,8 @@ export class TcpConnection implements Connection {
     });
     this.#writer.write(PREFACE);
     if (keepaliveMs > 0) {
-      const timer = setInterval(() => this.#keepalive(keepaliveMs), keepaliveMs);
-      timer.unref();
-      socket.once("close", () => clearInterval(timer));
+      const timer = startInterval(() => this.#keepalive(keepaliveMs), keepaliveMs, true);
+      socket.once("close", () => stopInterval(timer));
     }
   }
 

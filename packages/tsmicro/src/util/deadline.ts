@@ -64,6 +64,49 @@ export function stopTimer(timer: DeadlineTimer): void {
   else if (timer !== undefined) clearTimeout(timer);
 }
 
+/** An interval set by `startInterval`; `undefined` when none was needed (an infinite period). */
+export type IntervalTimer = ReturnType<typeof setInterval> | LongInterval | undefined;
+
+/** A period longer than setInterval can hold: a chained timer, re-armed after each call. */
+class LongInterval {
+  #timer: DeadlineTimer;
+  #stopped = false;
+
+  constructor(fn: () => void, periodMs: number, unref: boolean) {
+    const tick = () => {
+      if (this.#stopped) return;
+      this.#timer = startTimer(tick, periodMs, unref);
+      fn();
+    };
+    this.#timer = startTimer(tick, periodMs, unref);
+  }
+
+  clear(): void {
+    this.#stopped = true;
+    stopTimer(this.#timer);
+  }
+}
+
+/**
+ * Calls `fn` every `periodMs`, under the same rules as `startTimer`: `Infinity` means never
+ * (no timer), a period above MAX_TIMER_MS is chained instead of clamped to 1 ms, and a
+ * negative or NaN period is 1 ms, as with setInterval. `unref`: it does not keep the process alive.
+ */
+export function startInterval(fn: () => void, periodMs: number, unref = false): IntervalTimer {
+  if (periodMs === Number.POSITIVE_INFINITY) return undefined;
+  if (periodMs > MAX_TIMER_MS) return new LongInterval(fn, periodMs, unref);
+  if (!(periodMs >= 1)) periodMs = 1;
+  const t = setInterval(fn, periodMs);
+  if (unref) t.unref?.();
+  return t;
+}
+
+/** Stops an interval from `startInterval` (any value it returned, undefined included). */
+export function stopInterval(timer: IntervalTimer): void {
+  if (timer instanceof LongInterval) timer.clear();
+  else if (timer !== undefined) clearInterval(timer);
+}
+
 /**
  * The epoch-ms deadline of a call started at `now` with its own `timeoutMs` inside a caller's
  * `deadline`: the earlier of the two. `Infinity` when neither bounds it.
