@@ -87,8 +87,7 @@ class ClientImpl implements Client {
     const next = this.#state.options.watchdog;
     if (next === prev) return;
     this.#stopWatchdog?.();
-    this.#stopWatchdog =
-      next === undefined ? undefined : startWatchdog(() => this.#inflight.snapshot(), next);
+    this.#stopWatchdog = next === undefined ? undefined : startWatchdog(this.#inflight, next);
   }
 
   /**

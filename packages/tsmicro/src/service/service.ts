@@ -401,7 +401,7 @@ class ServiceImpl implements MicroService {
     this.#timer = setInterval(() => void this.#refresh(ttlMs), interval);
     this.#timer.unref();
     if (this.#opts.watchdog !== undefined) {
-      this.#stopWatchdog = startWatchdog(() => this.inflight(), this.#opts.watchdog);
+      this.#stopWatchdog = startWatchdog(this.#server.stuck, this.#opts.watchdog);
     }
     this.#state = "running";
     this.#opts.log?.(`tsmicro: ${this.name} (${this.nodeId}) listening on ${this.address}`);
