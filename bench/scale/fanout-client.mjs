@@ -8,7 +8,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { background, createLocalRegistry, createMemoryRegistry, newClient, newRequest } from "tsmicro";
+import { background, createMemoryRegistry, newClient, newRequest } from "tsmicro";
+import { createLocalRegistry } from "tsmicro/plugin";
 import { childConfig, report } from "../lib/stats.mjs";
 import { memory, serveJobs } from "./child.mjs";
 
