@@ -39,6 +39,23 @@ const STACKS = {
   grpc: { server: "grpc", client: "grpc" },
   moleculer: { server: "moleculer", client: "moleculer" },
 };
+// Before/after: TSMICRO_BENCH_BASELINE=<another checkout, built> adds `tsmicro-baseline`, the
+// same stack run from that tree's bench/stacks against that tree's build, interleaved with ours.
+const baseline = process.env.TSMICRO_BENCH_BASELINE;
+if (baseline) {
+  if (!existsSync(path.join(baseline, "packages/tsmicro/dist/index.js"))) {
+    throw new Error(
+      `TSMICRO_BENCH_BASELINE=${baseline}: packages/tsmicro/dist/index.js is missing (build it)`,
+    );
+  }
+  STACKS["tsmicro-baseline"] = {
+    server: "tsmicro",
+    serverId: "tsmicro-baseline",
+    client: "tsmicro",
+    config: { contentType: "application/json" },
+    dir: path.join(baseline, "bench"),
+  };
+}
 const SCENARIOS = [
   { payloadSize: 100, concurrency: 1 },
   { payloadSize: 100, concurrency: 64 },
@@ -97,12 +114,12 @@ const children = new Set();
  * stdout (`next()` waits for the next one), takes jobs as JSON lines on stdin (`send()`), and
  * exits when its stdin closes.
  */
-function spawnChild(file, config) {
+function spawnChild(file, config, dir = here) {
   // BENCH_CPU_PROF=<dir>: every child writes a CPU profile there (node --cpu-prof).
   const prof = process.env.BENCH_CPU_PROF
     ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
     : [];
-  const proc = spawn(process.execPath, [...prof, path.join(here, "stacks", file), JSON.stringify(config)], {
+  const proc = spawn(process.execPath, [...prof, path.join(dir, "stacks", file), JSON.stringify(config)], {
     stdio: ["pipe", "pipe", "pipe"],
   });
   children.add(proc);
@@ -173,8 +190,8 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
 }
 
 /** Spawn a child and wait for its "ready" message; on failure it is stopped and the error thrown. */
-async function startReady(file, config) {
-  const child = spawnChild(file, config);
+async function startReady(file, config, dir) {
+  const child = spawnChild(file, config, dir);
   try {
     const msg = await child.next(20_000);
     if (msg.type !== "ready") throw new Error(msg.error ?? JSON.stringify(msg));
@@ -220,7 +237,7 @@ async function main() {
           if (def.server === "tsmicro" && !tsmicroBuilt) {
             throw new Error("packages/tsmicro/dist/index.js is missing: run `npm run build` first");
           }
-          servers[kind] = await startReady(`${def.server}-server.mjs`, def.serverConfig ?? {});
+          servers[kind] = await startReady(`${def.server}-server.mjs`, def.serverConfig ?? {}, def.dir);
           console.error(`  ${kind} server on ${servers[kind].address}`);
         } catch (err) {
           servers[kind] = { error: firstLine(err) };
@@ -238,7 +255,9 @@ async function main() {
         }
         try {
           const config = { address: server.address, ...STACKS[stack].config };
-          clients[stack] = (await startReady(`${STACKS[stack].client}-client.mjs`, config)).child;
+          clients[stack] = (
+            await startReady(`${STACKS[stack].client}-client.mjs`, config, STACKS[stack].dir)
+          ).child;
         } catch (err) {
           unavailable[stack] = `client: ${firstLine(err)}`;
           console.error(`  ${stack} client unavailable: ${err.message}`);

@@ -24,6 +24,7 @@ export {
   type TokenSourceOptions,
 } from "./client.js";
 export { type Algorithm, exportKeys, generateKeys, importKeys, type Key, type KeyPair } from "./keys.js";
+export { type AuthMiddlewareOptions, authMiddleware } from "./middleware.js";
 export {
   type Access,
   compileRules,

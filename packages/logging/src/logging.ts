@@ -1,11 +1,12 @@
 /**
- * Structured call logs with pino: one line per finished call on the client and per handled
- * request on the server, each carrying the request id (`x-request-id` metadata, created at the
- * first hop and passed along) and the call chain. Quiet by default: successes log at debug and
- * the default level is warn, so only timeouts, overloads and server errors are written.
+ * Structured call logs with pino: one line per finished call, client stream, published message,
+ * handled request and handled message, each carrying the request id (`x-request-id` metadata or
+ * message header, created at the first hop and passed along) and the call chain. Quiet by
+ * default: successes log at debug and the default level is warn, so only timeouts, overloads,
+ * server errors and failed deliveries are written.
  */
 import { randomUUID } from "node:crypto";
-import { type DestinationStream, type Level, type Logger, pino } from "pino";
+import { type DestinationStream, type Logger, pino } from "pino";
 import {
   type CallWrapper,
   type Context,
@@ -14,6 +15,9 @@ import {
   MicroError,
   withMetadata,
 } from "tsmicro";
+import type { Middleware } from "tsmicro/plugin";
+import { levelFor } from "./level.js";
+import { messageHooks } from "./messages.js";
 
 export const DEFAULT_REQUEST_ID_KEY = "x-request-id";
 export const DEFAULT_LOG_LEVEL = "warn";
@@ -35,19 +39,16 @@ export interface Logging {
   readonly client: CallWrapper;
   /** Put in `newService({ wrappers })`: a line per request; nested calls made with its ctx keep its request id. */
   readonly server: HandlerWrapper;
+  /**
+   * Every path at once: put in `newService({ middleware })` or `newClient({ middleware })`. Its
+   * `call` and `handler` are `client` and `server`; it adds a line per client stream (when it
+   * ends), per publish, and per delivery to a subscriber (topic and attempt on each).
+   */
+  readonly middleware: Middleware;
   /** Put in `newService({ log })`: lifecycle messages at info. */
   readonly log: (message: string) => void;
   /** A child logger for a handler: request id and chain on every line it writes. */
   for(ctx: Context): Logger;
-}
-
-/** The level a call's outcome is logged at: only what an operator should look at is above info. */
-export function levelFor(err: unknown): Level {
-  if (err === undefined) return "debug";
-  const code = MicroError.from(err).code;
-  if (code === 408 || code === 429 || code === 499 || code === 503 || code === 504) return "warn";
-  if (code >= 500) return "error";
-  return "info";
 }
 
 export function createLogging(options: LoggingOptions = {}): Logging {
@@ -87,37 +88,40 @@ export function createLogging(options: LoggingOptions = {}): Logging {
     );
   };
 
+  const client: CallWrapper = (next) => async (ctx, req, opts) => {
+    const reqId = idOf(opts.metadata) ?? idOf(ctx.metadata) ?? randomUUID();
+    const fields = { reqId, chain: ctx.chain, service: req.service, endpoint: req.endpoint };
+    const started = performance.now();
+    try {
+      const result = await next(ctx, req, { ...opts, metadata: { ...opts.metadata, [key]: reqId } });
+      line("client", fields, started);
+      return result;
+    } catch (err) {
+      line("client", fields, started, err);
+      throw err;
+    }
+  };
+  const server: HandlerWrapper = (next) => async (ctx, req) => {
+    const given = idOf(req.metadata);
+    const reqId = given ?? randomUUID();
+    // A request that came without an id gets one here, and nested calls carry it on.
+    const inner = given === undefined ? withMetadata(ctx, { [key]: reqId }) : ctx;
+    const fields = { reqId, chain: ctx.chain, service: req.service, endpoint: req.endpoint };
+    const started = performance.now();
+    try {
+      const result = await next(inner, given === undefined ? { ...req, metadata: inner.metadata } : req);
+      line("server", fields, started);
+      return result;
+    } catch (err) {
+      line("server", fields, started, err);
+      throw err;
+    }
+  };
   return {
     logger,
-    client: (next) => async (ctx, req, opts) => {
-      const reqId = idOf(opts.metadata) ?? idOf(ctx.metadata) ?? randomUUID();
-      const fields = { reqId, chain: ctx.chain, service: req.service, endpoint: req.endpoint };
-      const started = performance.now();
-      try {
-        const result = await next(ctx, req, { ...opts, metadata: { ...opts.metadata, [key]: reqId } });
-        line("client", fields, started);
-        return result;
-      } catch (err) {
-        line("client", fields, started, err);
-        throw err;
-      }
-    },
-    server: (next) => async (ctx, req) => {
-      const given = idOf(req.metadata);
-      const reqId = given ?? randomUUID();
-      // A request that came without an id gets one here, and nested calls carry it on.
-      const inner = given === undefined ? withMetadata(ctx, { [key]: reqId }) : ctx;
-      const fields = { reqId, chain: ctx.chain, service: req.service, endpoint: req.endpoint };
-      const started = performance.now();
-      try {
-        const result = await next(inner, given === undefined ? { ...req, metadata: inner.metadata } : req);
-        line("server", fields, started);
-        return result;
-      } catch (err) {
-        line("server", fields, started, err);
-        throw err;
-      }
-    },
+    client,
+    server,
+    middleware: { name: "logging", call: client, handler: server, ...messageHooks(logger, key, idOf) },
     log: (message) => logger.info(message),
     for: (ctx) => logger.child({ reqId: idOf(ctx.metadata), chain: ctx.chain }),
   };

@@ -7,4 +7,10 @@ export {
   metricsHandler,
   serveMetrics,
 } from "./http.js";
-export { createMetrics, DEFAULT_BUCKETS, type Metrics, type MetricsOptions } from "./metrics.js";
+export {
+  createMetrics,
+  DEFAULT_BUCKETS,
+  DEFAULT_MAX_TOPICS,
+  type Metrics,
+  type MetricsOptions,
+} from "./metrics.js";

@@ -1,13 +1,16 @@
 /**
- * Prometheus metrics for tsmicro (prom-client): a client CallWrapper and a server
- * HandlerWrapper counting calls, errors by code, latency histograms and in-flight gauges per
- * service and endpoint, plus connection-pool gauges read from clients at scrape time.
+ * Prometheus metrics for tsmicro (prom-client): one middleware (or a client CallWrapper and a
+ * server HandlerWrapper) counting calls, client streams, published and handled messages,
+ * errors by code, latency histograms and in-flight gauges per service and endpoint (per topic
+ * for messages), plus connection-pool gauges read from clients at scrape time.
  */
 import type { RequestListener } from "node:http";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { type CallWrapper, type Client, type HandlerWrapper, MicroError } from "tsmicro";
+import type { Middleware } from "tsmicro/plugin";
 import { type MetricsServer, type MetricsServerOptions, metricsHandler, serveMetrics } from "./http.js";
-import { EndpointSeries } from "./series.js";
+import { messageMiddleware } from "./messages.js";
+import { callNames, EndpointSeries } from "./series.js";
 
 /** Seconds; from half a millisecond (loopback calls) to ten seconds. */
 export const DEFAULT_BUCKETS: readonly number[] = [
@@ -23,7 +26,14 @@ export interface MetricsOptions {
   buckets?: readonly number[];
   /** Also collect Node's process metrics (CPU, memory, event loop lag) into the same registry. @default false */
   processMetrics?: boolean;
+  /**
+   * Distinct topics the publish metrics label (publishers choose topic names, so they are
+   * bounded); later topics are counted under `topic="_other"`. @default 256
+   */
+  maxTopics?: number;
 }
+
+export const DEFAULT_MAX_TOPICS = 256;
 
 export interface Metrics {
   readonly register: Registry;
@@ -31,6 +41,12 @@ export interface Metrics {
   readonly client: CallWrapper;
   /** Put in `newService({ wrappers })`. */
   readonly server: HandlerWrapper;
+  /**
+   * Every path at once: put in `newService({ middleware })` (handlers, subscribers and the
+   * service's own client) or `newClient({ middleware })`. Its `call` and `handler` are `client`
+   * and `server`; it adds client streams, publishes and subscribers.
+   */
+  readonly middleware: Middleware;
   /** Reports `client`'s pooled connections and calls in flight as gauges labelled `client="<name>"`. */
   observeClient(client: Client, name?: string): void;
   /** The exposition text, as a scrape would get it. */
@@ -49,16 +65,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
   const client = new EndpointSeries(buckets);
   const server = new EndpointSeries(buckets);
+  const full = (suffix: string) => `${prefix}${suffix}`;
   client.register(
     register,
-    (suffix) => `${prefix}client_${suffix}`,
+    full,
     "Calls made by this process's clients (retries included)",
+    callNames("client"),
   );
-  server.register(
-    register,
-    (suffix) => `${prefix}server_${suffix}`,
-    "Requests handled by this process's services",
-  );
+  server.register(register, full, "Requests handled by this process's services", callNames("server"));
 
   const observed = new Map<string, Client>();
   new Gauge({
@@ -104,10 +118,20 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     };
   };
 
+  const clientWrapper: CallWrapper = (next) =>
+    instrument(client, (_ctx, req) => [req.service, req.endpoint], next);
+  const serverWrapper: HandlerWrapper = (next) =>
+    instrument(server, (_ctx, req) => [req.service, req.endpoint], next);
   return {
     register,
-    client: (next) => instrument(client, (_ctx, req) => [req.service, req.endpoint], next),
-    server: (next) => instrument(server, (_ctx, req) => [req.service, req.endpoint], next),
+    client: clientWrapper,
+    server: serverWrapper,
+    middleware: {
+      name: "metrics",
+      call: clientWrapper,
+      handler: serverWrapper,
+      ...messageMiddleware(register, full, buckets, options.maxTopics ?? DEFAULT_MAX_TOPICS),
+    },
     observeClient(c, name = "default") {
       observed.set(name, c);
     },

@@ -8,7 +8,7 @@
 import type { Registry } from "prom-client";
 
 interface Entry {
-  labels: { service: string; endpoint: string };
+  labels: Record<string, string>;
   calls: number;
   inflight: number;
   errors: Map<number, number>;
@@ -33,21 +33,63 @@ interface CollectorMetric {
   reset(): void;
 }
 
+/** Names of the four metrics of a series (after the prefix). */
+export interface SeriesNames {
+  count: string;
+  errors: string;
+  duration: string;
+  inflight: string;
+}
+
+/** `<side>_calls_total`, `<side>_errors_total`, `<side>_duration_seconds`, `<side>_inflight`. */
+export function callNames(side: string): SeriesNames {
+  return {
+    count: `${side}_calls_total`,
+    errors: `${side}_errors_total`,
+    duration: `${side}_duration_seconds`,
+    inflight: `${side}_inflight`,
+  };
+}
+
+/** Label value that stands for every value past `maxSeries`. */
+export const OTHER = "_other";
+
 export class EndpointSeries {
   readonly #entries = new Map<string, Entry>();
   readonly #bounds: readonly number[];
+  readonly #labels: readonly [string] | readonly [string, string];
+  readonly #max: number;
 
-  constructor(bounds: readonly number[]) {
+  /**
+   * `labels` names the labels (`service`, `endpoint`; a single one takes `entry`'s first value);
+   * past `maxSeries` distinct entries, new ones are counted under `_other` so that caller-chosen
+   * names (topics) cannot grow the series forever.
+   */
+  constructor(
+    bounds: readonly number[],
+    labels: readonly [string] | readonly [string, string] = ["service", "endpoint"],
+    maxSeries = Number.POSITIVE_INFINITY,
+  ) {
     this.#bounds = [...bounds].sort((a, b) => a - b);
+    this.#labels = labels;
+    this.#max = maxSeries;
   }
 
-  /** The entry of one service/endpoint; callers keep it for the whole call. */
-  entry(service: string, endpoint: string): Entry {
-    const key = `${service}\u0000${endpoint}`;
+  /** The entry of one label pair; callers keep it for the whole call. */
+  entry(service: string, endpoint = ""): Entry {
+    let key = `${service}\u0000${endpoint}`;
     let e = this.#entries.get(key);
+    if (e === undefined && this.#entries.size >= this.#max) {
+      key = `${OTHER}\u0000${OTHER}`;
+      service = endpoint = OTHER;
+      e = this.#entries.get(key);
+    }
     if (e === undefined) {
       e = {
-        labels: { service, endpoint },
+        labels:
+          this.#labels.length === 1
+            ? { [this.#labels[0]]: service }
+            : { [this.#labels[0]]: service, [this.#labels[1]]: endpoint },
         calls: 0,
         inflight: 0,
         errors: new Map(),
@@ -71,8 +113,8 @@ export class EndpointSeries {
     if (code !== undefined) e.errors.set(code, (e.errors.get(code) ?? 0) + 1);
   }
 
-  /** Registers `<prefix><side>_calls_total`, `_errors_total`, `_duration_seconds`, `_inflight` in `register`. */
-  register(register: Registry, name: (suffix: string) => string, what: string): void {
+  /** Registers the four metrics `names` (count, errors by code, duration histogram, in flight), each through `name`. */
+  register(register: Registry, name: (suffix: string) => string, what: string, names: SeriesNames): void {
     const entries = () => [...this.#entries.values()];
     const metric = (
       suffix: string,
@@ -91,16 +133,16 @@ export class EndpointSeries {
       };
     };
     const all = [
-      metric("calls_total", "counter", `${what}, finished (successes and errors)`, () =>
+      metric(names.count, "counter", `${what}, finished (successes and errors)`, () =>
         entries().map((e) => ({ labels: e.labels, value: e.calls })),
       ),
-      metric("errors_total", "counter", `${what} that failed, by MicroError code`, () =>
+      metric(names.errors, "counter", `${what} that failed, by MicroError code`, () =>
         entries().flatMap((e) =>
           [...e.errors].map(([code, n]) => ({ labels: { ...e.labels, code: String(code) }, value: n })),
         ),
       ),
-      metric("duration_seconds", "histogram", `${what}: time to the answer or error, in seconds`, () => {
-        const hist = name("duration_seconds");
+      metric(names.duration, "histogram", `${what}: time to the answer or error, in seconds`, () => {
+        const hist = name(names.duration);
         return entries().flatMap((e) => {
           const out: MetricValue[] = [];
           let cumulative = 0;
@@ -114,7 +156,7 @@ export class EndpointSeries {
           return out;
         });
       }),
-      metric("inflight", "gauge", `${what} in flight now`, () =>
+      metric(names.inflight, "gauge", `${what} in flight now`, () =>
         entries().map((e) => ({ labels: e.labels, value: e.inflight })),
       ),
     ];

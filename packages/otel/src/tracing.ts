@@ -1,7 +1,9 @@
 /**
- * OpenTelemetry tracing for tsmicro: a CLIENT span per call and a SERVER span per handled
- * request, linked across processes by W3C `traceparent` / `tracestate` in the call metadata,
- * so a chain A → B → C is one trace.
+ * OpenTelemetry tracing for tsmicro: a CLIENT span per call and per client stream, a SERVER
+ * span per handled request or stream, a PRODUCER span per published message and a CONSUMER
+ * span per delivery to a subscriber, linked across processes by W3C `traceparent` /
+ * `tracestate` in the call metadata and the message headers, so a chain
+ * A → B → publish → subscriber → C is one trace.
  *
  * The parent of a client span is the active OpenTelemetry span when there is one (an
  * AsyncLocalStorage context manager is registered and the caller is inside a span), else the
@@ -25,7 +27,8 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { type CallWrapper, type HandlerWrapper, MicroError, withMetadata } from "tsmicro";
+import { type CallWrapper, type Context, type HandlerWrapper, MicroError, withMetadata } from "tsmicro";
+import { HEADER, type Middleware } from "tsmicro/plugin";
 
 export const TRACER_NAME = "@tsmicro/otel";
 
@@ -41,6 +44,13 @@ export interface Tracing {
   readonly client: CallWrapper;
   /** Put in `newService({ wrappers })`: a SERVER span per request, child of the caller's span. */
   readonly server: HandlerWrapper;
+  /**
+   * Every path at once: put in `newService({ middleware })` or `newClient({ middleware })`. Its
+   * `call` and `handler` are `client` and `server`; it adds client streams (CLIENT span until the
+   * stream ends), publishes (PRODUCER span, context injected into the message headers) and
+   * subscribers (CONSUMER span, child of the publisher's).
+   */
+  readonly middleware: Middleware;
 }
 
 export function createTracing(options: TracingOptions = {}): Tracing {
@@ -54,42 +64,123 @@ export function createTracing(options: TracingOptions = {}): Tracing {
   };
   const extract = (metadata: Readonly<Record<string, string>>): OtelContext =>
     propagator.extract(ROOT_CONTEXT, metadata, defaultTextMapGetter);
+  // The active span when there is one, else the span context the caller's ctx carries.
+  const parentOf = (ctx: Context): OtelContext => {
+    const active = context.active();
+    const current = trace.getSpan(active)?.spanContext();
+    return current !== undefined && isSpanContextValid(current) ? active : extract(ctx.metadata);
+  };
 
-  return {
-    client: (next) => async (ctx, req, opts) => {
-      const active = context.active();
-      const current = trace.getSpan(active)?.spanContext();
-      const parent = current !== undefined && isSpanContextValid(current) ? active : extract(ctx.metadata);
+  const client: CallWrapper = (next) => async (ctx, req, opts) => {
+    const parent = parentOf(ctx);
+    const span = tracer.startSpan(
+      `${req.service}/${req.endpoint}`,
+      { kind: SpanKind.CLIENT, attributes: rpcAttributes(req.service, req.endpoint, ctx.chain) },
+      parent,
+    );
+    const spanCtx = trace.setSpan(parent, span);
+    const metadata = { ...opts.metadata, ...inject(spanCtx) };
+    return finish(
+      span,
+      () => context.with(spanCtx, () => next(ctx, req, { ...opts, metadata })),
+      req.service,
+    );
+  };
+
+  const server: HandlerWrapper = (next) => async (ctx, req) => {
+    const parent = extract(req.metadata);
+    const span = tracer.startSpan(
+      `${req.service}/${req.endpoint}`,
+      { kind: SpanKind.SERVER, attributes: rpcAttributes(req.service, req.endpoint, ctx.chain) },
+      parent,
+    );
+    const spanCtx = trace.setSpan(parent, span);
+    // Calls made with the handler's ctx carry this span as their parent.
+    const inner = withMetadata(ctx, inject(spanCtx));
+    return finish(
+      span,
+      () => context.with(spanCtx, () => next(inner, { ...req, metadata: inner.metadata })),
+      req.service,
+    );
+  };
+
+  const middleware: Middleware = {
+    name: "otel",
+    call: client,
+    handler: server,
+    stream: (next) => async (ctx, req, opts) => {
+      const parent = parentOf(ctx);
       const span = tracer.startSpan(
         `${req.service}/${req.endpoint}`,
-        { kind: SpanKind.CLIENT, attributes: rpcAttributes(req.service, req.endpoint, ctx.chain) },
+        {
+          kind: SpanKind.CLIENT,
+          attributes: { ...rpcAttributes(req.service, req.endpoint, ctx.chain), "tsmicro.stream": true },
+        },
         parent,
       );
       const spanCtx = trace.setSpan(parent, span);
       const metadata = { ...opts.metadata, ...inject(spanCtx) };
-      return finish(
-        span,
-        () => context.with(spanCtx, () => next(ctx, req, { ...opts, metadata })),
-        req.service,
+      let stream: Awaited<ReturnType<typeof next>>;
+      try {
+        stream = await context.with(spanCtx, () => next(ctx, req, { ...opts, metadata }));
+      } catch (err) {
+        fail(span, err, req.service);
+        span.end();
+        throw err;
+      }
+      // The span lasts as long as the stream, not just its opening.
+      void stream.finished.then(
+        (err) => {
+          if (err !== undefined) fail(span, err, req.service);
+          span.end();
+        },
+        (err: unknown) => {
+          fail(span, err, req.service);
+          span.end();
+        },
       );
+      return stream;
     },
-
-    server: (next) => async (ctx, req) => {
-      const parent = extract(req.metadata);
+    publish: (next) => async (ctx, message, opts) => {
+      const parent = parentOf(ctx);
       const span = tracer.startSpan(
-        `${req.service}/${req.endpoint}`,
-        { kind: SpanKind.SERVER, attributes: rpcAttributes(req.service, req.endpoint, ctx.chain) },
+        `send ${message.topic}`,
+        { kind: SpanKind.PRODUCER, attributes: messagingAttributes(message.topic, "send") },
         parent,
       );
       const spanCtx = trace.setSpan(parent, span);
-      // Calls made with the handler's ctx carry this span as their parent.
-      const inner = withMetadata(ctx, inject(spanCtx));
+      // Into the message headers: on top of ctx.metadata, so it replaces a traceparent there.
+      const metadata = { ...opts.metadata, ...inject(spanCtx) };
       return finish(
         span,
-        () => context.with(spanCtx, () => next(inner, { ...req, metadata: inner.metadata })),
-        req.service,
+        () => context.with(spanCtx, () => next(ctx, message, { ...opts, metadata })),
+        "tsmicro",
       );
     },
+    subscriber: (next, info) => async (ctx, payload, event) => {
+      const parent = extract(ctx.metadata);
+      const attributes = messagingAttributes(info.topic, "process");
+      attributes["messaging.destination.subscription.name"] = info.service;
+      if (info.queue !== undefined) attributes["messaging.consumer.group.name"] = info.queue;
+      const id = ctx.metadata[HEADER.id];
+      if (id !== undefined) attributes["messaging.message.id"] = id;
+      attributes["tsmicro.attempt"] = event.attempt;
+      const span = tracer.startSpan(`process ${info.topic}`, { kind: SpanKind.CONSUMER, attributes }, parent);
+      const spanCtx = trace.setSpan(parent, span);
+      // Calls and publishes made with the subscriber's ctx carry this span as their parent.
+      const inner = withMetadata(ctx, inject(spanCtx));
+      return finish(span, () => context.with(spanCtx, async () => next(inner, payload, event)), info.service);
+    },
+  };
+
+  return { client, server, middleware };
+}
+
+function messagingAttributes(topic: string, operation: "send" | "process"): Attributes {
+  return {
+    "messaging.system": "tsmicro",
+    "messaging.destination.name": topic,
+    "messaging.operation.type": operation,
   };
 }
 
@@ -105,12 +196,17 @@ async function finish<T>(span: Span, work: () => Promise<T>, service: string): P
     const result = await work();
     return result;
   } catch (err) {
-    const e = MicroError.from(err, service);
-    span.setAttribute("tsmicro.error.code", e.code);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: `${e.code} ${e.status}: ${e.detail}` });
-    span.recordException({ name: e.name, message: e.detail });
+    fail(span, err, service);
     throw err;
   } finally {
     span.end();
   }
+}
+
+/** Marks `span` failed with the MicroError's code and detail. */
+function fail(span: Span, err: unknown, service: string): void {
+  const e = MicroError.from(err, service);
+  span.setAttribute("tsmicro.error.code", e.code);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: `${e.code} ${e.status}: ${e.detail}` });
+  span.recordException({ name: e.name, message: e.detail });
 }

@@ -22,6 +22,15 @@ export type StreamFn = (ctx: Context, request: Request, options: CallOptions) =>
 /** Publishing a message, as publish middleware sees it. */
 export type PublishFn = (ctx: Context, message: Message, options: PublishCallOptions) => Promise<void>;
 
+/** Which subscription a subscriber hook wraps (what a rule or a log line names it by). */
+export interface SubscriberInfo {
+  /** The service that subscribes. */
+  readonly service: string;
+  readonly topic: string;
+  /** The queue group, or undefined for a broadcast subscription. */
+  readonly queue: string | undefined;
+}
+
 /** Hooks for each path; all optional. */
 export interface Middleware {
   /** For messages about the middleware (its name in logs). */
@@ -34,20 +43,21 @@ export interface Middleware {
   readonly publish?: (next: PublishFn) => PublishFn;
   /** Unary and stream handlers of the service (a HandlerWrapper). */
   readonly handler?: HandlerWrapper;
-  /** The service's subscribers; `event.topic` says which topic. */
-  readonly subscriber?: (next: SubscriberFn) => SubscriberFn;
+  /** The service's subscribers, wrapped once per subscription (`info` says which); `event.topic` says the topic too. */
+  readonly subscriber?: (next: SubscriberFn, info: SubscriberInfo) => SubscriberFn;
 }
 
-/** `bottom` inside the `key` hooks of `middleware` (the first is the outermost). */
+/** `bottom` inside the `key` hooks of `middleware` (the first is the outermost); `info` goes to each hook. */
 export function around<K extends "call" | "stream" | "publish" | "handler" | "subscriber", F>(
   middleware: readonly Middleware[],
   key: K,
   bottom: F,
+  info?: SubscriberInfo,
 ): F {
   let fn = bottom;
   for (let i = middleware.length - 1; i >= 0; i--) {
-    const hook = middleware[i]![key] as ((next: F) => F) | undefined;
-    if (hook !== undefined) fn = hook(fn);
+    const hook = middleware[i]![key] as ((next: F, info?: SubscriberInfo) => F) | undefined;
+    if (hook !== undefined) fn = hook(fn, info);
   }
   return fn;
 }

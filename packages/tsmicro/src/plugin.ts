@@ -125,7 +125,7 @@ export { formatPath, validate } from "./contract/validate.js";
 export { abortError, type MicroErrorInit, statusText } from "./errors.js";
 export type { CallPhase, InflightSnapshot } from "./inflight.js";
 // Middleware: one object with hooks for calls, streams, publishes, handlers and subscribers.
-export type { Middleware, PublishFn, StreamFn } from "./middleware.js";
+export type { Middleware, PublishFn, StreamFn, SubscriberInfo } from "./middleware.js";
 // Registries.
 export {
   REGISTRY_KINDS,

@@ -40,8 +40,8 @@ describe("middleware on every path", () => {
       seen.push(`handler ${req.endpoint} token=${ctx.metadata[TOKEN]}`);
       return next(ctx, req);
     },
-    subscriber: (next) => (ctx, payload, event) => {
-      seen.push(`subscriber ${event.topic} token=${ctx.metadata[TOKEN]}`);
+    subscriber: (next, info) => (ctx, payload, event) => {
+      seen.push(`subscriber ${event.topic} token=${ctx.metadata[TOKEN]} of ${info.service}/${info.topic}`);
       return next(ctx, payload, event);
     },
   };
@@ -102,7 +102,10 @@ describe("middleware on every path", () => {
     seen.length = 0;
     await svc.client.publish(background(), newMessage("mw.events", { n: 1 }));
     assert.deepEqual(await within(got, 5000, "the message at the subscriber"), { n: 1 });
-    assert.deepEqual(seen, ["publish mw.events", "subscriber mw.events token=from-publish"]);
+    assert.deepEqual(seen, [
+      "publish mw.events",
+      "subscriber mw.events token=from-publish of mw-demo/mw.events",
+    ]);
   });
 
   it("a client with no middleware runs none (negative control)", async () => {

@@ -80,7 +80,11 @@ export class Subscriptions {
 
   #adapt(e: Entry): BrokerHandler {
     const service = this.#service;
-    const handler = around(this.#middleware, "subscriber", e.handler);
+    const handler = around(this.#middleware, "subscriber", e.handler, {
+      service,
+      topic: e.topic,
+      queue: e.options.queue,
+    });
     return async (event) => {
       const h = event.message.headers;
       const contentType = h[HEADER.contentType] ?? "application/json";
