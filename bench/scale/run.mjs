@@ -205,7 +205,7 @@ async function inflight() {
     );
     log(`| start → all answered | ${settled.seconds.toFixed(1)} s |`);
     log(
-      `| client event loop: worst delay / p99 (fire → all answered) | ${ms(settled.loopMaxMs)} / ${ms(settled.loopP99Ms)} ms |`,
+      `| client event loop: worst delay / p99 (release → all answered) | ${ms(settled.loopMaxMs)} / ${ms(settled.loopP99Ms)} ms |`,
     );
     log(`| stall doctor reports (threshold 1 s) | ${settled.watchdogReports.toLocaleString("en-US")} |`);
     log(
