@@ -20,6 +20,8 @@ import {
   type RegistryRow,
   type Service,
   servicesOfRows as servicesOf,
+  startTimer,
+  stopTimer,
   type Watcher,
   type WatchOptions,
 } from "tsmicro/plugin";
@@ -103,7 +105,7 @@ export function createGoMicroNatsRegistry(options: GoMicroNatsRegistryOptions = 
     const inbox = `_INBOX.${randomUUID().replaceAll("-", "")}`;
     const rows = new Map<string, RegistryRow>();
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, o.queryTimeoutMs);
+      const timer = startTimer(done, o.queryTimeoutMs);
       const sub = nc.subscribe(inbox, {
         callback: (err, msg) => {
           if (err) return done();
@@ -122,7 +124,7 @@ export function createGoMicroNatsRegistry(options: GoMicroNatsRegistryOptions = 
         },
       });
       function done() {
-        clearTimeout(timer);
+        stopTimer(timer);
         sub.unsubscribe();
         resolve();
       }

@@ -13,6 +13,8 @@ import {
   parseAddress,
   type RequestHeaders,
   type SignalLike,
+  startTimer,
+  stopTimer,
   type TransportRequest,
   type TransportResponse,
   type TransportStream,
@@ -57,12 +59,13 @@ export function dialGrpc(
     const onError = (err: Error) =>
       fail(serviceUnavailable(address, `dial grpc ${address}: ${err.message}`, { cause: err }));
     const onAbort = () => fail(MicroError.from(options.signal?.reason));
-    const timer = setTimeout(
+    // On the deadline helper: Infinity means no dial deadline, beyond 2^31−1 ms is chained.
+    const timer = startTimer(
       () => fail(timeout(address, `dial grpc ${address}: no connection after ${options.timeoutMs} ms`)),
       options.timeoutMs,
     );
     const cleanup = () => {
-      clearTimeout(timer);
+      stopTimer(timer);
       session.off("error", onError);
       options.signal?.removeEventListener("abort", onAbort);
     };

@@ -14,7 +14,14 @@ import {
   newRequest,
   withTimeout,
 } from "tsmicro";
-import { defaultAllowedHosts, guardRequest, listenAt, parseAddress } from "tsmicro/plugin";
+import {
+  defaultAllowedHosts,
+  guardRequest,
+  listenAt,
+  parseAddress,
+  startTimer,
+  stopTimer,
+} from "tsmicro/plugin";
 
 export const DEFAULT_HEALTH_ADDRESS = "127.0.0.1:8081";
 export const DEFAULT_CHECK_TIMEOUT_MS = 2000;
@@ -76,19 +83,19 @@ export async function createHealthServer(
   const startedAt = Date.now();
 
   const bounded = async (name: string, work: () => boolean | Promise<boolean>): Promise<CheckResult> => {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ReturnType<typeof startTimer>;
     try {
       const ok = await Promise.race([
         Promise.resolve().then(work),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+          timer = startTimer(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
       return ok ? { ok: true } : { ok: false, detail: `${name} check returned false` };
     } catch (err) {
       return { ok: false, detail: err instanceof Error ? err.message : String(err) };
     } finally {
-      clearTimeout(timer);
+      stopTimer(timer);
     }
   };
 

@@ -15,6 +15,8 @@ import {
   createWatcherSet,
   type RegistryRow,
   registryEventOf,
+  startTimer,
+  stopTimer,
   type Watcher,
   type WatchOptions,
 } from "tsmicro/plugin";
@@ -25,7 +27,7 @@ interface Known {
   row: RegistryRow;
   value: string;
   revision: number;
-  timer: NodeJS.Timeout | undefined;
+  timer: ReturnType<typeof startTimer>;
 }
 
 export function watchNats(kv: () => Promise<KV>, options: WatchOptions, onStop: () => void): Watcher {
@@ -35,7 +37,7 @@ export function watchNats(kv: () => Promise<KV>, options: WatchOptions, onStop: 
   const set = createWatcherSet(() => {
     stopped = true;
     stopIterator?.();
-    for (const k of known.values()) clearTimeout(k.timer);
+    for (const k of known.values()) stopTimer(k.timer);
     known.clear();
     onStop();
   });
@@ -49,7 +51,7 @@ export function watchNats(kv: () => Promise<KV>, options: WatchOptions, onStop: 
   const forget = (key: string, report: boolean) => {
     const k = known.get(key);
     if (k === undefined) return;
-    clearTimeout(k.timer);
+    stopTimer(k.timer);
     known.delete(key);
     if (report) set.emit([registryEventOf("delete", k.row)]);
   };
@@ -65,13 +67,13 @@ export function watchNats(kv: () => Promise<KV>, options: WatchOptions, onStop: 
     }
     const value = e.string();
     const before = known.get(e.key);
-    clearTimeout(before?.timer);
+    stopTimer(before?.timer);
     const entry: Known = { row, value, revision: e.revision, timer: undefined };
     if (row.expiresAt !== 0) {
       const ttlMs = row.expiresAt - e.created.getTime();
       const arm = (ms: number) => {
-        entry.timer = setTimeout(() => void expire(), ms);
-        entry.timer.unref();
+        // A TTL beyond 2^31−1 ms is chained by the helper, not clamped to 1 ms.
+        entry.timer = startTimer(() => void expire(), ms, true);
       };
       const expire = async () => {
         if (known.get(e.key) !== entry) return;

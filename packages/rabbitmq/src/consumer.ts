@@ -10,6 +10,7 @@ import {
   deliver,
   type BrokerMessage as Message,
   type ResolvedSubscribeOptions,
+  startTimer,
 } from "tsmicro/plugin";
 import type { Link } from "./link.js";
 
@@ -180,7 +181,7 @@ export class Consumer {
           if (this.#open.has(ch)) ch.ack(msg);
         },
         retry: async (_attempt, delayMs) => {
-          await new Promise((r) => setTimeout(r, delayMs));
+          await new Promise((r) => startTimer(() => r(undefined), delayMs));
           reject();
         },
       },

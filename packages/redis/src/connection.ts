@@ -5,6 +5,7 @@
  */
 import { Redis, type RedisOptions } from "ioredis";
 import { MicroError } from "tsmicro";
+import { startTimer, stopTimer } from "tsmicro/plugin";
 
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 
@@ -101,11 +102,11 @@ const readyWaits = new WeakMap<Redis, Promise<void>>();
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
-      clearTimeout(timer);
+      stopTimer(timer);
       signal?.removeEventListener("abort", done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const timer = startTimer(done, ms);
     signal?.addEventListener("abort", done, { once: true });
   });
 }

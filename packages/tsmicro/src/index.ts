@@ -72,7 +72,12 @@ export { createMemoryRegistry } from "./registry/memory.js";
 export type { Registry } from "./registry/registry.js";
 export type { HandlerRequest, HandlerWrapper } from "./server/invoke.js";
 // Services and clients.
-export { type MicroService, newService, type ServiceOptions } from "./service/service.js";
+export {
+  type MicroService,
+  newService,
+  type ServiceOptions,
+  type ServiceState,
+} from "./service/service.js";
 export type { ServiceSubscribeOptions, SubscriberFn } from "./service/subscribe.js";
 // Data: the store (go-micro's store.Store), the process default and the in-memory one.
 export { defaultStore } from "./store/env.js";

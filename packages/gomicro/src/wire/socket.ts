@@ -7,7 +7,7 @@
  */
 import { connect, type Socket } from "node:net";
 import { MicroError, serviceUnavailable, timeout } from "tsmicro";
-import { markTransportFailure, parseAddress } from "tsmicro/plugin";
+import { markTransportFailure, parseAddress, startTimer, stopTimer } from "tsmicro/plugin";
 import { encodeRequest, type Http1Limits, Http1Reader, type HttpMessage } from "./http1.js";
 
 export class WireSocket {
@@ -77,12 +77,13 @@ export class WireSocket {
       const onError = (err: Error) =>
         fail(serviceUnavailable(address, `dial ${address}: ${err.message}`, { cause: err }));
       const onAbort = () => fail(MicroError.from(signal?.reason));
-      const timer = setTimeout(
+      // On the deadline helper: Infinity means no dial deadline, beyond 2^31−1 ms is chained.
+      const timer = startTimer(
         () => fail(timeout(address, `dial ${address}: no connection after ${timeoutMs} ms`)),
         timeoutMs,
       );
       const cleanup = () => {
-        clearTimeout(timer);
+        stopTimer(timer);
         socket.off("error", onError);
         signal?.removeEventListener("abort", onAbort);
       };
@@ -177,12 +178,12 @@ export async function probe(socket: WireSocket, timeoutMs: number): Promise<void
     "Micro-Endpoint": "Tsmicro.Probe",
     "Micro-Method": "Tsmicro.Probe",
   };
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof startTimer>;
   try {
     await Promise.race([
       socket.exchange(encodeRequest(socket.address, headers, new Uint8Array()), id),
       new Promise((_, reject) => {
-        timer = setTimeout(
+        timer = startTimer(
           () =>
             reject(
               markTransportFailure(
@@ -200,7 +201,7 @@ export async function probe(socket: WireSocket, timeoutMs: number): Promise<void
     socket.destroy();
     throw err;
   } finally {
-    clearTimeout(timer);
+    stopTimer(timer);
   }
 }
 

@@ -4,6 +4,7 @@
  * happens here (the engine keeps no copy), before the next message is taken.
  */
 import { MicroError } from "../errors.js";
+import { startTimer, stopTimer } from "../util/deadline.js";
 import type { BrokerMessage } from "./broker.js";
 import { type DeliverContext, deliver } from "./deliver.js";
 
@@ -49,14 +50,14 @@ export class SerialSubscription {
     this.#closed = true;
     this.#wake();
     if (this.#running === undefined) return;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ReturnType<typeof startTimer>;
     const drained = await Promise.race([
       this.#running.then(() => true),
       new Promise<boolean>((r) => {
-        timer = setTimeout(() => r(false), timeoutMs);
+        timer = startTimer(() => r(false), timeoutMs);
       }),
     ]);
-    clearTimeout(timer);
+    stopTimer(timer);
     if (!drained) {
       const left = this.#queue.length;
       this.#queue.length = 0;
@@ -85,7 +86,7 @@ export class SerialSubscription {
       });
       returned = true;
       if (next !== undefined) {
-        await new Promise((r) => setTimeout(r, next!.delayMs));
+        await new Promise((r) => startTimer(() => r(undefined), next!.delayMs));
         // Redelivered before anything newer: a failing message keeps its place.
         this.#queue.unshift({ message: current.message, attempt: next.attempt });
       }
@@ -96,7 +97,7 @@ export class SerialSubscription {
   }
 
   #later(message: BrokerMessage, attempt: number, delayMs: number): void {
-    setTimeout(() => {
+    startTimer(() => {
       if (this.#closed) {
         this.#ctx.onError(
           new MicroError({

@@ -1,4 +1,6 @@
 /** In-process registry: for tests and single-process programs. */
+
+import { type DeadlineTimer, startTimer, stopTimer } from "../util/deadline.js";
 import type { RegisterOptions, Registry, RegistryEvent, RegistryRow, Service } from "./registry.js";
 import {
   isLive,
@@ -14,12 +16,12 @@ import { WatcherSet } from "./watchers.js";
 /** A registry inside this process, for tests. */
 export function createMemoryRegistry(): Registry {
   const table: Table = new Map();
-  const timers = new Map<string, NodeJS.Timeout>();
+  const timers = new Map<string, DeadlineTimer>();
   const watchers = new WatcherSet();
 
   // Each change touches only its own rows: a registry of thousands of nodes stays O(1) per node.
   const remove = (key: string, events: RegistryEvent[]) => {
-    clearTimeout(timers.get(key));
+    stopTimer(timers.get(key));
     timers.delete(key);
     const row = table.get(key);
     if (row === undefined) return;
@@ -43,15 +45,19 @@ export function createMemoryRegistry(): Registry {
         table.set(key, row);
         if (old === undefined) events.push(registryEventOf("create", row));
         else if (!sameRow(old, row)) events.push(registryEventOf("update", row));
-        clearTimeout(timers.get(key));
+        stopTimer(timers.get(key));
         timers.delete(key);
         if (ttl > 0) {
-          const t = setTimeout(() => {
-            const expired: RegistryEvent[] = [];
-            remove(key, expired);
-            watchers.emit(expired);
-          }, ttl);
-          t.unref();
+          // A TTL beyond 2^31−1 ms is chained by the helper, not clamped to 1 ms.
+          const t = startTimer(
+            () => {
+              const expired: RegistryEvent[] = [];
+              remove(key, expired);
+              watchers.emit(expired);
+            },
+            ttl,
+            true,
+          );
           timers.set(key, t);
         }
       }
@@ -70,7 +76,7 @@ export function createMemoryRegistry(): Registry {
     },
     watch: (options) => watchers.add(options),
     async close() {
-      for (const t of timers.values()) clearTimeout(t);
+      for (const t of timers.values()) stopTimer(t);
       timers.clear();
       watchers.stopAll();
     },

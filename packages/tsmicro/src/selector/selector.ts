@@ -5,6 +5,7 @@
  */
 import { notFound } from "../errors.js";
 import type { Node, Registry, RegistryEvent, Service, Watcher } from "../registry/registry.js";
+import { createGrace, DEFAULT_GRACE_MS } from "./grace.js";
 import { type NodeFilter, type NodeLoad, roundRobin, type Strategy } from "./strategy.js";
 
 export interface SelectOptions {
@@ -54,6 +55,14 @@ export interface SelectorOptions {
   ejectMs?: number;
   /** @default 30000 */
   maxEjectMs?: number;
+  /**
+   * When the registry reports a service's last node gone, the nodes that left within this
+   * many ms stay selectable until one registers again: a registry that heals from a
+   * partition reports its expired leases before the services have registered again. A
+   * transport failure to a kept node drops it at once, so a service that really is gone
+   * still fails fast. 0 turns it off. @default 5000 (DEFAULT_GRACE_MS)
+   */
+  graceMs?: number;
 }
 
 interface Entry {
@@ -73,6 +82,7 @@ export function createSelector(options: SelectorOptions): Selector {
   // Events for a service whose first fetch is under way: applied once it lands.
   const early = new Map<string, RegistryEvent[]>();
   const inflight = new Map<string, number>();
+  const grace = createGrace(options.graceMs ?? DEFAULT_GRACE_MS);
   const load: NodeLoad = { inflight: (node) => inflight.get(node.id) ?? 0 };
   let watcher: Watcher | undefined;
   let closed = false;
@@ -85,18 +95,22 @@ export function createSelector(options: SelectorOptions): Selector {
       try {
         for await (const event of w) {
           const entry = cache.get(event.service.name);
-          if (entry !== undefined) applyEvent(entry, event.type, event.service);
-          else early.get(event.service.name)?.push(event);
+          if (entry !== undefined) {
+            if (event.type === "delete") grace.deleted(entry.services, event.service, Date.now());
+            else grace.back(event.service.name, event.service.nodes);
+            applyEvent(entry, event.type, event.service);
+          } else early.get(event.service.name)?.push(event);
           // A node that left takes its ejection record with it, so churn does not grow the map.
           if (event.type === "delete") for (const n of event.service.nodes) ejected.delete(n.id);
         }
       } catch {
         // Handled below as any end of the watch.
       }
-      // Events may have been missed: fetch again on the next select, and watch again.
+      // Events may have been missed: fetch again on the next select, and watch again. The
+      // stale entries stay until then, so a fetch that finds the service empty can grant grace.
       if (watcher === w) {
         watcher = undefined;
-        cache.clear();
+        for (const e of cache.values()) e.fetchedAt = Number.NEGATIVE_INFINITY;
       }
     })();
   };
@@ -111,6 +125,8 @@ export function createSelector(options: SelectorOptions): Selector {
           const entry: Entry = { services, fetchedAt: Date.now() };
           for (const e of early.get(name) ?? []) applyEvent(entry, e.type, e.service);
           early.delete(name);
+          const old = cache.get(name);
+          if (old !== undefined && !hasNodes(entry.services)) grace.left(name, old.services, Date.now());
           // Closed meanwhile: answer this call, keep nothing.
           if (!closed) cache.set(name, entry);
           return entry.services;
@@ -155,11 +171,12 @@ export function createSelector(options: SelectorOptions): Selector {
     async select(name, selectOptions = {}) {
       startWatch();
       const entry = cache.get(name);
-      const services = closed
+      let services = closed
         ? await registry.getService(name)
         : entry !== undefined && Date.now() - entry.fetchedAt < cacheTtlMs
           ? entry.services
           : await fetch(name);
+      if (!closed && !hasNodes(services)) services = grace.kept(name, Date.now()) ?? services;
       const filters = selectOptions.filters ?? [];
       const nodes: Node[] = [];
       for (const s of services) {
@@ -185,6 +202,7 @@ export function createSelector(options: SelectorOptions): Selector {
         return;
       }
       if (closed) return;
+      grace.drop(service, node.id);
       // A call that was in flight when its node left reports it after the delete event:
       // nothing to eject, and a record kept would outlive the node.
       const entry = cache.get(service);
@@ -218,8 +236,13 @@ export function createSelector(options: SelectorOptions): Selector {
       cache.clear();
       early.clear();
       ejected.clear();
+      grace.clear();
     },
   };
+}
+
+function hasNodes(services: readonly Service[]): boolean {
+  return services.some((s) => s.nodes.length > 0);
 }
 
 function applyEvent(entry: Entry, type: string, changed: Service): void {

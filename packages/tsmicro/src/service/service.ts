@@ -25,6 +25,7 @@ import {
 } from "../transport/address.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import type { Listener, Transport } from "../transport/transport.js";
+import { MAX_TIMER_MS, startTimer, stopTimer } from "../util/deadline.js";
 import { startWatchdog, type WatchdogOptions } from "../watchdog.js";
 import { type LifecycleHook, waitForDependencies } from "./lifecycle.js";
 import { listenError } from "./start-error.js";
@@ -159,6 +160,13 @@ export function resolveServiceOptions(options: ServiceOptions): ResolvedServiceO
   return o;
 }
 
+/**
+ * Where a service is in its life: "new" until `start()`; "starting"; "running"; "stopping";
+ * "stopped" after `stop()` or after a failed `start()` (which undoes itself: a stopped
+ * service is not started again; make a new one).
+ */
+export type ServiceState = "new" | "starting" | "running" | "stopping" | "stopped";
+
 /** A service: its server, client, registration and lifecycle (go-micro's micro.Service). */
 export interface MicroService {
   readonly name: string;
@@ -172,6 +180,8 @@ export interface MicroService {
   readonly registry: Registry;
   readonly client: Client;
   readonly broker: Broker;
+  /** Where the service is in its life (see ServiceState). */
+  readonly state: ServiceState;
   /** Serves every method of `handler` as `Class.method`. */
   handle(handler: object, options?: HandleOptions): this;
   /**
@@ -214,7 +224,7 @@ class ServiceImpl implements MicroService {
   #timer: NodeJS.Timeout | undefined;
   /** Whether the last registration (or refresh) succeeded; for health checks. */
   #registered = false;
-  #state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
+  #state: ServiceState = "new";
   #stopping: Promise<void> | undefined;
   /** The start in progress: a stop() called meanwhile waits for it, then undoes it. */
   #starting: Promise<void> | undefined;
@@ -283,6 +293,10 @@ class ServiceImpl implements MicroService {
   get address(): string {
     if (this.#listener === undefined) throw new Error(`service ${this.name} is not started`);
     return this.#listener.address;
+  }
+
+  get state(): ServiceState {
+    return this.#state;
   }
 
   get advertised(): string {
@@ -397,9 +411,12 @@ class ServiceImpl implements MicroService {
       await this.#undoStart(connected);
       throw err;
     }
+    // Infinity: never refreshed; beyond what a timer holds, refreshed at that longest delay.
     const interval = this.#opts.registerIntervalMs;
-    this.#timer = setInterval(() => void this.#refresh(ttlMs), interval);
-    this.#timer.unref();
+    if (interval !== Number.POSITIVE_INFINITY) {
+      this.#timer = setInterval(() => void this.#refresh(ttlMs), Math.min(interval, MAX_TIMER_MS));
+      this.#timer.unref();
+    }
     if (this.#opts.watchdog !== undefined) {
       this.#stopWatchdog = startWatchdog(this.#server.stuck, this.#opts.watchdog);
     }
@@ -478,14 +495,14 @@ class ServiceImpl implements MicroService {
     await this.#subs.stop();
     await this.#listener.stopAccepting();
     const drainMs = this.#opts.drainTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ReturnType<typeof startTimer>;
     const drained = await Promise.race([
       Promise.all([this.#server.idle(), this.#streams.idle()]).then(() => true),
       new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), drainMs);
+        timer = startTimer(() => resolve(false), drainMs);
       }),
     ]);
-    clearTimeout(timer);
+    stopTimer(timer);
     if (!drained) {
       this.#opts.log?.(
         `tsmicro: ${this.name} stopped with ${this.#server.active} request(s) still running after ${drainMs} ms`,

@@ -6,6 +6,7 @@
  * and is logged once per kind per window, never per frame.
  */
 import type { Socket } from "node:net";
+import { type DeadlineTimer, MAX_TIMER_MS, startTimer, stopTimer } from "../util/deadline.js";
 
 export interface ConnectionLimits {
   /** Most connections one listener serves at once; the next is answered with a 503 and closed. @default 1024 */
@@ -125,7 +126,8 @@ export function guardConnection(
   limits: ConnectionLimits,
   hooks: GuardHooks,
 ): ConnectionGuard {
-  let handshake: NodeJS.Timeout | undefined = setTimeout(
+  // User-set delays: on the deadline helper (Infinity = no limit; longer than a timer holds is chained).
+  let handshake: DeadlineTimer = startTimer(
     () =>
       hooks.refuse(
         "handshake timeout",
@@ -133,12 +135,14 @@ export function guardConnection(
       ),
     limits.handshakeTimeoutMs,
   );
-  let frame: NodeJS.Timeout | undefined;
+  let frame: DeadlineTimer;
   let completedAtStart = -1;
   let paused = false;
   let goneAway = false;
 
-  socket.setTimeout(limits.idleTimeoutMs);
+  // socket.setTimeout throws on Infinity and clamps beyond MAX_TIMER_MS: no idle limit, or the longest.
+  if (limits.idleTimeoutMs !== Number.POSITIVE_INFINITY)
+    socket.setTimeout(Math.min(limits.idleTimeoutMs, MAX_TIMER_MS));
   const onIdle = () => {
     // A connection waiting on a slow handler is busy, not idle.
     if (hooks.inflight() > 0 || goneAway) return;
@@ -154,21 +158,21 @@ export function guardConnection(
 
   return {
     handshakeDone() {
-      clearTimeout(handshake);
+      stopTimer(handshake);
       handshake = undefined;
     },
     afterChunk(progress) {
       if (progress.pending === 0) {
-        clearTimeout(frame);
+        stopTimer(frame);
         frame = undefined;
         return;
       }
       // Restart the clock whenever a frame finished since it started: only a frame that
       // itself takes too long is cut off, not a steady stream of frames.
       if (frame !== undefined && progress.completed === completedAtStart) return;
-      clearTimeout(frame);
+      stopTimer(frame);
       completedAtStart = progress.completed;
-      frame = setTimeout(
+      frame = startTimer(
         () =>
           hooks.refuse(
             "frame timeout",
@@ -184,8 +188,8 @@ export function guardConnection(
       socket.once("drain", onDrain);
     },
     dispose() {
-      clearTimeout(handshake);
-      clearTimeout(frame);
+      stopTimer(handshake);
+      stopTimer(frame);
       socket.off("timeout", onIdle);
       socket.off("drain", onDrain);
     },

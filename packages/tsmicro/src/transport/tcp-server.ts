@@ -278,7 +278,13 @@ export async function listenTcp(
     stopAccepting,
     async close() {
       await stopAccepting();
-      for (const s of sockets) s.destroy();
+      // The last replies of a drain are batched for the next tick: let them out, then
+      // half-close (a destroy here dropped them). A peer that never answers the FIN is cut.
+      await new Promise((r) => setImmediate(r));
+      for (const s of sockets) {
+        s.end();
+        setTimeout(() => s.destroy(), CLOSE_GRACE_MS).unref();
+      }
       await closing;
     },
   };

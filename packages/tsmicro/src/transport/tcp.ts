@@ -2,6 +2,7 @@
 import { connect } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { MicroError, serviceUnavailable, timeout } from "../errors.js";
+import { startTimer, stopTimer } from "../util/deadline.js";
 import { parseAddress } from "./address.js";
 import { markTransportFailure } from "./failure.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "./frame.js";
@@ -93,12 +94,13 @@ function dialTcp(
       fail(serviceUnavailable(address, `dial tcp ${address}: ${detail}`, { cause: err }));
     };
     const onAbort = () => fail(MicroError.from(options.signal?.reason));
-    const timer = setTimeout(
+    // On the deadline helper: Infinity means no dial deadline, beyond 2^31−1 ms is chained.
+    const timer = startTimer(
       () => fail(timeout(address, `dial tcp ${address}: no connection after ${options.timeoutMs} ms`)),
       options.timeoutMs,
     );
     const cleanup = () => {
-      clearTimeout(timer);
+      stopTimer(timer);
       socket.off("error", onError);
       options.signal?.removeEventListener("abort", onAbort);
     };
