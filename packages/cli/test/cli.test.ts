@@ -201,6 +201,18 @@ describe("inflight", () => {
     assert.equal((await slow).code, 0);
     const quiet = await tsmicro(["inflight", "demo", "--json"], demo.env);
     assert.deepEqual(JSON.parse(quiet.stdout).calls, [], "nothing in flight once the call is done");
+    // The demo's client has the breaker on: the node it called shows, closed.
+    assert.deepEqual(
+      JSON.parse(quiet.stdout).breakers.map((b: { service: string; node: string; state: string }) => [
+        b.service,
+        b.node,
+        b.state,
+      ]),
+      [["demo", demo.node, "closed"]],
+    );
+    const table = (await tsmicro(["inflight", "demo"], demo.env)).stdout;
+    assert.match(table, /^FROM\s+BREAKER TO\s+NODE\s+STATE\s+FAILED\s+PROBE$/m);
+    assert.match(table, new RegExp(`^\\S+\\s+demo\\s+${demo.node}\\s+closed\\s+0/\\d+\\s+-$`, "m"));
   });
 });
 

@@ -226,6 +226,11 @@ test("the dashboard shows the service, calls an endpoint through the form, chart
   assert.ok(existsSync(shot));
   assert.deepEqual(errors, [], "no script errors on the page");
   for (const r of await Promise.all(chains)) assert.equal(r instanceof Response ? r.status : String(r), 200);
+  // The demo's client has the breaker on: the node its chains called shows, closed.
+  await page.waitForSelector(
+    `#breakers li.breaker[data-service="demo"][data-node="${demo.node}"][data-state="closed"]`,
+  );
+  assert.match((await page.textContent("#breakers")) ?? "", /demo \S+ closed 0\/\d+ failed in the window/);
 
   // The metrics endpoint of `tsmicro gateway` has the calls it made.
   const metrics = await (await fetch(`${url}metrics`, { signal: AbortSignal.timeout(5000) })).text();

@@ -427,6 +427,10 @@
       " ",
       h("span", { class: "muted" }, many ? `${ages[0]}–${ages.at(-1)} ms` : `${c.ageMs} ms`),
       calls.some((x) => x.cycle) ? h("span", { class: "pill bad" }, "cycle") : "",
+      // A client call whose node's circuit breaker is open or half-open (its probe).
+      calls.some((x) => x.breaker)
+        ? h("span", { class: "pill bad" }, `breaker ${calls.find((x) => x.breaker).breaker}`)
+        : "",
       h(
         "span",
         { class: "mono muted node" },
@@ -469,6 +473,42 @@
     );
   }
 
+  // ---- circuit breakers: each node's client reports the breakers of the nodes it calls ----
+  const BREAKER_CLASS = { closed: "ok", "half-open": "off", open: "bad" };
+
+  function renderBreakers(answers) {
+    const rows = answers.flatMap((a) =>
+      (a.result?.breakers ?? []).map((b) =>
+        h(
+          "li",
+          { class: "breaker", "data-service": b.service, "data-node": b.node, "data-state": b.state },
+          h("span", { class: "mono muted" }, `${a.node} → `),
+          h("span", { class: "mono" }, `${b.service} ${b.node}`),
+          " ",
+          h("span", { class: `pill ${BREAKER_CLASS[b.state] ?? ""}` }, b.state),
+          " ",
+          h(
+            "span",
+            { class: "muted" },
+            `${b.failures}/${b.requests} failed in the window` +
+              (b.probeAt ? `, probe in ${Math.max(0, b.probeAt - Date.now())} ms` : ""),
+          ),
+        ),
+      ),
+    );
+    $("breakers").replaceChildren(
+      ...(rows.length > 0
+        ? rows
+        : [
+            h(
+              "li",
+              { class: "muted" },
+              "no breaker records (the client option breaker is off, or no calls yet)",
+            ),
+          ]),
+    );
+  }
+
   // ---- live data: Server-Sent Events read with fetch (an EventSource cannot send a token) ----
   const live = $("live");
   const handlers = {
@@ -480,7 +520,10 @@
       } else renderServices();
     },
     stats: renderStats,
-    inflight: renderInflight,
+    inflight(answers) {
+      renderInflight(answers);
+      renderBreakers(answers);
+    },
     failure(e) {
       live.textContent = `error: ${e.detail}`;
       live.className = "pill bad";

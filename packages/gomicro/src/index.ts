@@ -10,11 +10,25 @@ export {
   goMicroNatsMessageFormat,
 } from "./broker.js";
 export {
+  createOctetStreamCodec,
+  createProtoRpcCodec,
+  OCTET_STREAM,
+  PROTO_RPC,
+  withGoMicroCodecs,
+} from "./codecs.js";
+export {
   createGoMicroEtcdRegistry,
   GO_MICRO_ETCD_PREFIX,
   type GoMicroEtcdRegistryOptions,
   goMicroEtcdLayout,
 } from "./etcd.js";
+export {
+  createGoMicroHttpBroker,
+  DEFAULT_GO_MICRO_HTTP_BROKER_OPTIONS,
+  GO_MICRO_HTTP_BROADCAST_VERSION,
+  GO_MICRO_HTTP_BROKER_SERVICE,
+  type GoMicroHttpBrokerOptions,
+} from "./http-broker.js";
 export {
   createGoMicroNatsRegistry,
   DEFAULT_GO_MICRO_NATS_REGISTRY_OPTIONS,

@@ -56,8 +56,8 @@ test("go-micro publishes, a tsmicro subscriber receives payload and headers", {
   const topic = uniqueName("gomicro.events");
   const broker = createGoMicroNatsBroker({ servers: NATS });
   const service = newService({ name: uniqueName("ts-sub"), broker, registry: createMemoryRegistry() });
-  const got: { payload: { from: string; name: string }; metadata: Record<string, string> }[] = [];
-  service.subscribe(topic, async (ctx, payload: { from: string; name: string }) => {
+  const got: { payload: { from: string; name: string; n: number }; metadata: Record<string, string> }[] = [];
+  service.subscribe(topic, async (ctx, payload: { from: string; name: string; n: number }) => {
     got.push({ payload, metadata: { ...ctx.metadata } });
   });
   await service.start();
@@ -67,7 +67,7 @@ test("go-micro publishes, a tsmicro subscriber receives payload and headers", {
     const [first] = await waitFor("the tsmicro subscriber to get go-micro's event", 10_000, async () =>
       got.length > 0 ? got : undefined,
     );
-    assert.deepEqual(first!.payload, { from: "go-micro", name: "Gopher" });
+    assert.deepEqual(first!.payload, { from: "go-micro", name: "Gopher", n: 0 });
     assert.equal(first!.metadata["micro-topic"], topic);
     assert.equal(first!.metadata["content-type"], "application/json");
   } finally {

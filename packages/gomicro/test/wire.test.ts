@@ -85,8 +85,11 @@ test("200 concurrent calls between tsmicro peers each get their own answer (matc
   assert.equal(service.inflight().length, before);
 });
 
-/** Writes raw bytes on a fresh socket and returns what the server answered. */
-function raw(bytes: string): Promise<string> {
+/**
+ * Writes raw bytes on a fresh socket and returns what the server answered: everything until
+ * it closes, or until `complete(out)` says the answer is all there (the socket stays open).
+ */
+function raw(bytes: string, complete: (out: string) => boolean = () => false): Promise<string> {
   const [host, port] = service.address.split(":");
   return new Promise((resolve, reject) => {
     const s = connect({ host, port: Number(port) });
@@ -101,6 +104,11 @@ function raw(bytes: string): Promise<string> {
     }, 5000);
     s.on("data", (d) => {
       out += d.toString("latin1");
+      if (complete(out)) {
+        clearTimeout(t);
+        s.destroy();
+        resolve(out);
+      }
     });
     s.on("close", () => {
       clearTimeout(t);
@@ -133,4 +141,18 @@ test("an oversized body gets a 413 MicroError before it is read", async () => {
   );
   assert.match(answer, /^HTTP\/1\.1 413 /);
   assert.match(answer, /larger than the limit of 1024/);
+});
+
+test("a proto-rpc envelope whose frames do not add up gets a 400 MicroError saying so", async () => {
+  // The header frame claims 100 bytes; 3 follow. (ASCII only: raw() writes a string.)
+  const body = "\u0000\u0000\u0000dabc";
+  const answer = await raw(
+    `POST / HTTP/1.1\r\nHost: x\r\nMicro-Id: 1\r\nMicro-Service: wire\r\nMicro-Endpoint: Wire.Echo\r\nContent-Type: application/proto-rpc\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    (out) => out.includes("\r\n\r\n"),
+  );
+  const header = /Micro-Error: (.*)\r\n/.exec(answer)?.[1];
+  assert.ok(header, answer);
+  const err = JSON.parse(header);
+  assert.equal(err.code, 400);
+  assert.match(err.detail, /proto-rpc request: frame 1 says 100 bytes, 3 follow/);
 });

@@ -8,6 +8,7 @@ import type { RequestListener } from "node:http";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { type CallWrapper, type Client, type HandlerWrapper, MicroError } from "tsmicro";
 import type { Middleware } from "tsmicro/plugin";
+import { breakerGauge } from "./breaker.js";
 import { type MetricsServer, type MetricsServerOptions, metricsHandler, serveMetrics } from "./http.js";
 import { messageMiddleware } from "./messages.js";
 import { callNames, EndpointSeries } from "./series.js";
@@ -47,7 +48,10 @@ export interface Metrics {
    * and `server`; it adds client streams, publishes and subscribers.
    */
   readonly middleware: Middleware;
-  /** Reports `client`'s pooled connections and calls in flight as gauges labelled `client="<name>"`. */
+  /**
+   * Reports `client`'s pooled connections, calls in flight and circuit breaker states (per
+   * service and node: 0 closed, 1 half-open, 2 open) as gauges labelled `client="<name>"`.
+   */
   observeClient(client: Client, name?: string): void;
   /** The exposition text, as a scrape would get it. */
   text(): Promise<string>;
@@ -95,6 +99,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       for (const [name, c] of observed) this.set({ client: name }, c.stats().inflight);
     },
   });
+
+  breakerGauge(register, prefix, observed);
 
   const instrument = <A extends unknown[], R>(
     series: EndpointSeries,

@@ -76,7 +76,6 @@ export {
   type MicroService,
   newService,
   type ServiceOptions,
-  type ServiceState,
 } from "./service/service.js";
 export type { ServiceSubscribeOptions, SubscriberFn } from "./service/subscribe.js";
 // Data: the store (go-micro's store.Store), the process default and the in-memory one.

@@ -41,6 +41,8 @@ export interface InflightSnapshot extends Omit<InflightCall, "phaseSince" | "rep
   phaseAgeMs: number;
   /** True when the chain passes through this call's service more than once. */
   cycle: boolean;
+  /** A client call's node has this circuit breaker state (absent when closed or off). */
+  breaker?: "open" | "half-open";
 }
 
 export class InflightTable {

@@ -61,7 +61,13 @@ export { SerialSubscription } from "./broker/serial.js";
 export type { Cache, CacheCallOption } from "./cache/cache.js";
 export { createMemoryCache, DEFAULT_MEMORY_CACHE_OPTIONS, type MemoryCacheOptions } from "./cache/memory.js";
 export type { CacheWrapperOptions } from "./cache/wrapper.js";
+export type {
+  BreakerOptions,
+  BreakerState,
+  BreakerStateName,
+} from "./client/breaker.js";
 export type { ClientStats } from "./client/client.js";
+export type { HedgeOptions } from "./client/hedge.js";
 // Client and server internals a backend or tool plugs into; the client's option resolution.
 export {
   type CallFn,
@@ -201,6 +207,7 @@ export {
   type ResolvedServiceOptions,
   resolveServiceOptions,
   SERVICE_DEFAULTS,
+  type ServiceState,
 } from "./service/service.js";
 // Stores (backends and the process default's choice).
 export {

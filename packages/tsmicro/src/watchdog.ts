@@ -17,7 +17,7 @@ export interface WatchdogOptions {
 export function describeStuck(c: InflightSnapshot): string {
   const chain = c.chain.length > 0 ? ` chain: ${c.chain.join(" -> ")} ->` : "";
   const cycle = c.cycle ? " (re-enters a service already in its chain)" : "";
-  return `tsmicro stall doctor: ${c.side} call ${c.service}.${c.endpoint} has been ${c.phase} for ${c.phaseAgeMs} ms (age ${c.ageMs} ms, node ${c.node ?? "?"}, attempt ${c.attempt})${chain} ${c.service}.${c.endpoint}${cycle}`;
+  return `tsmicro stall doctor: ${c.side} call ${c.service}.${c.endpoint} has been ${c.phase} for ${c.phaseAgeMs} ms (age ${c.ageMs} ms, node ${c.node ?? "?"}${c.breaker === undefined ? "" : ` whose circuit breaker is ${c.breaker}`}, attempt ${c.attempt})${chain} ${c.service}.${c.endpoint}${cycle}`;
 }
 
 /** A table that hands out its newly stuck calls itself (InflightTable): nothing else is copied. */

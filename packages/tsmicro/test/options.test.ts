@@ -25,7 +25,7 @@ function parseDefaults(src: string, name: string): Map<string, unknown> {
     if (d === null) continue;
     const text = d[1]!.trim();
     let value: unknown;
-    if (/^-?[\d_]+$/.test(text)) value = Number(text.replace(/_/g, ""));
+    if (/^-?[\d_]+(\.\d+)?$/.test(text)) value = Number(text.replace(/_/g, ""));
     else if (/^"[^"]*"$/.test(text)) value = text.slice(1, -1);
     else if (text === "true" || text === "false") value = text === "true";
     else if (text === "[]") value = [];
@@ -52,6 +52,20 @@ describe("client options", () => {
       assert.deepEqual(resolved[key], value, `ClientOptions.${key}: docs say ${JSON.stringify(value)}`);
       assert.deepEqual((CLIENT_DEFAULTS as Record<string, unknown>)[key], value);
     }
+  });
+
+  it("every @default in BreakerOptions' docs is what resolveClientOptions fills in for breaker: {}", () => {
+    const documented = documentedDefaults("../src/client/breaker.ts", "BreakerOptions");
+    assert.equal(documented.size, 4, `found ${documented.size} documented defaults`);
+    const breaker = resolveClientOptions({ breaker: {} }, undefined, deps).breaker as Record<string, unknown>;
+    for (const [key, value] of documented)
+      assert.equal(breaker[key], value, `BreakerOptions.${key}: docs say ${JSON.stringify(value)}`);
+    assert.throws(
+      () => resolveClientOptions({ breaker: { errorRate: 0 } }, undefined, deps),
+      /breaker\.errorRate/,
+    );
+    assert.throws(() => resolveClientOptions({ hedge: { delayMs: -1 } }, undefined, deps), /hedge\.delayMs/);
+    assert.equal(resolveClientOptions({ breaker: false }, undefined, deps).breaker, false);
   });
 
   it("the docs check reads a wrong @default, which then disagrees (negative control)", () => {

@@ -1,4 +1,4 @@
-import type { InflightSnapshot } from "tsmicro/plugin";
+import type { BreakerState, InflightSnapshot } from "tsmicro/plugin";
 import type { Command } from "../context.js";
 import { askNodes } from "../nodes.js";
 import { duration } from "../output.js";
@@ -7,6 +7,8 @@ interface Inflight {
   node: string;
   server: InflightSnapshot[];
   client: InflightSnapshot[];
+  /** The node's client's circuit breakers (absent from nodes older than them). */
+  breakers?: BreakerState[];
 }
 
 /** The Debug.Inflight call that took the snapshot is in it; it is not the user's traffic. */
@@ -14,7 +16,8 @@ const own = (c: InflightSnapshot) => !c.endpoint.startsWith("Debug.");
 
 export const inflight: Command = {
   usage: "inflight <service>",
-  summary: "the stall doctor's view: calls in flight on every node, with phase, age and chain",
+  summary:
+    "the stall doctor's view: calls in flight on every node, with phase, age and chain, and its clients' circuit breakers",
   minArgs: 1,
   maxArgs: 1,
   async run(ctx) {
@@ -30,8 +33,9 @@ export const inflight: Command = {
             nodeId: a.node,
           })),
     );
+    const breakers = answers.flatMap((a) => (a.result?.breakers ?? []).map((b) => ({ ...b, from: a.node })));
     if (out.json) {
-      out.data({ service, calls, failed });
+      out.data({ service, calls, breakers, failed });
     } else {
       if (calls.length === 0)
         out.line(`no calls in flight on ${answers.length - failed.length} node(s) of ${service}`);
@@ -46,7 +50,21 @@ export const inflight: Command = {
             duration(c.ageMs),
             duration(c.phaseAgeMs),
             c.deadline === undefined ? "-" : `in ${duration(Math.max(0, c.deadline - Date.now()))}`,
-            (c.chain.length === 0 ? "(from outside)" : c.chain.join(" -> ")) + (c.cycle ? "  CYCLE" : ""),
+            (c.chain.length === 0 ? "(from outside)" : c.chain.join(" -> ")) +
+              (c.cycle ? "  CYCLE" : "") +
+              (c.breaker === undefined ? "" : `  BREAKER ${c.breaker.toUpperCase()}`),
+          ]),
+        );
+      if (breakers.length > 0)
+        out.table(
+          ["FROM", "BREAKER TO", "NODE", "STATE", "FAILED", "PROBE"],
+          breakers.map((b) => [
+            b.from,
+            b.service,
+            b.node,
+            b.state,
+            `${b.failures}/${b.requests}`,
+            b.probeAt === undefined ? "-" : `in ${duration(Math.max(0, b.probeAt - Date.now()))}`,
           ]),
         );
     }

@@ -45,6 +45,8 @@ interface InflightAnswer {
   node: string;
   server: { endpoint: string }[];
   client: { endpoint: string }[];
+  /** The node's client's circuit breakers, passed to the page as they are. */
+  breakers?: unknown[];
 }
 
 export function createDashboard(options: DashboardOptions): Dashboard {

@@ -9,6 +9,7 @@
 import { MicroError } from "tsmicro";
 import type { Connection, RequestHeaders, TransportRequest, TransportResponse } from "tsmicro/plugin";
 import { ClientWireStream } from "./client-stream.js";
+import { PROTO_RPC, unwrapProtoRpcResponse, wrapProtoRpcRequest } from "./envelope.js";
 import { errorFromHeader, H, requestHeadersOut } from "./headers.js";
 import { encodeRequest, type HttpMessage } from "./http1.js";
 import type { ResolvedWireOptions } from "./options.js";
@@ -76,9 +77,14 @@ export class GoMicroConnection implements Connection {
     signal.addEventListener("abort", abort, { once: true });
     try {
       socket ??= await this.#take(signal);
-      const bytes = encodeRequest(this.address, requestHeadersOut(request.headers, id), request.body);
+      const h = request.headers;
+      // proto-rpc: the body travels in go-micro's envelope (the method in its header frame).
+      const rpc = h.contentType === PROTO_RPC;
+      const body = rpc ? wrapProtoRpcRequest(`${h.endpoint}`, request.body) : request.body;
+      const bytes = encodeRequest(this.address, requestHeadersOut(h, id), body);
       const m = await Promise.race([socket.exchange(bytes, id), aborted]);
-      return responseOf(m, request.headers, this.address);
+      const r = responseOf(m, h, this.address);
+      return rpc ? { ...r, contentType: PROTO_RPC, body: unwrapProtoRpcResponse(r.body, h.service) } : r;
     } catch (err) {
       if (signal.aborted) throw MicroError.from(signal.reason);
       throw MicroError.from(err, "go.micro.client");

@@ -8,15 +8,16 @@
  * It holds no lock or slot across an await: connections are multiplexed, and a select that
  * waits for the registry waits only on its own signal.
  */
-import type { MicroError } from "../errors.js";
+import { Code, type MicroError } from "../errors.js";
 import { type CallPhase, type InflightCall, type InflightTable, setPhase } from "../inflight.js";
 import type { Node } from "../registry/registry.js";
-import type { Selector } from "../selector/selector.js";
+import type { SelectOptions, Selector } from "../selector/selector.js";
 import { isTransportFailure } from "../transport/failure.js";
 import type { Pool } from "../transport/pool.js";
 import type { Connection } from "../transport/transport.js";
 import { abortable } from "../util/abort.js";
 import type { SignalLike } from "../util/light-abort.js";
+import { type BreakerOptions, type Breakers, countsAgainstNode } from "./breaker.js";
 import type { CallOptions, ClientOptions } from "./options.js";
 
 /** Everything a call needs, fixed for its whole life (the client's options snapshot). */
@@ -24,6 +25,16 @@ export interface Snapshot {
   readonly options: Readonly<ClientOptions>;
   readonly pool: Pool;
   readonly selector: Selector;
+  /** The client's per-node circuit breakers (they outlive snapshots); used when `options.breaker` is set. */
+  readonly breakers?: Breakers;
+}
+
+/** What a hedged call's legs tell their attempts: nodes to avoid, and the node each one picks. */
+export interface AttemptHooks {
+  /** Node ids selection must not pick (the nodes other legs of a hedged call are on). */
+  readonly avoid?: ReadonlySet<string>;
+  /** Called with each node picked. */
+  onNode?(node: Node): void;
 }
 
 /**
@@ -78,9 +89,19 @@ export class Attempt {
   readonly #addresses: readonly string[] | undefined;
   /** The node counted as busy in the selector until the attempt ends. */
   #busy: Node | undefined;
+  /** The node whose breaker this attempt reports to when it ends, and whether it is the probe. */
+  #breaker: { node: Node; probe: boolean } | undefined;
+  readonly #hooks: AttemptHooks | undefined;
 
-  constructor(snap: Snapshot, service: string, opts: CallOptions, record: InflightCall | undefined) {
+  constructor(
+    snap: Snapshot,
+    service: string,
+    opts: CallOptions,
+    record: InflightCall | undefined,
+    hooks?: AttemptHooks,
+  ) {
     this.#snap = snap;
+    this.#hooks = hooks;
     this.#service = service;
     this.#opts = opts;
     this.#record = record;
@@ -104,10 +125,11 @@ export class Attempt {
       const address = this.#addresses[(this.number - 1) % this.#addresses.length]!;
       node = { id: address, address, metadata: {} };
     } else {
-      node = (await abortable(snap.selector.select(this.#service, this.#opts.select), signal))();
+      node = await this.#select(signal);
       snap.selector.started?.(this.#service, node);
       this.#busy = node;
     }
+    this.#hooks?.onNode?.(node);
     this.node = node;
     if (this.#record !== undefined) this.#record.node = node.id;
     const conn = snap.pool.get(node.address, this.#opts.dialTimeoutMs ?? snap.options.dialTimeoutMs, signal);
@@ -116,8 +138,58 @@ export class Attempt {
     return conn;
   }
 
+  /**
+   * Asks the selector for a node, leaving out the nodes a hedged call's other legs are on and
+   * those whose breaker is open (a due probe excepted). When breakers are all that left no
+   * node, the call fails fast with a 503 that says so.
+   */
+  async #select(signal: SignalLike): Promise<Node> {
+    const snap = this.#snap;
+    const service = this.#service;
+    const breaker = snap.options.breaker ? (snap.options.breaker as Required<BreakerOptions>) : undefined;
+    const breakers = breaker === undefined ? undefined : snap.breakers;
+    const avoid = this.#hooks?.avoid;
+    let select: SelectOptions | undefined = this.#opts.select;
+    let skipped = 0;
+    if (breakers !== undefined || avoid !== undefined) {
+      const now = Date.now();
+      select = {
+        ...select,
+        filters: [
+          ...(select?.filters ?? []),
+          (_s, n) => avoid === undefined || !avoid.has(n.id),
+          (_s, n) => {
+            if (breakers === undefined || breakers.allows(service, n, breaker!, now)) return true;
+            skipped++;
+            return false;
+          },
+        ],
+      };
+    }
+    let node: Node;
+    try {
+      node = (await abortable(snap.selector.select(service, select), signal))();
+    } catch (err) {
+      if (skipped > 0 && (err as MicroError).code === Code.NotFound)
+        throw breakers!.allOpen(service, skipped, breaker!);
+      throw err;
+    }
+    if (breakers !== undefined) this.#breaker = { node, probe: breakers.picked(service, node, breaker!) };
+    return node;
+  }
+
+  /** Tells the node's breaker how the attempt ended (undefined: no verdict). */
+  #report(failed: boolean | undefined): void {
+    const b = this.#breaker;
+    if (b === undefined) return;
+    this.#breaker = undefined;
+    const o = this.#snap.options.breaker;
+    if (o) this.#snap.breakers?.record(this.#service, b.node, failed, b.probe, o as Required<BreakerOptions>);
+  }
+
   /** The node answered: the selector counts a success for it. */
   succeeded(): void {
+    this.#report(false);
     this.release();
     if (this.#addresses === undefined && this.node !== undefined) {
       this.#snap.selector.mark(this.#service, this.node);
@@ -126,14 +198,26 @@ export class Attempt {
 
   /** The attempt failed with `error`: a transport failure counts against the node. */
   failed(error: MicroError): void {
+    const transport = isTransportFailure(error);
+    this.#report(countsAgainstNode(error, transport));
     this.release();
-    if (this.#addresses === undefined && this.node !== undefined && isTransportFailure(error)) {
+    if (this.#addresses === undefined && this.node !== undefined && transport) {
       this.#snap.selector.mark(this.#service, this.node, error);
     }
   }
 
+  /**
+   * The attempt ended with no answer from the node: the caller cancelled (no verdict), or the
+   * call's own timeout expired while the node had the request (`timedOut`, a failure).
+   */
+  abandoned(timedOut: boolean): void {
+    this.#report(timedOut ? true : undefined);
+    this.release();
+  }
+
   /** Stops counting the attempt against its node, however it ended. */
   release(): void {
+    this.#report(undefined);
     if (this.#busy !== undefined) this.#snap.selector.finished?.(this.#service, this.#busy);
     this.#busy = undefined;
   }

@@ -10,7 +10,7 @@ import type { InflightCall, InflightTable } from "../inflight.js";
 import { sleep } from "../util/abort.js";
 import { deadlineOf, linkSignal, noop, startTimer, stopTimer, wireTimeoutMs } from "../util/deadline.js";
 import { LightAbort } from "../util/light-abort.js";
-import { Attempt, PHASE_TEXT, type Snapshot, trackCall } from "./attempt.js";
+import { Attempt, type AttemptHooks, PHASE_TEXT, type Snapshot, trackCall } from "./attempt.js";
 import { checkDepth } from "./depth.js";
 import type { CallOptions } from "./options.js";
 import type { Request } from "./request.js";
@@ -22,6 +22,7 @@ export async function callOnce(
   ctx: Context,
   req: Request,
   opts: CallOptions,
+  hooks?: AttemptHooks,
 ): Promise<unknown> {
   const o = snap.options;
   const hop = `${req.service}.${req.endpoint}`;
@@ -47,8 +48,11 @@ export async function callOnce(
 
   // 3. One signal for the call: caller's context, call option, deadline.
   const controller = new LightAbort();
-  const attempt = new Attempt(snap, req.service, opts, record);
+  const attempt = new Attempt(snap, req.service, opts, record, hooks);
+  // The call's own timeout (not the caller's deadline) expired: a slow node, for its breaker.
+  let expired = false;
   const onDeadline = () => {
+    expired = !byCaller;
     const node = attempt.node;
     const where = node === undefined ? "" : ` on node ${node.id} (${node.address})`;
     const whose = byCaller ? "the caller's deadline" : `its timeout of ${ownTimeout} ms`;
@@ -118,7 +122,7 @@ export async function callOnce(
       } catch (err) {
         // 6. Retry only what may be retried, only while time remains.
         if (signal.aborted) {
-          attempt.release();
+          attempt.abandoned(expired && attempt.phase === "sent");
           throw abortError(signal.reason, req.service);
         }
         let e = MicroError.from(err, req.service);

@@ -10,6 +10,7 @@ import { defaultCodecs } from "../codec/index.js";
 import type { Context } from "../context.js";
 import type { Contract, Endpoints } from "../contract/contract.js";
 import { createServiceProxy, type ProxyTarget, type ServiceProxy } from "../contract/proxy.js";
+import { MicroError } from "../errors.js";
 import { type InflightSnapshot, InflightTable } from "../inflight.js";
 import { around, type Middleware, type PublishFn, type StreamFn } from "../middleware.js";
 import { defaultRegistry, holdDefaultRegistry } from "../registry/default.js";
@@ -18,8 +19,10 @@ import { Pool } from "../transport/pool.js";
 import { createTcpTransport } from "../transport/tcp.js";
 import { startWatchdog } from "../watchdog.js";
 import type { Snapshot } from "./attempt.js";
+import { type BreakerOptions, type BreakerState, Breakers } from "./breaker.js";
 import { callOnce } from "./call.js";
 import { openStream, type Stream } from "./client-stream.js";
+import { hedged, hedgeOf } from "./hedge.js";
 import { type CallFn, type CallOptions, type ClientOptions, resolveClientOptions } from "./options.js";
 import { type Message, type PublishCallOptions, publishMessage } from "./publish.js";
 import type { Request } from "./request.js";
@@ -40,6 +43,11 @@ export interface Client extends ProxyTarget {
   options(): Readonly<ClientOptions>;
   /** Calls in flight, with phase, age, node and chain (the stall doctor's view). */
   inflight(): InflightSnapshot[];
+  /**
+   * The per-node circuit breakers (option `breaker`): every node this client has a breaker
+   * record for, with its state and its window's counts. Empty when the breaker is off.
+   */
+  breakers(): BreakerState[];
   /** Open pooled connections and calls in flight, for metrics (`@tsmicro/metrics`). */
   stats(): ClientStats;
   /**
@@ -70,6 +78,7 @@ interface State extends Snapshot {
 class ClientImpl implements Client {
   #state: State;
   readonly #inflight = new InflightTable();
+  readonly #breakers = new Breakers();
   #ownBroker: Broker | undefined;
   /** Releases of the process defaults this client uses, taken on first use. */
   #releases: (() => Promise<void>)[] | undefined;
@@ -87,7 +96,11 @@ class ClientImpl implements Client {
     const next = this.#state.options.watchdog;
     if (next === prev) return;
     this.#stopWatchdog?.();
-    this.#stopWatchdog = next === undefined ? undefined : startWatchdog(this.#inflight, next);
+    // Only newly stuck calls are copied (InflightTable.takeStuck), annotated as inflight() is.
+    this.#stopWatchdog =
+      next === undefined
+        ? undefined
+        : startWatchdog({ takeStuck: (t) => this.#withBreakers(this.#inflight.takeStuck(t)) }, next);
   }
 
   /**
@@ -104,7 +117,11 @@ class ClientImpl implements Client {
 
   call<R>(ctx: Context, request: Request, options: CallOptions = {}): Promise<R> {
     this.#hold();
-    return this.#state.invoke(ctx, request, options) as Promise<R>;
+    const p = this.#state.invoke(ctx, request, options) as Promise<R>;
+    const fallback = options.fallback;
+    if (fallback === undefined) return p;
+    // After wrappers and middleware: they saw the call fail; the caller gets the fallback's answer.
+    return p.catch(async (err) => (await fallback(MicroError.from(err, request.service), request)) as R);
   }
 
   stream<Req, Rsp>(ctx: Context, request: Request, options: CallOptions = {}): Promise<Stream<Req, Rsp>> {
@@ -139,7 +156,22 @@ class ClientImpl implements Client {
   }
 
   inflight(): InflightSnapshot[] {
-    return this.#inflight.snapshot();
+    return this.#withBreakers(this.#inflight.snapshot());
+  }
+
+  #withBreakers(calls: InflightSnapshot[]): InflightSnapshot[] {
+    if (!this.#state.options.breaker) return calls;
+    // The stall doctor says when a call's node has an open or half-open breaker.
+    for (const c of calls) {
+      const state = c.node === undefined ? undefined : this.#breakers.stateOf(c.service, c.node);
+      if (state !== undefined) c.breaker = state;
+    }
+    return calls;
+  }
+
+  breakers(): BreakerState[] {
+    const o = this.#state.options.breaker;
+    return o ? this.#breakers.snapshot(o as Required<BreakerOptions>) : [];
   }
 
   stats(): ClientStats {
@@ -188,9 +220,20 @@ class ClientImpl implements Client {
     const selector = selectorChanged
       ? (options.selector ?? createSelector({ registry: options.registry }))
       : prev.selector;
-    const snap: Snapshot = { options, pool, selector };
+    const snap: Snapshot = { options, pool, selector, breakers: this.#breakers };
     const table = options.trackInflight ? this.#inflight : undefined;
-    const bottom: CallFn = (ctx, req, opts) => callOnce(snap, table, ctx, req, opts);
+    const bottom: CallFn = (ctx, req, opts) => {
+      const hedge = hedgeOf(opts, options.hedge);
+      if (hedge === undefined) return callOnce(snap, table, ctx, req, opts);
+      const timeoutMs = opts.requestTimeoutMs ?? options.requestTimeoutMs;
+      return hedged(
+        (o, hooks) => callOnce(snap, table, ctx, req, o, hooks),
+        req.service,
+        opts,
+        hedge,
+        timeoutMs,
+      );
+    };
     const middleware = options.middleware as readonly Middleware[];
     const invoke = around(
       middleware,

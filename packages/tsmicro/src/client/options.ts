@@ -3,10 +3,13 @@ import type { Broker } from "../broker/broker.js";
 import type { CacheCallOption } from "../cache/cache.js";
 import type { CodecRegistry } from "../codec/index.js";
 import type { Context } from "../context.js";
+import type { MicroError } from "../errors.js";
 import type { Registry } from "../registry/registry.js";
 import type { SelectOptions, Selector } from "../selector/selector.js";
 import type { Transport } from "../transport/transport.js";
 import type { WatchdogOptions } from "../watchdog.js";
+import { type BreakerOptions, resolveBreakerOptions } from "./breaker.js";
+import { checkHedge, type HedgeOptions } from "./hedge.js";
 import type { Request } from "./request.js";
 import type { RetryPredicate } from "./retry.js";
 
@@ -41,6 +44,19 @@ export interface CallOptions {
    * client's wrappers. @default the contract endpoint's `cache`, else not cached
    */
   cache?: CacheCallOption | false;
+  /**
+   * Hedge this call: if no answer came after `delayMs`, send it to another node too; the first
+   * answer wins and the other attempts are cancelled. Only for idempotent calls (see
+   * `idempotent`): on any other call no hedge is sent. `false` turns the client's off.
+   * @default the client's `hedge`
+   */
+  hedge?: HedgeOptions | false;
+  /**
+   * Answers in place of the call when it finally fails (after retries and hedges), given the
+   * error and the request: Moleculer's fallbackResponse. It may throw to fail after all.
+   * @default none: the call fails with its error
+   */
+  fallback?: (error: MicroError, request: Request) => unknown;
 }
 
 /** A call as wrappers see it (go-micro's CallFunc). */
@@ -97,6 +113,14 @@ export interface ClientOptions {
   watchdog: WatchdogOptions | undefined;
   /** Where `publish` sends messages. @default the process default broker (MICRO_BROKER, else http) */
   broker: Broker;
+  /**
+   * A circuit breaker per node (`{}` for the defaults of BreakerOptions): a node whose error
+   * rate in the window passes the threshold is skipped by selection until a probe after its
+   * cool-down succeeds; docs/resilience.md. `false` turns it off on `init`. @default off
+   */
+  breaker: BreakerOptions | false | undefined;
+  /** Hedge idempotent calls (each call may override it with its `hedge`). @default off */
+  hedge: HedgeOptions | false | undefined;
 }
 
 /**
@@ -119,6 +143,8 @@ export const CLIENT_DEFAULTS = Object.freeze({
   retry: undefined,
   trackInflight: true,
   watchdog: undefined,
+  breaker: undefined,
+  hedge: undefined,
 });
 
 export const DEFAULT_RETRIES = CLIENT_DEFAULTS.retries;
@@ -164,6 +190,7 @@ export function resolveClientOptions(
       broker: given.broker ?? deps.broker(given.registry),
     }),
     ...given,
+    ...(given.breaker ? { breaker: resolveBreakerOptions(given.breaker) } : {}),
   });
   validate(options);
   return options;
@@ -181,6 +208,7 @@ function validate(o: ClientOptions): void {
     if (!(typeof v === "number" && v > 0))
       throw new TypeError(`client option ${k} must be a number > 0, got ${String(v)}`);
   }
+  if (o.hedge) checkHedge(o.hedge, "client option hedge");
   if (!(Number.isInteger(o.retries) && o.retries >= 0))
     throw new TypeError(`client option retries must be an integer ≥ 0, got ${o.retries}`);
   if (!o.codecs.has(o.contentType)) {

@@ -40,13 +40,19 @@ export interface ProxyCallOptions extends CallOptions {
   responseMetadata?: { header: Record<string, string>; trailer: Record<string, string> };
 }
 
+/** A unary method's options: its `fallback` takes the endpoint's request and gives its response. */
+export interface UnaryCallOptions<Req, Rsp> extends Omit<ProxyCallOptions, "fallback"> {
+  /** Answers in place of the call when it finally fails (CallOptions' fallback, typed by the contract). */
+  fallback?: (error: MicroError, request: Req) => Rsp | Promise<Rsp>;
+}
+
 /** A server-streaming call's responses; the call opens on the first `next()`. */
 export interface ResponseStream<Rsp> extends AsyncIterable<Rsp> {}
 
 export type MethodOf<S> =
   S extends EndpointSpec<infer Req, infer Rsp, infer K>
     ? K extends "unary"
-      ? (ctx: Context, request: Req, options?: ProxyCallOptions) => Promise<Rsp>
+      ? (ctx: Context, request: Req, options?: UnaryCallOptions<Req, Rsp>) => Promise<Rsp>
       : K extends "server"
         ? (ctx: Context, request: Req, options?: ProxyCallOptions) => ResponseStream<Rsp>
         : K extends "client"
@@ -110,8 +116,8 @@ function method(
   };
 
   switch (spec.kind) {
-    case "unary":
-      return async (ctx: Context, request: unknown, options?: ProxyCallOptions) => {
+    case "unary": {
+      const call = async (ctx: Context, request: unknown, options?: ProxyCallOptions) => {
         if (options?.responseMetadata === undefined) {
           const { responseMetadata: _, ...rest } = {
             ...(spec.cache === undefined ? {} : { cache: spec.cache }),
@@ -140,6 +146,17 @@ function method(
           fill(s, responseMetadata);
         }
       };
+      return async (ctx: Context, request: unknown, options?: UnaryCallOptions<unknown, unknown>) => {
+        const fallback = options?.fallback;
+        if (fallback === undefined) return call(ctx, request, options as ProxyCallOptions | undefined);
+        // The fallback's answer is the endpoint's response type already: not decoded from the wire.
+        try {
+          return await call(ctx, request, { ...options, fallback: undefined });
+        } catch (err) {
+          return fallback(MicroError.from(err, service), request);
+        }
+      };
+    }
     case "server":
       return (ctx: Context, request: unknown, options?: ProxyCallOptions): ResponseStream<unknown> => ({
         async *[Symbol.asyncIterator]() {

@@ -287,6 +287,7 @@ class ServiceImpl implements MicroService {
       node: this.nodeId,
       server: this.#server.inflight(),
       client: this.client.inflight(),
+      breakers: this.client.breakers(),
     }));
   }
 

@@ -46,6 +46,18 @@ export async function clientSide(client: Client): Promise<void> {
   // @ts-expect-error a response field that does not exist
   void r.message;
 
+  // A fallback answers with the endpoint's response, given its typed request.
+  const f = await greeter.hello(
+    ctx,
+    { name: "Ada" },
+    { fallback: (_e, req) => ({ greeting: `hi ${req.name}` }) },
+  );
+  void f.greeting;
+  // @ts-expect-error a fallback whose answer is not the endpoint's response
+  await greeter.hello(ctx, { name: "Ada" }, { fallback: () => ({ message: "hi" }) });
+  // @ts-expect-error a fallback reading a request field the endpoint does not have
+  await greeter.hello(ctx, { name: "Ada" }, { fallback: (_e, req) => ({ greeting: req.nam }) });
+
   for await (const ev of greeter.watch(ctx, { topic: "t" })) {
     const seq: number = ev.seq;
     void seq;

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"go-micro.dev/v4/client"
+	raw "go-micro.dev/v4/codec/bytes"
 	merrors "go-micro.dev/v4/errors"
 	"go-micro.dev/v4/metadata"
 	"go-micro.dev/v4/registry"
 	"go-micro.dev/v4/selector"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"tsmicro.dev/gomicro-interop/internal/fleet"
 )
@@ -46,6 +48,8 @@ func main() {
 	topic := fs.String("topic", "", "topic (publish case)")
 	watchFor := fs.Duration("watch_for", 10*time.Second, "how long to watch (watch case)")
 	address := fs.String("address", "", "call this address instead of selecting a node")
+	recvWait := fs.Duration("recv_wait", time.Second, "collect case: how long to wait for an answer after CloseSend")
+	repeat := fs.Duration("repeat", 0, "publish case: publish again every interval until killed (the http broker sends asynchronously)")
 	_ = fs.Parse(os.Args[1:])
 
 	reg := f.Registry_()
@@ -82,6 +86,23 @@ func main() {
 		}
 		err = c.Call(ctx, c.NewRequest(*service, ep, body), &rsp, opts...)
 		r.Response = rsp
+	case "proto":
+		// A protobuf message (google.protobuf.StringValue) in the -content_type encoding.
+		ep := "Codecs.Echo"
+		if *endpoint != "" {
+			ep = *endpoint
+		}
+		rsp := &wrapperspb.StringValue{}
+		err = c.Call(ctx, c.NewRequest(*service, ep, &wrapperspb.StringValue{Value: *name}), rsp, client.WithConnClose())
+		r.Response = map[string]any{"value": rsp.Value}
+	case "bytes":
+		ep := "Codecs.Bytes"
+		if *endpoint != "" {
+			ep = *endpoint
+		}
+		rsp := &raw.Frame{}
+		err = c.Call(ctx, c.NewRequest(*service, ep, &raw.Frame{Data: []byte(*name)}), rsp, client.WithConnClose())
+		r.Response = map[string]any{"data": string(rsp.Data)}
 	case "stream":
 		ep := "Greeter.Stream"
 		if *endpoint != "" {
@@ -106,8 +127,76 @@ func main() {
 			}
 			_ = s.Close()
 		}
+	case "chat":
+		// A bidi stream in lock step: one Send, one Recv, -count times, then Close (no CloseSend).
+		ep := "Greeter.Chat"
+		if *endpoint != "" {
+			ep = *endpoint
+		}
+		var s client.Stream
+		s, err = c.Stream(ctx, c.NewRequest(*service, ep, map[string]any{}))
+		for i := 0; err == nil && i < *count; i++ {
+			if err = s.Send(map[string]any{"n": i, "msg": *name}); err == nil {
+				var m map[string]any
+				if err = s.Recv(&m); err == nil {
+					r.Messages = append(r.Messages, m)
+				}
+			}
+		}
+		if s != nil {
+			_ = s.Close()
+		}
+	case "collect":
+		// A client stream: go-micro v4's CloseSend is not implemented, so the server never
+		// learns this side is done; the answer cannot come. Reports what CloseSend says and
+		// whether Recv answered within -recv_wait, then Closes (which ends the whole stream).
+		ep := "Greeter.Collect"
+		if *endpoint != "" {
+			ep = *endpoint
+		}
+		var s client.Stream
+		s, err = c.Stream(ctx, c.NewRequest(*service, ep, map[string]any{}))
+		for i := 0; err == nil && i < *count; i++ {
+			err = s.Send(map[string]any{"n": i, "msg": *name})
+		}
+		if err == nil {
+			out := map[string]any{}
+			if cerr := s.CloseSend(); cerr != nil {
+				out["closeSendError"] = cerr.Error()
+			}
+			got := make(chan error, 1)
+			var m map[string]any
+			go func() { got <- s.Recv(&m) }()
+			select {
+			case rerr := <-got:
+				out["recvTimedOut"] = false
+				if rerr != nil {
+					out["recvError"] = rerr.Error()
+				} else {
+					out["answer"] = m
+				}
+			case <-time.After(*recvWait):
+				out["recvTimedOut"] = true
+			}
+			r.Response = out
+			r.Ms = time.Since(start).Milliseconds()
+			r.Ok = true
+			fleet.Print(r)
+			_ = s.Close()
+			fleet.Print(map[string]any{"closed": true})
+			time.Sleep(*recvWait)
+			return
+		}
 	case "publish":
-		err = c.Publish(ctx, c.NewMessage(*topic, map[string]any{"from": "go-micro", "name": *name}))
+		ctx = metadata.NewContext(ctx, metadata.Metadata{"X-Tenant": "acme"})
+		err = c.Publish(ctx, c.NewMessage(*topic, map[string]any{"from": "go-micro", "name": *name, "n": 0}))
+		// go-micro's http broker posts from a goroutine and returns at once: keep publishing
+		// (numbered) until the test has seen a message and kills this process.
+		for n := 1; err == nil && *repeat > 0; n++ {
+			fleet.Print(map[string]any{"published": n - 1})
+			time.Sleep(*repeat)
+			err = c.Publish(ctx, c.NewMessage(*topic, map[string]any{"from": "go-micro", "name": *name, "n": n}))
+		}
 		// The NATS client buffers: disconnecting flushes before this process exits.
 		if derr := brk.Disconnect(); err == nil {
 			err = derr

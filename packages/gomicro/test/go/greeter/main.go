@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"go-micro.dev/v4/errors"
 	"go-micro.dev/v4/metadata"
 	"go-micro.dev/v4/server"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"tsmicro.dev/gomicro-interop/internal/fleet"
 )
@@ -116,11 +118,71 @@ func (g *Greeter) Stream(ctx context.Context, stream server.Stream) error {
 	return nil
 }
 
+// Collect reads messages until the caller ends its side (Micro-Error: EOS, which go-micro's
+// server reads as io.EOF), then answers with how many it got: a client stream.
+func (g *Greeter) Collect(ctx context.Context, stream server.Stream) error {
+	var names []string
+	for {
+		var m StreamMessage
+		if err := stream.Recv(&m); err != nil {
+			if err == io.EOF {
+				break
+			}
+			return err
+		}
+		names = append(names, m.Msg)
+	}
+	b, err := json.Marshal(map[string]any{"count": len(names), "names": names})
+	if err != nil {
+		return err
+	}
+	return stream.Send(&raw.Frame{Data: b})
+}
+
+// Chat answers every message with one of its own until the caller ends its side: a bidi stream.
+func (g *Greeter) Chat(ctx context.Context, stream server.Stream) error {
+	for {
+		var m StreamMessage
+		if err := stream.Recv(&m); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		b, err := json.Marshal(&StreamMessage{N: m.N, Msg: "go-micro heard " + m.Msg})
+		if err != nil {
+			return err
+		}
+		if err := stream.Send(&raw.Frame{Data: b}); err != nil {
+			return err
+		}
+	}
+}
+
+// Codecs answers per content type: protobuf messages (application/protobuf and
+// application/proto-rpc; well-known types, so no generated code) and raw bytes
+// (application/octet-stream).
+type Codecs struct{}
+
+func (Codecs) Echo(ctx context.Context, req *wrapperspb.StringValue, rsp *wrapperspb.StringValue) error {
+	if req.Value == "" {
+		return errors.BadRequest("greeter.codecs", "value is required")
+	}
+	rsp.Value = "go-micro echo: " + req.Value
+	return nil
+}
+
+func (Codecs) Bytes(ctx context.Context, req *raw.Frame, rsp *raw.Frame) error {
+	rsp.Data = append([]byte("go-micro:"), req.Data...)
+	return nil
+}
+
 func main() {
 	fs := flag.NewFlagSet("greeter", flag.ExitOnError)
 	f := fleet.AddFlags(fs)
 	name := fs.String("name", "greeter", "service name")
 	topic := fs.String("topic", "", "subscribe to this broker topic and print each event")
+	queue := fs.String("queue", "", "subscribe to -topic in this queue group")
 	ttl := fs.Duration("ttl", 3*time.Second, "registration TTL")
 	_ = fs.Parse(os.Args[1:])
 
@@ -142,6 +204,10 @@ func main() {
 			// messages to handlers given to micro.RegisterSubscriber (rpcServer.Subscribe leaves
 			// the router's subscriber table empty), not even go-micro's own.
 			if *topic != "" {
+				var opts []broker.SubscribeOption
+				if *queue != "" {
+					opts = append(opts, broker.Queue(*queue))
+				}
 				if _, err := brk.Subscribe(*topic, func(e broker.Event) error {
 					var ev map[string]any
 					if err := json.Unmarshal(e.Message().Body, &ev); err != nil {
@@ -149,7 +215,7 @@ func main() {
 					}
 					fleet.Print(map[string]any{"event": ev, "metadata": e.Message().Header})
 					return nil
-				}); err != nil {
+				}, opts...); err != nil {
 					return err
 				}
 			}
@@ -160,6 +226,9 @@ func main() {
 	)
 	g.id = svc.Server().Options().Id
 	if err := micro.RegisterHandler(svc.Server(), g); err != nil {
+		fleet.Fail(err)
+	}
+	if err := micro.RegisterHandler(svc.Server(), Codecs{}); err != nil {
 		fleet.Fail(err)
 	}
 	if err := svc.Run(); err != nil {

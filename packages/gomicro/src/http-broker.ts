@@ -1,0 +1,358 @@
+/**
+ * go-micro v4's default broker (go-micro.dev/v4/broker/http.go) in tsmicro: every
+ * subscription is a node of the registry service `micro.http.broker` (version: the queue name,
+ * or `ff.http.broadcast`; node metadata `broker: http`, `topic`, `secure`), and a publisher
+ * POSTs go-micro's `broker.Message` JSON (`{"Header":{...},"Body":"<base64>"}`, the topic in
+ * `Micro-Topic`) to `http://<node address>/?id=<node id>`. A go-micro publisher and a
+ * tsmicro subscriber (and the reverse) find each other through the shared registry.
+ */
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { type Broker, badRequest, MicroError, type Registry } from "tsmicro";
+import {
+  advertisedAddress,
+  type BrokerHandler,
+  type BrokerMessage,
+  type BrokerOptions,
+  errorSink,
+  joinHostPort,
+  listenAt,
+  notConnected,
+  type PublishOptions,
+  parseAddress,
+  publishWithRetry,
+  resolveSubscribeOptions,
+  SerialSubscription,
+  type SubscribeOptions,
+  type Subscriber,
+} from "tsmicro/plugin";
+import { goMicroNatsMessageFormat as messageFormat } from "./broker.js";
+import { GoMicroSubscriberDirectory, type Target } from "./http-broker-directory.js";
+
+/** The registry service go-micro's http broker registers every subscription under. */
+export const GO_MICRO_HTTP_BROKER_SERVICE = "micro.http.broker";
+/** The version of a subscription without a queue group: every such subscriber gets every message. */
+export const GO_MICRO_HTTP_BROADCAST_VERSION = "ff.http.broadcast";
+
+export interface GoMicroHttpBrokerOptions extends BrokerOptions {
+  /** The registry go-micro's services use (etcd or NATS, see createGoMicroEtcdRegistry). Required. */
+  registry: Registry;
+  /** `host:port` the subscriber endpoint listens on; port 0 picks a free one. @default "127.0.0.1:0" */
+  address?: string;
+  /** `host:port` (or a bare host) registered for other processes to dial. @default the bound address */
+  advertise?: string;
+  /** Subscription registration lifetime (go-micro's http broker uses one minute). @default 60000 */
+  registerTtlMs?: number;
+  /** How often subscriptions refresh their registration (go-micro: 30 s). @default 30000 */
+  registerIntervalMs?: number;
+  /** How long a publisher trusts its cached list of subscribers, in ms (a registry watch also refreshes it). @default 10000 */
+  cacheTtlMs?: number;
+  /** Largest message body (the JSON) a subscriber accepts, in bytes. @default 4194304 (4 MiB) */
+  maxMessageBytes?: number;
+  /** Messages a subscription holds before its endpoint answers more slowly (backpressure). @default 1000 */
+  maxPending?: number;
+  /** Sockets per subscriber address the publisher keeps. @default 16 */
+  maxSockets?: number;
+}
+
+export const DEFAULT_GO_MICRO_HTTP_BROKER_OPTIONS = {
+  address: "127.0.0.1:0",
+  registerTtlMs: 60_000,
+  registerIntervalMs: 30_000,
+  cacheTtlMs: 10_000,
+  maxMessageBytes: 4 * 1024 * 1024,
+  maxPending: 1000,
+  maxSockets: 16,
+} as const;
+
+interface Subscription {
+  id: string;
+  topic: string;
+  queue: string | undefined;
+  sub: SerialSubscription;
+}
+
+const ID = "go.micro.broker";
+
+/**
+ * A broker speaking go-micro's http broker format through `registry`. Delivery is what
+ * go-micro's is: at most once, in memory, to the subscribers registered when a message is
+ * published (one member per queue group). Unlike go-micro's publisher, `publish` resolves
+ * once every chosen subscriber took the message and fails when one refused it.
+ */
+export function createGoMicroHttpBroker(options: GoMicroHttpBrokerOptions): Broker {
+  const o = { ...DEFAULT_GO_MICRO_HTTP_BROKER_OPTIONS, ...options };
+  const registry = options.registry;
+  const onError = errorSink(options);
+  const name = `go-micro http (registry ${registry.name})`;
+  const subs = new Map<string, Subscription>();
+  const directory = new GoMicroSubscriberDirectory(registry, GO_MICRO_HTTP_BROKER_SERVICE, {
+    cacheTtlMs: o.cacheTtlMs,
+    goneMs: o.registerTtlMs,
+  });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: o.maxSockets });
+  const turns = new Map<string, number>();
+  let state: "new" | "connected" | "disconnected" = "new";
+  let server: http.Server | undefined;
+  let starting: Promise<void> | undefined;
+  let refresh: NodeJS.Timeout | undefined;
+  let advertised = "";
+
+  const record = (s: Subscription) => ({
+    name: GO_MICRO_HTTP_BROKER_SERVICE,
+    version: s.queue ?? GO_MICRO_HTTP_BROADCAST_VERSION,
+    metadata: {},
+    endpoints: [],
+    nodes: [{ id: s.id, address: advertised, metadata: { secure: "false", broker: "http", topic: s.topic } }],
+  });
+
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const fail = (err: MicroError) => {
+      if (!res.headersSent)
+        res.writeHead(err.code, { "content-type": "application/json" }).end(JSON.stringify(err));
+    };
+    const url = new URL(req.url ?? "/", "http://broker");
+    const sub = subs.get(url.searchParams.get("id") ?? "")?.sub;
+    if (req.method !== "POST" || sub === undefined) {
+      req.resume();
+      fail(
+        new MicroError({
+          id: ID,
+          code: 404,
+          detail: `http broker: no subscription at ${req.method} ${req.url}`,
+        }),
+      );
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > o.maxMessageBytes) {
+        fail(
+          new MicroError({
+            id: ID,
+            code: 413,
+            detail: `http broker: message of more than ${o.maxMessageBytes} bytes for "${sub.topic}"`,
+          }),
+        );
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("error", () => {});
+    req.on("end", () => {
+      if (res.headersSent) return;
+      let message: BrokerMessage;
+      try {
+        message = messageFormat.decode(Buffer.concat(chunks));
+      } catch (err) {
+        fail(MicroError.from(err, ID, 400));
+        return;
+      }
+      const topic = message.headers["micro-topic"];
+      if (topic !== sub.topic) {
+        fail(
+          badRequest(
+            ID,
+            `http broker: message for "${topic ?? ""}" sent to a subscription to "${sub.topic}"`,
+          ),
+        );
+        return;
+      }
+      void sub.below(o.maxPending).then(() => {
+        if (sub.push(message)) res.writeHead(200).end();
+        else fail(new MicroError({ id: ID, code: 404, detail: "http broker: the subscription was closed" }));
+      });
+    });
+  };
+
+  const listen = (): Promise<void> => {
+    starting ??= (async () => {
+      const srv = http.createServer(serve);
+      srv.keepAliveTimeout = 65_000;
+      await listenAt(srv, o.address, "go-micro http broker address");
+      const a = srv.address() as AddressInfo;
+      try {
+        advertised = advertisedAddress(joinHostPort(a.address, a.port), {
+          advertise: o.advertise,
+          option: "the go-micro http broker's advertise option",
+        });
+      } catch (err) {
+        starting = undefined;
+        await new Promise<void>((r) => srv.close(() => r()));
+        throw err;
+      }
+      server = srv;
+      refresh = setInterval(() => {
+        for (const s of subs.values()) {
+          registry.register(record(s), { ttlMs: o.registerTtlMs }).catch((err: Error) => {
+            onError(new Error(`go-micro http broker: could not refresh "${s.topic}": ${err.message}`));
+          });
+        }
+      }, o.registerIntervalMs);
+      refresh.unref();
+    })();
+    return starting;
+  };
+
+  const post = (node: Target, body: Buffer, signal: AbortSignal, again = true) =>
+    new Promise<"ok" | "gone">((resolve, reject) => {
+      // go-micro marks subscribers behind TLS (`secure`); this broker speaks plain HTTP only.
+      if (node.metadata.secure === "true") {
+        reject(
+          new MicroError({
+            id: ID,
+            code: 501,
+            detail: `http broker: subscriber ${node.id} at ${node.address} is secure (TLS), which this broker does not speak`,
+          }),
+        );
+        return;
+      }
+      const { host, port } = parseAddress(node.address, "go-micro http broker subscriber address");
+      const req = http.request(
+        {
+          host,
+          port,
+          method: "POST",
+          path: `/?${new URLSearchParams({ id: node.id })}`,
+          agent,
+          signal,
+          headers: { "content-type": "application/json", "content-length": body.length },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("error", reject);
+          res.on("end", () => {
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) resolve("ok");
+            else if (status === 404) resolve("gone");
+            else reject(MicroError.parse(Buffer.concat(chunks).toString("utf8") || `{"code":${status}}`));
+          });
+        },
+      );
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        if (err.code === "ECONNREFUSED") resolve("gone");
+        // A kept-alive socket the subscriber closed as we reused it: nothing was read, send again.
+        else if (err.code === "ECONNRESET" && req.reusedSocket && again)
+          post(node, body, signal, false).then(resolve, reject);
+        else reject(err);
+      });
+      req.end(body);
+    });
+
+  const publish = (topic: string, message: BrokerMessage, opts?: PublishOptions): Promise<void> =>
+    publishWithRetry(
+      { broker: name, topic, message, options: opts, closed: state === "disconnected" },
+      async (_n, deadline) => {
+        deadline.setPhase("looking up subscribers");
+        const targets = await directory.lookup(topic);
+        // As go-micro's publisher: the topic published to is the Micro-Topic (a dead letter keeps
+        // its original topic in micro-dead-letter-topic).
+        const body = Buffer.from(
+          messageFormat.encode(topic, { ...message, headers: { ...message.headers, "micro-topic": topic } }),
+        );
+        deadline.setPhase("delivering to subscribers");
+        const sends: Promise<void>[] = targets.broadcast.map((node) =>
+          post(node, body, deadline.signal).then((r) => {
+            if (r === "gone") directory.gone(node.id);
+          }),
+        );
+        for (const [queue, members] of targets.groups) {
+          sends.push(
+            (async () => {
+              const key = `${topic}\u0000${queue}`;
+              const start = turns.get(key) ?? 0;
+              turns.set(key, start + 1);
+              for (let i = 0; i < members.length; i++) {
+                const node = members[(start + i) % members.length]!;
+                if ((await post(node, body, deadline.signal)) === "ok") return;
+                directory.gone(node.id);
+              }
+              throw new MicroError({
+                id: ID,
+                code: 503,
+                detail: `no member of queue group "${queue}" on "${topic}" is reachable (tried ${members.length})`,
+                retryable: true,
+              });
+            })(),
+          );
+        }
+        const results = await Promise.allSettled(sends);
+        const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+        if (failed.length > 0) {
+          const first = failed[0]!.reason as Error;
+          throw new MicroError({
+            id: ID,
+            code: first instanceof MicroError ? first.code : 503,
+            detail: `publish to "${topic}" on broker ${name}: ${failed.length} of ${results.length} subscriber(s) did not take the message: ${first.message}`,
+            retryable: true,
+            cause: first,
+          });
+        }
+      },
+      false,
+    );
+
+  const connect = async () => {
+    if (state === "disconnected") throw notConnected(name, "connect");
+    state = "connected";
+    await listen();
+  };
+
+  return {
+    name,
+    connect,
+    async disconnect() {
+      if (state === "disconnected") return;
+      state = "disconnected";
+      const all = [...subs.values()];
+      subs.clear();
+      await Promise.all(all.map((s) => registry.deregister(record(s)).catch(() => {})));
+      await Promise.all(all.map((s) => s.sub.close()));
+      clearInterval(refresh);
+      directory.close();
+      agent.destroy();
+      const srv = server;
+      server = undefined;
+      if (srv !== undefined) {
+        srv.closeAllConnections();
+        await new Promise<void>((r) => srv.close(() => r()));
+      }
+    },
+    publish,
+    async subscribe(topic: string, handler: BrokerHandler, opts?: SubscribeOptions): Promise<Subscriber> {
+      const resolved = resolveSubscribeOptions(topic, opts, name);
+      if (state === "disconnected") throw notConnected(name, `subscribe to "${topic}"`);
+      await connect();
+      // go-micro's node id shape: the topic, then a UUID.
+      const s: Subscription = {
+        id: `${topic}-${randomUUID()}`,
+        topic,
+        queue: resolved.queue,
+        sub: new SerialSubscription(topic, { options: resolved, handler, publish, onError, broker: name }),
+      };
+      subs.set(s.id, s);
+      try {
+        await registry.register(record(s), { ttlMs: o.registerTtlMs });
+      } catch (err) {
+        subs.delete(s.id);
+        throw MicroError.from(err).with({
+          detail: `broker ${name}: could not register the subscription to "${topic}": ${(err as Error).message}`,
+        });
+      }
+      return {
+        topic,
+        queue: resolved.queue,
+        async unsubscribe() {
+          if (!subs.delete(s.id)) return;
+          await registry.deregister(record(s)).catch(() => {});
+          await s.sub.close();
+        },
+      };
+    },
+  };
+}
