@@ -1,8 +1,8 @@
 // The scale bench's server: one tsmicro service "scale" on 127.0.0.1 (TCP, memory registry),
 // with the stall doctor's in-flight table on (the default). Endpoints:
 //   Scale.Echo — answers its request;
-//   Scale.Hold — answers only when the parent sends `release` (or drops the request when its
-//                caller cancels): a slow handler that keeps calls in flight as long as needed.
+//   Scale.Hold — answers only when the parent sends `release` (fails with the signal's reason
+//                when cancelled or past its deadline): keeps calls in flight as long as needed.
 // Jobs: `mem` (memory after GC, requests held), `release` (answer every held request).
 import { createMemoryRegistry, newService } from "tsmicro";
 import { createTcpTransport } from "tsmicro/plugin";
@@ -17,13 +17,19 @@ class Scale {
     return req;
   }
   Hold(ctx, req) {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const done = () => {
         held.delete(done);
+        ctx.signal.removeEventListener("abort", cancel);
         resolve(req);
       };
+      // Cancelled or past its deadline: give up without an answer (the server says why).
+      const cancel = () => {
+        held.delete(done);
+        reject(ctx.signal.reason);
+      };
       held.add(done);
-      ctx.signal.addEventListener("abort", done, { once: true });
+      ctx.signal.addEventListener("abort", cancel, { once: true });
     });
   }
 }
