@@ -4,11 +4,11 @@
  * (`application/proto-rpc`; the transport wraps and unwraps the envelope, the codec sees
  * the message bytes). `application/protobuf` is @tsmicro/protobuf's codec.
  */
-import type { Codec, CodecRegistry } from "tsmicro/plugin";
-import { PROTO_RPC } from "./wire/envelope.js";
+import { type Codec, type CodecRegistry, createJsonCodec } from "tsmicro/plugin";
+import { JSON_RPC, PROTO_RPC } from "./wire/envelope.js";
 
 export const OCTET_STREAM = "application/octet-stream";
-export { PROTO_RPC };
+export { JSON_RPC, PROTO_RPC };
 
 function bytesOnly(contentType: string, inner?: Codec): Codec {
   return {
@@ -37,10 +37,18 @@ export function createProtoRpcCodec(protobuf?: Codec): Codec {
 }
 
 /**
- * `base` with octet-stream and proto-rpc added (proto-rpc encoding through base's
+ * `application/json-rpc`: JSON bodies; the transport wraps them in go-micro's JSON-RPC envelope
+ * (`{"method","params":[body],"id"}`) and unwraps the answer's `result` or `error`.
+ */
+export function createJsonRpcCodec(): Codec {
+  return { ...createJsonCodec(), contentType: JSON_RPC };
+}
+
+/**
+ * `base` with octet-stream, JSON-RPC and proto-rpc added (proto-rpc encoding through base's
  * `application/protobuf` codec when it has one: pass `withProtobuf()` to have it).
  */
 export function withGoMicroCodecs(base: CodecRegistry): CodecRegistry {
   const protobuf = base.has("application/protobuf") ? base.get("application/protobuf") : undefined;
-  return base.with(createOctetStreamCodec()).with(createProtoRpcCodec(protobuf));
+  return base.with(createOctetStreamCodec()).with(createJsonRpcCodec()).with(createProtoRpcCodec(protobuf));
 }

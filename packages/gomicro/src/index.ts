@@ -10,8 +10,10 @@ export {
   goMicroNatsMessageFormat,
 } from "./broker.js";
 export {
+  createJsonRpcCodec,
   createOctetStreamCodec,
   createProtoRpcCodec,
+  JSON_RPC,
   OCTET_STREAM,
   PROTO_RPC,
   withGoMicroCodecs,

@@ -22,10 +22,13 @@ import {
   withMetadata,
   withTimeout,
 } from "tsmicro";
+import { defaultCodecs } from "tsmicro/plugin";
 import {
   createGoMicroEtcdRegistry,
   createGoMicroNatsRegistry,
   createGoMicroTransport,
+  JSON_RPC,
+  withGoMicroCodecs,
 } from "../src/index.js";
 import { buildGoPrograms, type GoProcess, startGo } from "../src/testing/index.js";
 import { goCall, uniqueName } from "./harness/fleet.js";
@@ -79,6 +82,32 @@ for (const r of registries) {
         newRequest(name, "Greeter.Hello", { name: "Ada" }),
       )) as { msg: string };
       assert.match(rsp.msg, /^Hello Ada from go-micro /);
+    });
+
+    test("unary as application/json-rpc: tsmicro wraps go-micro's JSON-RPC envelope and unwraps the result", async () => {
+      const rpcClient = newClient({
+        registry,
+        transport: createGoMicroTransport(),
+        retries: 0,
+        codecs: withGoMicroCodecs(defaultCodecs()),
+      });
+      try {
+        const rsp = (await rpcClient.call(
+          withTimeout(background(), 5000),
+          newRequest(name, "Greeter.Hello", { name: "Ada" }, { contentType: JSON_RPC }),
+        )) as { msg: string };
+        assert.match(rsp.msg, /^Hello Ada from go-micro /);
+        const err = await rpcClient
+          .call(background(), newRequest(name, "Greeter.Fail", { name: "Ada" }, { contentType: JSON_RPC }))
+          .then(
+            () => assert.fail("Greeter.Fail succeeded over JSON-RPC"),
+            (e: unknown) => e as MicroError,
+          );
+        assert.ok(err instanceof MicroError, String(err));
+        assert.deepEqual([err.id, err.code, err.detail], ["greeter.fail", 418, "no tea for Ada"]);
+      } finally {
+        await rpcClient.close();
+      }
     });
 
     test("error: go-micro's {id, code, detail, status} arrives as the same MicroError", async () => {

@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { ConnectionOptions, NatsConnection } from "@nats-io/transport-node";
 import { connect, credsAuthenticator, nkeyAuthenticator } from "@nats-io/transport-node";
+import { MicroError } from "tsmicro";
 
 /** Where NATS listens when nothing else is said. */
 export const DEFAULT_NATS_SERVERS = "127.0.0.1:4222";
@@ -21,8 +22,10 @@ export interface NatsConnectionOptions {
   servers?: string | string[];
   /**
    * Credentials for a private connection: a user and password, a token, an nkey seed
-   * (`SU...`), or a `.creds` file (JWT + nkey, operator mode). A registry or broker on a
-   * server that anyone may write to is a way in: see SECURITY.md. @default none
+   * (`SU...`), or a `.creds` file (JWT + nkey, operator mode; read when the connection is
+   * made: a file that cannot be read, or credentials the server refuses, are a MicroError
+   * naming the file). A registry or broker on a server that anyone may write to is a way in:
+   * see SECURITY.md. @default none
    */
   auth?: NatsAuth;
   /**
@@ -50,7 +53,10 @@ export interface NatsTlsOptions {
   key?: string;
 }
 
-/** `connect()` options for `auth` and `tls`; a TypeError names an auth object of no known kind. */
+/**
+ * `connect()` options for `auth` and `tls`; a TypeError names an auth object of no known kind,
+ * a 500 MicroError a `.creds` file that cannot be read.
+ */
 export function natsSecurityOptions(
   auth: NatsAuth | undefined,
   tls: NatsTlsOptions | undefined,
@@ -62,10 +68,42 @@ export function natsSecurityOptions(
   if ("token" in auth) return { ...out, token: auth.token };
   if ("nkeySeed" in auth)
     return { ...out, authenticator: nkeyAuthenticator(new TextEncoder().encode(auth.nkeySeed)) };
-  if ("credsFile" in auth) return { ...out, authenticator: credsAuthenticator(readFileSync(auth.credsFile)) };
+  if ("credsFile" in auth) return { ...out, authenticator: credsAuthenticator(readCreds(auth.credsFile)) };
   throw new TypeError(
     `nats: auth must be { user, pass }, { token }, { nkeySeed } or { credsFile }, got keys ${Object.keys(auth).join(", ")}`,
   );
+}
+
+function readCreds(file: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new MicroError({
+      id: "tsmicro",
+      code: 500,
+      detail: `nats: cannot read the credentials file ${file}: ${(err as Error).message}`,
+      cause: err,
+    });
+  }
+}
+
+/**
+ * A connection made with a `.creds` file that failed: a MicroError naming the file, 401 when
+ * the server refused the credentials, 500 when the file is not a creds file, else 503.
+ */
+function credsFailed(servers: string, file: string, err: Error): MicroError {
+  const code = /authori[sz]ation|authentication/i.test(err.message)
+    ? 401
+    : /parse credentials/i.test(err.message)
+      ? 500
+      : 503;
+  return new MicroError({
+    id: "tsmicro",
+    code,
+    detail: `nats: connecting to ${servers} with the credentials file ${file}: ${err.message}`,
+    retryable: code === 503,
+    cause: err,
+  });
 }
 
 /** A lazily opened connection and whether closing it is ours to do. */
@@ -85,13 +123,27 @@ export interface NatsConnectionHandle {
 export function createNatsConnection(
   options: Omit<NatsConnectionOptions, "connection"> = {},
 ): Promise<NatsConnection> {
-  return connect({
+  const servers = options.servers ?? DEFAULT_NATS_SERVERS;
+  let security: Partial<ConnectionOptions>;
+  try {
+    security = natsSecurityOptions(options.auth, options.tls);
+  } catch (err) {
+    // A bad auth object is the caller's bug (thrown); an unreadable file is this call's failure.
+    if (err instanceof MicroError) return Promise.reject(err);
+    throw err;
+  }
+  const opening = connect({
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     name: "tsmicro",
     ...options.connectOptions,
-    ...natsSecurityOptions(options.auth, options.tls),
-    servers: options.servers ?? DEFAULT_NATS_SERVERS,
+    ...security,
+    servers,
+  });
+  const auth = options.auth;
+  if (auth === undefined || !("credsFile" in auth)) return opening;
+  return opening.catch((err: Error) => {
+    throw credsFailed([servers].flat().join(","), auth.credsFile, err);
   });
 }
 

@@ -2,6 +2,11 @@
  * Registry records read from NATS are validated (issue 19): the record fuzzer, and the probe
  * that captured a bearer token: an entry planted in the bucket (no TTL, a URL for an address,
  * 20,000 metadata entries) is not read, so no client dials it.
+ *
+ * Before and after (run 2026-12-01 on a081c18, the parent of fix ae78f19, validate.ts present
+ * only as the oracle): 2 of 2 failed. Fuzzer: "getService returned a record validation refuses:
+ * node id is over 256 characters"; planted entries read back ['forever', 'many', 'ok', 'url'],
+ * expected ['ok']. After: 2 of 2 pass.
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";

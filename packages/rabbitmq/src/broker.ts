@@ -94,6 +94,9 @@ export const DEFAULT_RABBIT_BROKER_OPTIONS = {
   heartbeatSeconds: 5,
 } as const satisfies RabbitBrokerOptions;
 
+/** How long `connect()` waits for RabbitMQ (a certificate it refuses fails at once). */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 export function createRabbitBroker(options: RabbitBrokerOptions = {}): Broker {
   const o = { ...DEFAULT_RABBIT_BROKER_OPTIONS, ...options };
   const name = `rabbitmq (${redact(o.url)})`;
@@ -150,7 +153,11 @@ export function createRabbitBroker(options: RabbitBrokerOptions = {}): Broker {
     name,
     async connect() {
       closed = false;
-      await link.model(AbortSignal.timeout(10_000), name);
+      try {
+        await link.model(AbortSignal.timeout(CONNECT_TIMEOUT_MS), name);
+      } catch (err) {
+        throw link.notConnectedError(err, name, CONNECT_TIMEOUT_MS);
+      }
     },
     async disconnect() {
       if (closed) return;

@@ -12,6 +12,7 @@ import {
   type RecoveringChannelModel,
 } from "amqplib";
 import { MicroError } from "tsmicro";
+import { describeTlsClientError } from "tsmicro/plugin";
 
 export const DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672";
 
@@ -25,6 +26,8 @@ export class Link {
   #confirm: Promise<ConfirmChannel> | undefined;
   #ready: { ch: ConfirmChannel; model: ChannelModel } | undefined;
   #closed = false;
+  /** Why the last connection attempt failed, until one succeeds. */
+  #lastFailure: Error | undefined;
   readonly #onError: (e: Error) => void;
 
   constructor(url: string, onError: (e: Error) => void, socketOptions: object = {}) {
@@ -46,6 +49,7 @@ export class Link {
     }).then((r) => {
       r.on("connect", (model: ChannelModel) => {
         this.#model = model;
+        this.#lastFailure = undefined;
         this.#confirm = undefined;
         this.#ready = undefined;
         const w = this.#waiters;
@@ -57,6 +61,13 @@ export class Link {
         this.#model = undefined;
         this.#confirm = undefined;
         this.#ready = undefined;
+      });
+      r.on("connect-failed", (err: Error) => {
+        this.#lastFailure = err;
+        // Waiters look at the failure: a refused certificate is not retried into a timeout.
+        const w = this.#waiters;
+        this.#waiters = [];
+        for (const f of w) f();
       });
       r.on("error", () => {}); // followed by "disconnect": recovery takes it from there
       r.on("handler-error", (err: Error) => this.#onError(err));
@@ -75,6 +86,9 @@ export class Link {
     await abortable(this.open(), signal);
     while (this.#model === undefined) {
       if (this.#closed) throw closedError(broker);
+      const tls = this.#lastFailure && describeTlsClientError(this.#lastFailure, hostPort(this.url));
+      // A TLS check that failed (wrong CA, name, expiry) fails the same way on every retry.
+      if (tls !== undefined) throw refusedError(broker, tls, this.#lastFailure);
       await abortable(new Promise<void>((r) => this.#waiters.push(r)), signal);
     }
     return this.#model;
@@ -112,6 +126,22 @@ export class Link {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * The error for a connection not made in time: `err` if it is a MicroError already, else a
+   * 503 naming the broker, the wait and why the last attempt failed.
+   */
+  notConnectedError(err: unknown, broker: string, waitedMs: number): MicroError {
+    if (err instanceof MicroError) return err;
+    const last = this.#lastFailure;
+    return new MicroError({
+      id: "tsmicro",
+      code: 503,
+      detail: `broker ${broker}: not connected within ${waitedMs} ms${last ? `; the last attempt failed: ${last.message}` : ""}`,
+      retryable: true,
+      ...(last ? { cause: last } : {}),
+    });
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -133,6 +163,26 @@ function closedError(broker: string): MicroError {
     detail: `broker ${broker}: the connection was closed`,
     retryable: true,
   });
+}
+
+function refusedError(broker: string, detail: string, cause: Error | undefined): MicroError {
+  return new MicroError({
+    id: "tsmicro",
+    code: 503,
+    detail: `broker ${broker}: ${detail}`,
+    retryable: false,
+    ...(cause ? { cause } : {}),
+  });
+}
+
+/** `host:port` of an AMQP URL, for error messages (never its credentials). */
+function hostPort(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || (u.protocol === "amqps:" ? "5671" : "5672")}`;
+  } catch {
+    return "the broker";
+  }
 }
 
 export function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -2,8 +2,8 @@
  * RabbitMQ credentials (issue 19), against the running server: this test creates a private
  * vhost and a user allowed only there (rabbitmqctl), and removes both. The user's credentials
  * carry a message through the broker on that vhost; a wrong password and the default vhost
- * (no permission) are refused. TLS is checked as configuration only (a TLS RabbitMQ node is
- * not started here): `tls` maps to amqplib's TLS options and is refused on an amqp:// URL.
+ * (no permission) are refused. Here TLS is checked as configuration (`tls` maps to amqplib's
+ * TLS options and is refused on an amqp:// URL); tls-server.test.ts runs it against a TLS node.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";

@@ -276,6 +276,7 @@ export {
   checkClientCertCa,
   checkTlsOptions,
   DEFAULT_TLS_MIN_VERSION,
+  describeTlsClientError,
   hardenTlsServerSocket,
   type TcpTlsOptions,
 } from "./transport/tls.js";

@@ -9,7 +9,14 @@
 import { MicroError } from "tsmicro";
 import type { Connection, RequestHeaders, TransportRequest, TransportResponse } from "tsmicro/plugin";
 import { ClientWireStream } from "./client-stream.js";
-import { PROTO_RPC, unwrapProtoRpcResponse, wrapProtoRpcRequest } from "./envelope.js";
+import {
+  JSON_RPC,
+  PROTO_RPC,
+  unwrapJsonRpcResponse,
+  unwrapProtoRpcResponse,
+  wrapJsonRpcRequest,
+  wrapProtoRpcRequest,
+} from "./envelope.js";
 import { errorFromHeader, H, requestHeadersOut } from "./headers.js";
 import { encodeRequest, type HttpMessage } from "./http1.js";
 import type { ResolvedWireOptions } from "./options.js";
@@ -78,13 +85,20 @@ export class GoMicroConnection implements Connection {
     try {
       socket ??= await this.#take(signal);
       const h = request.headers;
-      // proto-rpc: the body travels in go-micro's envelope (the method in its header frame).
-      const rpc = h.contentType === PROTO_RPC;
-      const body = rpc ? wrapProtoRpcRequest(`${h.endpoint}`, request.body) : request.body;
+      // proto-rpc and JSON-RPC: the body travels in go-micro's envelope (with the method).
+      const proto = h.contentType === PROTO_RPC;
+      const json = h.contentType === JSON_RPC;
+      const body = proto
+        ? wrapProtoRpcRequest(`${h.endpoint}`, request.body)
+        : json
+          ? wrapJsonRpcRequest(`${h.endpoint}`, request.body, id)
+          : request.body;
       const bytes = encodeRequest(this.address, requestHeadersOut(h, id), body);
       const m = await Promise.race([socket.exchange(bytes, id), aborted]);
       const r = responseOf(m, h, this.address);
-      return rpc ? { ...r, contentType: PROTO_RPC, body: unwrapProtoRpcResponse(r.body, h.service) } : r;
+      if (proto) return { ...r, contentType: PROTO_RPC, body: unwrapProtoRpcResponse(r.body, h.service) };
+      if (json) return { ...r, contentType: JSON_RPC, body: unwrapJsonRpcResponse(r.body, h.service) };
+      return r;
     } catch (err) {
       if (signal.aborted) throw MicroError.from(signal.reason);
       throw MicroError.from(err, "go.micro.client");

@@ -5,7 +5,8 @@
  * (two length-prefixed frames: a `Request{service_method, seq}` header, then the body; the
  * answer a `Response{service_method, seq, error}` header, then the body). tsmicro servers
  * unwrap both to the plain content type and wrap the answer back, so handlers only ever see
- * the body; a tsmicro client calling with `application/proto-rpc` wraps and unwraps the same way.
+ * the body; a tsmicro client calling with `application/proto-rpc` or `application/json-rpc`
+ * wraps and unwraps the same way.
  */
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { MicroError } from "tsmicro";
@@ -133,4 +134,33 @@ export function unwrapProtoRpcResponse(body: Uint8Array, service: string): Uint8
   }
   if (h.error) throw MicroError.from(MicroError.parse(h.error), service);
   return payload;
+}
+
+/** A tsmicro client's JSON-RPC request: go-micro's `{"method","params":[body],"id"}`. */
+export function wrapJsonRpcRequest(method: string, body: Uint8Array, id: string): Uint8Array {
+  const params = body.length > 0 ? Buffer.from(body).toString("utf8") : "null";
+  return Buffer.from(
+    `{"method":${JSON.stringify(method)},"params":[${params}],"id":${JSON.stringify(Number(id))}}`,
+  );
+}
+
+/** The `result` of a JSON-RPC answer as JSON bytes; its `error`, if any, as a MicroError. */
+export function unwrapJsonRpcResponse(body: Uint8Array, service: string): Uint8Array {
+  let rsp: { result?: unknown; error?: unknown };
+  try {
+    rsp = JSON.parse(Buffer.from(body).toString("utf8"));
+  } catch (err) {
+    throw new MicroError({
+      id: "go.micro.client",
+      code: 502,
+      detail: `JSON-RPC answer does not parse: ${(err as Error).message}`,
+    });
+  }
+  if (rsp === null || typeof rsp !== "object") {
+    throw new MicroError({ id: "go.micro.client", code: 502, detail: "JSON-RPC answer is not an object" });
+  }
+  if (rsp.error !== undefined && rsp.error !== null && rsp.error !== "") {
+    throw MicroError.from(MicroError.parse(String(rsp.error)), service);
+  }
+  return Buffer.from(JSON.stringify(rsp.result ?? null));
 }

@@ -3,6 +3,12 @@
  * memory and local registries, and the findings as regression tests on the local registry's
  * files (a record planted by another writer): no expiry, a URL for an address, 20,000
  * metadata entries.
+ *
+ * Before and after (run 2026-12-01 on a081c18, the parent of fix ae78f19, with
+ * ae78f19's validate.ts present only as the tests' oracle, not wired into any read path): 3 of
+ * 3 failed. Memory fuzzer: "getService returned a record validation refuses: node id is over
+ * 256 characters" after 1 case; local fuzzer: "... node id holds a control character" after 1
+ * case; planted files: read back ['n1', 'n2', 'n3', 'n4', 'ok'], expected ['ok']. After: 3 of 3 pass.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
