@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark of the project, one after another, each printing its own
 // markdown table; the tables are gathered into BENCHMARKS.md with the date and the machine.
 //
-//   npm run bench [-- --quick] [-- --only unary,discovery,messaging,streaming,ops,security,store]
+//   npm run bench [-- --quick] [-- --only unary,discovery,messaging,streaming,ops,security,store,scale]
 //
 // Each part is its own script (bench/<part>/run.mjs, bench/run.mjs for unary) and can be run
 // alone with its own options. Machines here are noisy: read medians and ratios, not absolutes.
@@ -33,6 +33,10 @@ const PARTS = {
   store: {
     script: "store/run.mjs",
     title: "Store: read and write per backend beside the raw driver (issue 18)",
+  },
+  scale: {
+    script: "scale/run.mjs",
+    title: "Scale: 10,000 connections, 100,000 calls in flight, fan-out to 1,000 × 3 (issue 16)",
   },
 };
 const { values: args } = parseArgs({

@@ -2,7 +2,7 @@
 // interleaved run. Every server and every load generator is its own `node` child process; all of
 // them bind or dial 127.0.0.1 only. Usage:
 //
-//   node bench/run.mjs [--seconds 3] [--warmup 1] [--rounds 3] [--prime 3] [--only raw,tsmicro] [--quick]
+//   node bench/run.mjs [--seconds 3] [--warmup 1] [--rounds 3] [--prime 3] [--only raw,tsmicro] [--scenarios 100x64] [--quick]
 //
 // One server process per stack and one long-lived load-generator process per stack (its own
 // connection); each stack is first primed (JIT warm-up), then for each scenario (payload × calls
@@ -74,6 +74,7 @@ const { values: args } = parseArgs({
     prime: { type: "string" },
     rounds: { type: "string" },
     only: { type: "string" },
+    scenarios: { type: "string" },
     quick: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
@@ -92,6 +93,14 @@ const primeSeconds = Number(args.prime ?? (args.quick ? 1 : 3));
 if (!(seconds > 0 && rounds >= 1 && warmupSeconds >= 0 && primeSeconds >= 0)) {
   throw new Error("--seconds and --rounds must be positive, --warmup and --prime not negative");
 }
+// --scenarios 100x64,1024x1: only those (payload bytes × calls in flight), e.g. under a profiler.
+if (args.scenarios) {
+  const wanted = args.scenarios.split(",").map((s) => s.trim());
+  const kept = SCENARIOS.filter((c) => wanted.includes(`${c.payloadSize}x${c.concurrency}`));
+  if (kept.length !== wanted.length)
+    throw new Error(`--scenarios: each must be one of 100x1, 100x64, 1024x1, 1024x64`);
+  SCENARIOS.splice(0, SCENARIOS.length, ...kept);
+}
 const only = args.only ? args.only.split(",").map((s) => s.trim()) : Object.keys(STACKS);
 for (const name of only) if (!STACKS[name]) throw new Error(`unknown stack "${name}"`);
 const stacks = Object.keys(STACKS).filter((name) => only.includes(name));
@@ -106,7 +115,11 @@ const children = new Set();
  * exits when its stdin closes.
  */
 function spawnChild(file, config, dir = here) {
-  const proc = spawn(process.execPath, [path.join(dir, "stacks", file), JSON.stringify(config)], {
+  // BENCH_CPU_PROF=<dir>: every child writes a CPU profile there (node --cpu-prof).
+  const prof = process.env.BENCH_CPU_PROF
+    ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
+  const proc = spawn(process.execPath, [...prof, path.join(dir, "stacks", file), JSON.stringify(config)], {
     stdio: ["pipe", "pipe", "pipe"],
   });
   children.add(proc);

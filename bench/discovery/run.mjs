@@ -45,7 +45,9 @@ const SAMPLES = Number(args.samples ?? (args.quick ? 30 : 200));
 const BACKENDS = (args.only ?? "memory,local,etcd,nats").split(",");
 const NATS = process.env.TSMICRO_TEST_NATS || "127.0.0.1:4222";
 
-const { createLocalRegistry, createMemoryRegistry, createSelector } = await import("tsmicro");
+const { createMemoryRegistry } = await import("tsmicro");
+// Backend factories are in tsmicro/plugin (the application entry does not export them).
+const { createLocalRegistry, createSelector } = await import("tsmicro/plugin");
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs, p) => {

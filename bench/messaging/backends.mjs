@@ -190,7 +190,8 @@ const raw = {
 // ---- tsmicro -----------------------------------------------------------------------------------
 
 async function brokerFor(backend, topic) {
-  const t = await import("tsmicro");
+  // Backend factories are in tsmicro/plugin (the application entry does not export them).
+  const t = await import("tsmicro/plugin");
   switch (backend) {
     case "http":
       return t.createHttpBroker({

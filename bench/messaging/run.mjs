@@ -39,7 +39,11 @@ for (const b of backends)
   if (!BACKENDS.includes(b)) throw new Error(`unknown backend ${b}; known: ${BACKENDS.join(", ")}`);
 
 function child(cfg) {
-  const proc = spawn(process.execPath, [path.join(here, "child.mjs"), JSON.stringify(cfg)], {
+  // BENCH_CPU_PROF=<dir>: every child writes a CPU profile there (node --cpu-prof).
+  const prof = process.env.BENCH_CPU_PROF
+    ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
+  const proc = spawn(process.execPath, [...prof, path.join(here, "child.mjs"), JSON.stringify(cfg)], {
     stdio: ["pipe", "pipe", "pipe"],
   });
   let stderr = "";

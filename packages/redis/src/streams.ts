@@ -44,6 +44,8 @@ export interface RedisBrokerOptions extends BrokerOptions, RedisConnectionOption
 export { DEFAULT_REDIS_BROKER_OPTIONS } from "./options.js";
 
 const BLOCK_MS = 1000;
+/** Most entry ids in one XACK. */
+const MAX_ACK_BATCH = 512;
 
 export function createRedisBroker(given: RedisBrokerOptions = {}): Broker {
   const options = resolveRedisBrokerOptions(given);
@@ -112,6 +114,23 @@ export function createRedisBroker(given: RedisBrokerOptions = {}): Broker {
     let stopped = false;
     const ctx = { options: resolved, handler, publish, onError, broker: name };
 
+    // Acks made in one tick go out as one XACK: one command per batch read, not one per entry
+    // (the per-entry XACK was a third of the subscriber's CPU in the messaging bench's profile).
+    // Pipelined, not awaited, as before: a lost ack means one more delivery, never a lost message.
+    let acks: string[] = [];
+    const flushAcks = () => {
+      const ids = acks;
+      acks = [];
+      if (ids.length === 0) return;
+      r.call("XACK", key, group, ...ids).catch((err: Error) =>
+        onError(new Error(`${name}: XACK of ${ids.length} entries from ${ids[0]}: ${err.message}`)),
+      );
+    };
+    const ack = (id: string) => {
+      if (acks.push(id) === 1) process.nextTick(flushAcks);
+      else if (acks.length >= MAX_ACK_BATCH) flushAcks();
+    };
+
     // One entry: deliver, and while the handler asks for another try, claim it again for this
     // consumer (which counts a delivery in Redis) and deliver again.
     const handle = async (id: string, fields: Buffer[] | null, attempt: number) => {
@@ -122,12 +141,7 @@ export function createRedisBroker(given: RedisBrokerOptions = {}): Broker {
         let inLoop = true;
         await deliver({ topic, message, attempt }, ctx, {
           durable: true,
-          ack: async () => {
-            // Pipelined, not awaited: a lost ack means one more delivery, never a lost message.
-            r.call("XACK", key, group, id).catch((err: Error) =>
-              onError(new Error(`${name}: XACK ${id}: ${err.message}`)),
-            );
-          },
+          ack: async () => ack(id),
           retry: async (_attempt, delayMs) => {
             // After the handler returned (a late nack) the entry stays pending: claimed after claimIdleMs.
             if (inLoop) again.next = { delayMs };

@@ -21,9 +21,32 @@ export function describeStuck(c: InflightSnapshot): string {
   return `tsmicro stall doctor: ${c.side} call ${c.service}.${c.endpoint} has been ${c.phase} for ${c.phaseAgeMs} ms (age ${c.ageMs} ms, node ${c.node ?? "?"}${c.breaker === undefined ? "" : ` whose circuit breaker is ${c.breaker}`}, attempt ${c.attempt})${chain} ${c.service}.${c.endpoint}${cycle}`;
 }
 
-/** Starts scanning `list()`; returns the function that stops it. The timer never keeps the process alive. */
-export function startWatchdog(list: () => InflightSnapshot[], options: WatchdogOptions): () => void {
+/** A table that hands out its newly stuck calls itself (InflightTable): nothing else is copied. */
+export interface StuckSource {
+  takeStuck(thresholdMs: number): InflightSnapshot[];
+}
+
+/**
+ * Starts scanning `source` (a StuckSource, or a function listing every call); returns the
+ * function that stops it. The timer never keeps the process alive.
+ */
+export function startWatchdog(
+  source: (() => InflightSnapshot[]) | StuckSource,
+  options: WatchdogOptions,
+): () => void {
   const log = options.log ?? ((m: string) => console.warn(m));
+  const interval = Math.max(10, options.intervalMs ?? options.thresholdMs / 2);
+  if (typeof source !== "function") {
+    const timer = startInterval(
+      () => {
+        for (const c of source.takeStuck(options.thresholdMs)) log(describeStuck(c), c);
+      },
+      interval,
+      true,
+    );
+    return () => stopInterval(timer);
+  }
+  const list = source;
   const reported = new Map<number, string>();
   const timer = startInterval(
     () => {
@@ -36,7 +59,7 @@ export function startWatchdog(list: () => InflightSnapshot[], options: WatchdogO
       }
       for (const id of reported.keys()) if (!seen.has(id)) reported.delete(id);
     },
-    Math.max(10, options.intervalMs ?? options.thresholdMs / 2),
+    interval,
     true,
   );
   return () => stopInterval(timer);

@@ -96,7 +96,11 @@ class ClientImpl implements Client {
     const next = this.#state.options.watchdog;
     if (next === prev) return;
     this.#stopWatchdog?.();
-    this.#stopWatchdog = next === undefined ? undefined : startWatchdog(() => this.inflight(), next);
+    // Only newly stuck calls are copied (InflightTable.takeStuck), annotated as inflight() is.
+    this.#stopWatchdog =
+      next === undefined
+        ? undefined
+        : startWatchdog({ takeStuck: (t) => this.#withBreakers(this.#inflight.takeStuck(t)) }, next);
   }
 
   /**
@@ -152,7 +156,10 @@ class ClientImpl implements Client {
   }
 
   inflight(): InflightSnapshot[] {
-    const calls = this.#inflight.snapshot();
+    return this.#withBreakers(this.#inflight.snapshot());
+  }
+
+  #withBreakers(calls: InflightSnapshot[]): InflightSnapshot[] {
     if (!this.#state.options.breaker) return calls;
     // The stall doctor says when a call's node has an open or half-open breaker.
     for (const c of calls) {

@@ -73,15 +73,39 @@ export function createLocalRegistry(options: LocalRegistryOptions = {}): Registr
     return ready;
   };
 
+  // Concurrent reads share directory listings: a selector filling its cache for 1,000
+  // services at once made 1,000 listings of the whole directory (5.3 s for 1,000 × 3 leases,
+  // 11 s in the scale bench). A caller never joins a listing begun before it asked (it could
+  // miss a lease written just before): it waits for the next one, started after the running
+  // one ends and shared by everyone who asked meanwhile.
+  let listing: Promise<string[]> | undefined;
+  let queued: Promise<string[]> | undefined;
+  const listDir = (): Promise<string[]> => {
+    if (listing === undefined) {
+      listing = readdir(dir).finally(() => {
+        listing = undefined;
+      });
+      return listing;
+    }
+    queued ??= listing
+      .catch(() => {})
+      .then(() => {
+        queued = undefined;
+        return listDir();
+      });
+    return queued;
+  };
+
   /** Live leases whose file name starts with `prefix`; expired ones are swept. */
   const scan = async (prefix = ""): Promise<Table> => {
     await ensureDir();
+    const names = await listDir();
     const now = Date.now();
     const table: Table = new Map();
-    const names = await readdir(dir);
+    // Filtered before any promise is made: one service's read must not cost a promise per lease.
+    const mine = names.filter((name) => name.endsWith(SUFFIX) && name.startsWith(prefix));
     await Promise.all(
-      names.map(async (name) => {
-        if (!name.endsWith(SUFFIX) || !name.startsWith(prefix)) return;
+      mine.map(async (name) => {
         const row = await readRow(join(dir, name));
         if (row === undefined) return;
         if (!isLive(row, now)) {

@@ -57,6 +57,9 @@ export class Server {
     return this.#inflight.snapshot();
   }
 
+  /** The watchdog's source: only newly stuck requests are copied (InflightTable.takeStuck). */
+  readonly stuck = { takeStuck: (thresholdMs: number) => this.#inflight.takeStuck(thresholdMs) };
+
   /** Resolves once no request or stream is being handled. */
   idle(): Promise<void> {
     return this.invoker.idle();

@@ -415,7 +415,7 @@ class ServiceImpl implements MicroService {
     // Infinity: never refreshed.
     this.#timer = startInterval(() => void this.#refresh(ttlMs), this.#opts.registerIntervalMs, true);
     if (this.#opts.watchdog !== undefined) {
-      this.#stopWatchdog = startWatchdog(() => this.inflight(), this.#opts.watchdog);
+      this.#stopWatchdog = startWatchdog(this.#server.stuck, this.#opts.watchdog);
     }
     this.#state = "running";
     this.#opts.log?.(`tsmicro: ${this.name} (${this.nodeId}) listening on ${this.address}`);
