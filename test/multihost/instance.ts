@@ -87,15 +87,16 @@ process.on("message", async (m: { cmd: string; name?: string; id?: string }) => 
   }
 });
 process.on("disconnect", () => process.exit(0));
+// SIGTERM: deregister, drain, stop (what run() does, with the NATS subscriber closed too).
+// Installed before "ready": the parent may signal as soon as it reads that message.
+process.once("SIGTERM", async () => {
+  await service.stop();
+  await nats.disconnect();
+  process.exit(0);
+});
 process.send?.({
   ready: service.nodeId,
   bound: service.address,
   advertised: service.advertised,
   brokerNodes: await brokerNodes(),
-});
-// SIGTERM: deregister, drain, stop (what run() does, with the NATS subscriber closed too).
-process.once("SIGTERM", async () => {
-  await service.stop();
-  await nats.disconnect();
-  process.exit(0);
 });
