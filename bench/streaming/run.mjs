@@ -10,14 +10,13 @@
 // Usage: node bench/streaming/run.mjs [--seconds 3] [--rounds 3] [--quick]
 // --quick = 1 round of 1 s runs (a smoke test). Prints a markdown table and writes it to
 // bench/results/streaming-latest.md. Needs `npm run build` first.
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { median, parseReport } from "../lib/stats.mjs";
+import { startChild } from "../lib/child.mjs";
+import { median } from "../lib/stats.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -61,91 +60,7 @@ const SERVERS = {
 
 // ---- child processes: tagged JSON lines out, jobs as JSON lines in, exit when stdin closes ----
 
-const children = new Set();
-process.on("exit", () => {
-  for (const p of children) p.kill("SIGKILL");
-});
-
-async function start(file, config) {
-  const proc = spawn(process.execPath, [path.join(here, file), JSON.stringify(config)], {
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  children.add(proc);
-  proc.stdin.on("error", () => {});
-  let stderr = "";
-  proc.stderr.on("data", (d) => {
-    stderr = (stderr + d).slice(-2000);
-  });
-  const inbox = [];
-  let waiter;
-  let exited;
-  createInterface({ input: proc.stdout }).on("line", (line) => {
-    const msg = parseReport(line);
-    if (msg === undefined) return;
-    if (waiter) {
-      const w = waiter;
-      waiter = undefined;
-      w.resolve(msg);
-    } else inbox.push(msg);
-  });
-  proc.on("exit", (code) => {
-    children.delete(proc);
-    exited = new Error(`${file} exited (${code}): ${stderr.trim()}`);
-    waiter?.reject(exited);
-  });
-  const next = (timeoutMs) =>
-    inbox.length > 0
-      ? Promise.resolve(inbox.shift())
-      : exited
-        ? Promise.reject(exited)
-        : new Promise((resolve, reject) => {
-            const timer = setTimeout(
-              () => reject(new Error(`${file}: no answer in ${timeoutMs} ms`)),
-              timeoutMs,
-            );
-            waiter = {
-              resolve(m) {
-                clearTimeout(timer);
-                resolve(m);
-              },
-              reject(e) {
-                clearTimeout(timer);
-                reject(e);
-              },
-            };
-          });
-  const expect = async (type, timeoutMs) => {
-    const msg = await next(timeoutMs);
-    if (msg.type !== type) throw new Error(msg.error ?? JSON.stringify(msg));
-    return msg;
-  };
-  const child = {
-    send: (msg) => proc.stdin.write(JSON.stringify(msg) + "\n"),
-    expect,
-    job(job, timeoutMs) {
-      child.send(job);
-      return expect("result", timeoutMs);
-    },
-    /** A server's CPU time so far, in µs. */
-    async cpu() {
-      child.send({ type: "cpu" });
-      return (await expect("cpu", 5000)).us;
-    },
-    stop: () =>
-      new Promise((resolve) => {
-        if (proc.exitCode !== null) return resolve();
-        const kill = setTimeout(() => proc.kill("SIGKILL"), 2000);
-        proc.once("exit", () => {
-          clearTimeout(kill);
-          resolve();
-        });
-        proc.stdin.end();
-      }),
-  };
-  const ready = await next(20_000);
-  if (ready.type !== "ready") throw new Error(ready.error ?? JSON.stringify(ready));
-  return { ...child, address: ready.address };
-}
+const start = (file, config) => startChild(path.join(here, file), config);
 
 // ---- the run ----------------------------------------------------------------------------------
 
