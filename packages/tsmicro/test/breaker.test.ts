@@ -9,7 +9,7 @@ import { after, describe, it } from "node:test";
 import type { Client } from "../src/client/client.js";
 import { newRequest } from "../src/client/request.js";
 import { background, type Context, withCancel, withTimeout } from "../src/context.js";
-import { Code, conflict, internalServerError } from "../src/errors.js";
+import { Code, conflict, internalServerError, timeout } from "../src/errors.js";
 import type { MicroService } from "../src/service/service.js";
 import { describeStuck } from "../src/watchdog.js";
 import { delay, fixture, rejection } from "./helpers.js";
@@ -194,6 +194,32 @@ describe("circuit breaker", () => {
     assert.deepEqual([state()?.failures, state()?.requests], [4, 9], "the call's own timeouts count");
     await rejection(c.call(background(), newRequest("picky", "Picky.hang", {}), { requestTimeoutMs: 30 }));
     assert.equal(state()?.state, "open", "5 of 10 attempts failed");
+  });
+
+  // The node's own deadline (sent with the request) often expires a moment before the caller's
+  // timer here, so its 408 arrives first. A node answering 408 at once stands in for that race,
+  // every time: it must give the verdict of the deadline, not count as an answer.
+  it("a 408 answer is the deadline's verdict: none for the caller's deadline, a failure for the call's own timeout", async () => {
+    class Late {
+      async now() {
+        throw timeout("late", "the deadline expired here first");
+      }
+    }
+    const late = await f.start("late", [new Late()]);
+    const c = f.client({ retries: 0, breaker: { minRequests: 3, coolDownMs: 60_000 } });
+    const state = () => c.breakers().find((b) => b.node === late.nodeId);
+    for (let i = 0; i < 3; i++) {
+      const e = await rejection(c.call(withTimeout(background(), 2000), newRequest("late", "Late.now", {})));
+      assert.equal(e.code, Code.Timeout);
+    }
+    assert.equal(
+      state(),
+      undefined,
+      "the caller's deadline (2 s, under the 5 s timeout): no verdict, no record",
+    );
+    for (let i = 0; i < 2; i++)
+      await rejection(c.call(background(), newRequest("late", "Late.now", {}), { requestTimeoutMs: 2000 }));
+    assert.deepEqual([state()?.failures, state()?.requests], [2, 2], "the call's own timeout: failures");
   });
 
   it("fails fast with a 503 naming the service when every node's breaker is open", async () => {

@@ -7,8 +7,9 @@
  *
  * What counts as a failure of the node: a transport failure (dial refused, connection lost),
  * an answer with a 5xx code, and the call's own timeout expiring while the node had the
- * request. What does not: 4xx answers (the caller's mistake), the caller's cancel, and the
- * caller's own deadline (it may have been too short for any node).
+ * request (here, or at the node: a 408 answer). What does not: other 4xx answers (the caller's
+ * mistake), the caller's cancel, and the caller's own deadline (it may have been too short for
+ * any node), whichever side noticed it first.
  *
  * The state is plain counters updated synchronously: nothing waits on a breaker, and no slot
  * is held across an await (the probe is a flag, cleared when its attempt ends however it ends).

@@ -126,7 +126,7 @@ export async function callOnce(
           throw abortError(signal.reason, req.service);
         }
         let e = MicroError.from(err, req.service);
-        attempt.failed(e);
+        attempt.failed(e, byCaller);
         const verdict = defaultRetry(e, reached, idempotent);
         let decision: boolean | number = verdict.retry;
         if (attempt.number <= retries && retry !== undefined)
