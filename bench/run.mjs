@@ -36,6 +36,12 @@ const STACKS = {
     client: "tsmicro",
     config: { contentType: "application/json", trackInflight: false },
   },
+  // One socket, as the limit has (the default pool grows to 4 under load).
+  "tsmicro-pool1": {
+    server: "tsmicro",
+    client: "tsmicro",
+    config: { contentType: "application/json", poolSize: 1 },
+  },
   grpc: { server: "grpc", client: "grpc" },
   moleculer: { server: "moleculer", client: "moleculer" },
 };

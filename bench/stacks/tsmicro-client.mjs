@@ -3,11 +3,12 @@
 import { background, createMemoryRegistry, newClient, newRequest } from "tsmicro";
 import { payloadJson, runClient } from "../lib/stats.mjs";
 
-runClient(async ({ address, contentType, trackInflight = true }) => {
+runClient(async ({ address, contentType, trackInflight = true, poolSize }) => {
   const client = newClient({
     requestTimeoutMs: 10_000,
     contentType,
     trackInflight,
+    ...(poolSize === undefined ? {} : { poolSize }),
     registry: createMemoryRegistry(),
   });
   const makeCall = (size) => {

@@ -17,6 +17,12 @@ export interface PoolOptions {
 interface Slot {
   conns: Connection[];
   dialing: Promise<Connection> | undefined;
+  /**
+   * Connections handed out in this tick. Calls that start together all take their connection
+   * before any of them sends (selection and dialing are awaited), so every one of them sees
+   * `inflight` 0; a second taker in the same tick is what says the connection is shared.
+   */
+  taken: number;
 }
 
 export class Pool {
@@ -39,17 +45,14 @@ export class Pool {
   get(address: string, dialTimeoutMs: number, signal?: SignalLike): Promise<Connection> | Connection {
     let slot = this.#slots.get(address);
     if (slot === undefined) {
-      slot = { conns: [], dialing: undefined };
+      slot = { conns: [], dialing: undefined, taken: 0 };
       this.#slots.set(address, slot);
     }
     const best = this.#pick(slot);
     if (best !== undefined) {
-      if (
-        best.inflight > 0 &&
-        slot.conns.length < this.#opts.size &&
-        slot.dialing === undefined &&
-        !this.#draining
-      ) {
+      const busy = best.inflight > 0 || slot.taken > 0;
+      if (slot.taken++ === 0) process.nextTick(resetTaken, slot);
+      if (busy && slot.conns.length < this.#opts.size && slot.dialing === undefined && !this.#draining) {
         // Grow in the background; this call does not wait for it.
         this.#dial(address, slot, dialTimeoutMs).catch(() => {});
       }
@@ -131,4 +134,8 @@ export class Pool {
     this.#slots.clear();
     await Promise.all(closing);
   }
+}
+
+function resetTaken(slot: Slot): void {
+  slot.taken = 0;
 }

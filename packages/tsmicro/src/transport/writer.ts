@@ -2,6 +2,8 @@ import type { Socket } from "node:net";
 
 /** Frames at least this large go to the socket as they are, not copied into a batch. */
 const DIRECT_BYTES = 16 * 1024;
+/** A batch goes out once it holds this many frames, so the peer starts on them while we make the rest. */
+export const MAX_BATCH_FRAMES = 16;
 
 /**
  * Coalesces the frames written in one tick into one socket write: with 64 calls in flight
@@ -29,7 +31,8 @@ export class FrameWriter {
     }
     this.#batch.push(buf);
     this.#bytes += buf.length;
-    if (!this.#scheduled) {
+    if (this.#batch.length >= MAX_BATCH_FRAMES) this.#flush();
+    else if (!this.#scheduled) {
       this.#scheduled = true;
       process.nextTick(this.#flush);
     }
