@@ -6,7 +6,7 @@ import { readdirSync } from "node:fs";
 
 // The long property suites run in `npm test`; here they would make every mutant slow. The type
 // test runs tsc, which a mutant of the runtime code cannot change; the seed test runs the built dist/.
-const SLOW = new Set(["chaos", "fuzz", "net-fuzz", "flood", "contract-types", "seed"]);
+const SLOW = new Set(["chaos", "fuzz", "net-fuzz", "flood", "contract-types", "seed", "lifecycle-fuzz"]);
 const testsIn = (dir) =>
   readdirSync(dir)
     .filter((f) => /\.test\.(ts|mjs)$/.test(f) && !SLOW.has(f.replace(/\.test\.(ts|mjs)$/, "")))

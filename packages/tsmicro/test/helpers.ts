@@ -6,6 +6,21 @@ import type { Registry } from "../src/registry/registry.js";
 import { type MicroService, newService, type ServiceOptions } from "../src/service/service.js";
 
 /** Rejects with a message naming what was awaited if `p` does not settle within `ms`. */
+// The process's own signal listeners when the tests began: a test runner's (Stryker's tap
+// runner ends the process on SIGTERM). emitSignal leaves them out.
+const runnerListeners = {
+  SIGTERM: new Set(process.listeners("SIGTERM")),
+  SIGINT: new Set(process.listeners("SIGINT")),
+};
+
+/**
+ * Emits `signal` to the listeners the code under test added (run()'s), not to the test
+ * runner's: emitted, not sent, so no real signal ever hits the runner.
+ */
+export function emitSignal(signal: "SIGTERM" | "SIGINT"): void {
+  for (const l of process.listeners(signal)) if (!runnerListeners[signal].has(l)) l(signal);
+}
+
 export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -19,7 +19,7 @@ import type { Registry } from "../src/registry/registry.js";
 import { createSelector } from "../src/selector/selector.js";
 import { newService } from "../src/service/service.js";
 import { waitFor } from "../src/testing/wait.js";
-import { within } from "./helpers.js";
+import { emitSignal, within } from "./helpers.js";
 
 /** A registry that counts the watches still running. */
 function counting(inner: Registry): Registry & { watching: () => number; watches: () => number } {
@@ -182,7 +182,7 @@ describe("lifecycle defects", { concurrency: 1 }, () => {
       const registry = createMemoryRegistry();
       const svc = newService({ name: "signal-early", registry });
       const running = svc.run({ exitProcess: false });
-      process.emit("SIGTERM", "SIGTERM");
+      emitSignal("SIGTERM");
       await within(running, 5000, "run() to return after the SIGTERM");
       assert.deepEqual(await registry.getService("signal-early"), [], "deregistered");
     });

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import { createMemoryRegistry } from "../src/registry/memory.js";
 import { versionMatches } from "../src/service/lifecycle.js";
 import { newService } from "../src/service/service.js";
-import { delay, rejection, within } from "./helpers.js";
+import { delay, emitSignal, rejection, within } from "./helpers.js";
 
 class Echo {
   async Call(_ctx: unknown, req: unknown) {
@@ -194,8 +194,7 @@ describe("run()", () => {
       if (Date.now() > end) throw new Error("timed out waiting for run() to register the service");
       await delay(20);
     }
-    // Emitted, not sent: run() listens on process events, and no real signal hits the runner.
-    process.emit("SIGTERM", "SIGTERM");
+    emitSignal("SIGTERM");
     await within(running, 5000, "run() to resolve after SIGTERM");
     assert.equal(stopped, true, "run() resolved after stop() finished");
     assert.equal(await nodes(registry, "runner"), 0);

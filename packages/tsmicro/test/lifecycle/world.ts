@@ -23,6 +23,7 @@ import { createMemoryRegistry } from "../../src/registry/memory.js";
 import type { Registry, Service } from "../../src/registry/registry.js";
 import type { Selector } from "../../src/selector/selector.js";
 import { type MicroService, newService } from "../../src/service/service.js";
+import { emitSignal } from "../helpers.js";
 
 /** Slack over an operation's own bound (deadline, or what the client options allow). */
 export const SETTLE_SLACK_MS = 1000;
@@ -246,7 +247,7 @@ export class World {
 
   /** run()-style shutdown: SIGTERM reaches every service started with run(). */
   signal(): void {
-    process.emit("SIGTERM", "SIGTERM");
+    emitSignal("SIGTERM");
     for (const [i, s] of this.slots.entries()) {
       if (s.running === undefined) continue;
       this.track(`service ${i} run() after SIGTERM`, s.running, CLOSE_BOUND_MS);
