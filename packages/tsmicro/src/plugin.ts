@@ -38,6 +38,12 @@ export {
   brokerFromEnv,
 } from "./broker/env.js";
 export { createHttpBroker, DEFAULT_HTTP_BROKER_OPTIONS, type HttpBrokerOptions } from "./broker/http.js";
+export {
+  createSubscriptionEndpoint,
+  type EndpointSubscription,
+  type SubscriptionEndpoint,
+  type SubscriptionEndpointOptions,
+} from "./broker/http-endpoint.js";
 export type { MemoryBrokerOptions } from "./broker/memory.js";
 export {
   decodeMessageFrame,
