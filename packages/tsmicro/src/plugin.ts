@@ -311,7 +311,10 @@ export {
   stopInterval,
   stopTimer,
 } from "./util/deadline.js";
+// Backends loaded from their package on first use (registryFromEnv and the like), and the process default.
+export { type DriverRequest, importDriver, type LazyBackend, lazyBackend } from "./util/driver.js";
 export { type Hop, renderHop } from "./util/hop.js";
 export type { SignalLike } from "./util/light-abort.js";
 export { type Expect, must, type Resolved, resolveOptions } from "./util/options.js";
+export { type ProcessDefault, processDefault } from "./util/process-default.js";
 export { describeStuck, startWatchdog, type WatchdogOptions } from "./watchdog.js";
