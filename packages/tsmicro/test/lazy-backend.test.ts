@@ -96,6 +96,12 @@ describe("lazyBackend", () => {
     await resetting;
     assert.deepEqual(ended, [1], "the backend made after the reset was ended, not left open");
     assert.equal((await using).id, 1, "the use that started before the reset still got it");
+    assert.equal(
+      backend.current,
+      undefined,
+      "an ended backend is not the current one (its name is not shown)",
+    );
+    assert.equal((await backend.get()).id, 2, "the next use makes a new one");
   });
 });
 

@@ -73,17 +73,21 @@ export function lazyBackend<F extends (...args: never[]) => unknown, T>(
   let current: T | undefined;
   return {
     get() {
-      inner ??= importDriver<F>(req).then(
+      if (inner !== undefined) return inner;
+      const loading: Promise<T> = importDriver<F>(req).then(
         (factory) => {
-          current = make(factory);
-          return current;
+          const made = make(factory);
+          // Reset while loading: this one is being ended, so it is not the current one.
+          if (inner === loading) current = made;
+          return made;
         },
         (err: unknown) => {
-          inner = undefined; // installed later? the next use tries again
+          if (inner === loading) inner = undefined; // installed later? the next use tries again
           throw err;
         },
       );
-      return inner;
+      inner = loading;
+      return loading;
     },
     get current() {
       return current;
