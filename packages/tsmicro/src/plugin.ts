@@ -159,6 +159,7 @@ export type {
   WatchOptions,
 } from "./registry/registry.js";
 export {
+  nodeDeleteEvent,
   parseRegistryRow,
   type RegistryRow,
   registryEventOf,
