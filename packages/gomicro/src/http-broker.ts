@@ -17,6 +17,7 @@ import {
   notConnected,
   type PublishOptions,
   parseAddress,
+  postToSubscriber,
   publishWithRetry,
   type SerialSubscription,
 } from "tsmicro/plugin";
@@ -177,51 +178,28 @@ export function createGoMicroHttpBroker(options: GoMicroHttpBrokerOptions): Brok
     },
   });
 
-  const post = (node: Target, body: Buffer, signal: AbortSignal, again = true) =>
-    new Promise<"ok" | "gone">((resolve, reject) => {
-      // go-micro marks subscribers behind TLS (`secure`); this broker speaks plain HTTP only.
-      if (node.metadata.secure === "true") {
-        reject(
-          new MicroError({
-            id: ID,
-            code: 501,
-            detail: `http broker: subscriber ${node.id} at ${node.address} is secure (TLS), which this broker does not speak`,
-          }),
-        );
-        return;
-      }
-      const { host, port } = parseAddress(node.address, "go-micro http broker subscriber address");
-      const req = http.request(
-        {
-          host,
-          port,
-          method: "POST",
-          path: `/?${new URLSearchParams({ id: node.id })}`,
-          agent,
-          signal,
-          headers: { "content-type": "application/json", "content-length": body.length },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("error", reject);
-          res.on("end", () => {
-            const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) resolve("ok");
-            else if (status === 404) resolve("gone");
-            else reject(MicroError.parse(Buffer.concat(chunks).toString("utf8") || `{"code":${status}}`));
-          });
-        },
-      );
-      req.on("error", (err: NodeJS.ErrnoException) => {
-        if (err.code === "ECONNREFUSED") resolve("gone");
-        // A kept-alive socket the subscriber closed as we reused it: nothing was read, send again.
-        else if (err.code === "ECONNRESET" && req.reusedSocket && again)
-          post(node, body, signal, false).then(resolve, reject);
-        else reject(err);
+  const post = async (node: Target, body: Buffer, signal: AbortSignal) => {
+    // go-micro marks subscribers behind TLS (`secure`); this broker speaks plain HTTP only.
+    if (node.metadata.secure === "true") {
+      throw new MicroError({
+        id: ID,
+        code: 501,
+        detail: `http broker: subscriber ${node.id} at ${node.address} is secure (TLS), which this broker does not speak`,
       });
-      req.end(body);
-    });
+    }
+    const { host, port } = parseAddress(node.address, "go-micro http broker subscriber address");
+    return postToSubscriber(
+      {
+        host,
+        port,
+        path: `/?${new URLSearchParams({ id: node.id })}`,
+        contentType: "application/json",
+        agent,
+        signal,
+      },
+      body,
+    );
+  };
 
   const publish = (topic: string, message: BrokerMessage, opts?: PublishOptions): Promise<void> =>
     publishWithRetry(

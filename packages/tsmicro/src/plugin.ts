@@ -44,6 +44,7 @@ export {
   type SubscriptionEndpoint,
   type SubscriptionEndpointOptions,
 } from "./broker/http-endpoint.js";
+export { postToSubscriber, type SubscriberPost } from "./broker/http-post.js";
 export type { MemoryBrokerOptions } from "./broker/memory.js";
 export {
   decodeMessageFrame,

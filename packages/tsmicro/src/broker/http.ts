@@ -17,6 +17,7 @@ import type { Broker, BrokerMessage, BrokerOptions, PublishOptions } from "./bro
 import { brokerServiceName, groupVersion, SubscriberDirectory } from "./http-directory.js";
 import { createSubscriptionEndpoint } from "./http-endpoint.js";
 import { resolveHttpBrokerOptions } from "./http-options.js";
+import { postToSubscriber } from "./http-post.js";
 import { serveSubscriptions } from "./http-server.js";
 import { encodeMessageFrame, MESSAGE_FRAME_CONTENT_TYPE } from "./message-frame.js";
 import { errorSink } from "./options.js";
@@ -97,53 +98,27 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
   });
 
   // The attempt's phase follows the socket: dialing while a new one connects, then publishing.
-  const post = (
-    node: Node,
-    body: Buffer,
-    signal: AbortSignal,
-    attempt: NodeAttempt,
-    again = true,
-  ): Promise<"ok" | "gone"> =>
-    new Promise((resolve, reject) => {
-      const { host, port } = parseAddress(node.address, "subscriber address");
-      const req = http.request(
-        {
-          host,
-          port,
-          method: "POST",
-          path: node.metadata.path ?? `/broker/${node.id}`,
-          agent,
-          signal,
-          headers: { "content-type": MESSAGE_FRAME_CONTENT_TYPE, "content-length": body.length },
+  const post = (node: Node, body: Buffer, signal: AbortSignal, attempt: NodeAttempt) => {
+    const { host, port } = parseAddress(node.address, "subscriber address");
+    return postToSubscriber(
+      {
+        host,
+        port,
+        path: node.metadata.path ?? `/broker/${node.id}`,
+        contentType: MESSAGE_FRAME_CONTENT_TYPE,
+        agent,
+        signal,
+        onSocket: (socket) => {
+          if (!socket.connecting) attempt.enter("publishing");
+          else {
+            attempt.enter("dialing");
+            socket.once("connect", () => attempt.enter("publishing"));
+          }
         },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("error", reject);
-          res.on("end", () => {
-            const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) resolve("ok");
-            else if (status === 404) resolve("gone");
-            else reject(MicroError.parse(Buffer.concat(chunks).toString("utf8") || `{"code":${status}}`));
-          });
-        },
-      );
-      req.once("socket", (socket) => {
-        if (!socket.connecting) attempt.enter("publishing");
-        else {
-          attempt.enter("dialing");
-          socket.once("connect", () => attempt.enter("publishing"));
-        }
-      });
-      req.on("error", (err: NodeJS.ErrnoException) => {
-        if (err.code === "ECONNREFUSED") resolve("gone");
-        // A kept-alive socket the subscriber closed as we reused it: nothing was read, send again.
-        else if (err.code === "ECONNRESET" && req.reusedSocket && again)
-          post(node, body, signal, attempt, false).then(resolve, reject);
-        else reject(err);
-      });
-      req.end(body);
-    });
+      },
+      body,
+    );
+  };
 
   /**
    * One message to one subscriber node, as one node attempt (the client's calls share it): the
