@@ -85,7 +85,8 @@ const CASES: Record<string, Case> = {
     ],
     min: 7,
     bad: ["prefetch", 0, /jetstream broker option prefetch must be an integer ≥ 1, got 0/],
-    // Sent as int64 nanoseconds: Infinity and NaN would reach the server as null (its default).
+    // Sent as int64 nanoseconds: Infinity and NaN would reach the server as null, its default
+    // (ack wait 30 s, inactive threshold 5 s), not "never".
     alsoBad: (
       [
         [Infinity, "Infinity"],
@@ -95,13 +96,15 @@ const CASES: Record<string, Case> = {
         [1.5, "1\\.5"],
         [1e13, "10000000000000"],
       ] as const
-    ).map(([value, shown]) => [
-      "ackWaitMs",
-      value,
-      new RegExp(
-        `jetstream broker option ackWaitMs must be a whole number of milliseconds from 1 to 9223372036854, got ${shown}$`,
-      ),
-    ]),
+    ).flatMap(([value, shown]) =>
+      ["ackWaitMs", "inactiveThresholdMs"].map((key): [string, unknown, RegExp] => [
+        key,
+        value,
+        new RegExp(
+          `jetstream broker option ${key} must be a whole number of milliseconds from 1 to 9223372036854, got ${shown}$`,
+        ),
+      ]),
+    ),
   },
   "redis broker": {
     resolve: redis.resolveRedisBrokerOptions,
@@ -297,10 +300,14 @@ describe("every package's options: documented defaults, checks, frozen", () => {
     });
   }
 
-  it("jetstream broker: ackWaitMs from 1 ms to what int64 nanoseconds hold is taken as given", () => {
+  it("jetstream broker: ackWaitMs and inactiveThresholdMs from 1 ms to what int64 nanoseconds hold are taken as given", () => {
     for (const ms of [1, 2000, nats.MAX_JETSTREAM_DURATION_MS]) {
-      const o = nats.resolveJetStreamBrokerOptions({ ackWaitMs: ms }) as { ackWaitMs: number };
+      const o = nats.resolveJetStreamBrokerOptions({ ackWaitMs: ms, inactiveThresholdMs: ms }) as {
+        ackWaitMs: number;
+        inactiveThresholdMs: number;
+      };
       assert.equal(o.ackWaitMs, ms);
+      assert.equal(o.inactiveThresholdMs, ms);
       assert.ok(BigInt(ms) * 1_000_000n <= 2n ** 63n - 1n, `${ms} ms fits int64 nanoseconds`);
     }
   });

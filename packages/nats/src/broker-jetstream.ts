@@ -49,7 +49,7 @@ export interface JetStreamBrokerOptions extends BrokerOptions, NatsConnectionOpt
   ackWaitMs?: number;
   /** Messages a subscription fetches ahead. @default 256 */
   prefetch?: number;
-  /** A broadcast subscription's consumer is removed this long after its subscriber is gone. @default 60000 */
+  /** A broadcast subscription's consumer is removed this many ms after its subscriber is gone. A whole number ≥ 1, finite. @default 60000 */
   inactiveThresholdMs?: number;
   /** Window in which a repeated message id (`micro-id`) is stored once. @default 120000 */
   duplicateWindowMs?: number;

@@ -109,7 +109,7 @@ export function resolveJetStreamBrokerOptions<T extends object>(options: T | und
       maxAgeMs: must.positive,
       ackWaitMs: jetStreamDuration,
       prefetch: must.positiveInteger,
-      inactiveThresholdMs: must.positive,
+      inactiveThresholdMs: jetStreamDuration,
       duplicateWindowMs: must.nonNegative,
     },
   );
