@@ -48,7 +48,8 @@ export interface BrokerFromEnvOptions extends BrokerOptions {
 }
 
 export function brokerFromEnv(options: BrokerFromEnvOptions = {}): Broker {
-  const kind = (options.kind ?? process.env.MICRO_BROKER ?? "http").toLowerCase() || "http";
+  // Trimmed as MICRO_REGISTRY and MICRO_STORE are: `MICRO_BROKER=nats ` in an env file is nats.
+  const kind = (options.kind ?? process.env.MICRO_BROKER ?? "http").trim().toLowerCase() || "http";
   const address = options.address ?? (process.env.MICRO_BROKER_ADDRESS || undefined);
   const common: BrokerOptions = options.onError === undefined ? {} : { onError: options.onError };
   if (kind === "http") {
