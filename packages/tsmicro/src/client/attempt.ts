@@ -107,23 +107,30 @@ export class Attempt extends NodeAttempt {
     this.#addresses = a === undefined ? undefined : typeof a === "string" ? [a] : a;
   }
 
-  /** Selects a node and takes a connection to it. */
-  async connect(signal: SignalLike): Promise<Connection> {
+  /**
+   * Selects a node and takes a connection to it: the connection itself when a fixed address
+   * has one open, so the caller sends in the same turn it took it (the pool sees the
+   * connection busy at once, and no promise is made per call), a promise otherwise.
+   */
+  connect(signal: SignalLike): Connection | Promise<Connection> {
     this.enter("selecting");
-    const snap = this.#snap;
-    let node: Node;
     if (this.#addresses !== undefined) {
       const address = this.#addresses[(this.number - 1) % this.#addresses.length]!;
-      node = { id: address, address, metadata: {} };
+      const node: Node = { id: address, address, metadata: {} };
       this.chose(node, false);
-    } else {
-      node = await this.#select(signal);
-      this.chose(node, true);
+      return this.#take(node, signal);
     }
+    return this.#select(signal).then((node) => {
+      this.chose(node, true);
+      return this.#take(node, signal);
+    });
+  }
+
+  #take(node: Node, signal: SignalLike): Connection | Promise<Connection> {
     this.#hooks?.onNode?.(node);
+    const snap = this.#snap;
     const conn = snap.pool.get(node.address, this.#opts.dialTimeoutMs ?? snap.options.dialTimeoutMs, signal);
-    if (!(conn instanceof Promise)) return conn;
-    this.enter("dialing");
+    if (conn instanceof Promise) this.enter("dialing");
     return conn;
   }
 

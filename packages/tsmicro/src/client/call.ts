@@ -87,7 +87,8 @@ export async function callOnce(
       try {
         // 4. Reach a node: select (cached, watch-driven) and a shared connection, never
         //    waiting for another call to give one back.
-        const conn = await attempt.connect(signal);
+        const reaching = attempt.connect(signal);
+        const conn = reaching instanceof Promise ? await reaching : reaching;
 
         // 5. Send with the remaining time, metadata and chain; wait for the answer.
         attempt.enter("sent");
