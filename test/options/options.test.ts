@@ -39,6 +39,8 @@ interface Case {
   min: number;
   /** A bad value for one option, and what the error must say it must be. */
   bad: [string, unknown, RegExp];
+  /** More bad values, where one check guards against several (Infinity, NaN, a fraction). */
+  alsoBad?: [string, unknown, RegExp][];
 }
 
 const CASES: Record<string, Case> = {
@@ -83,6 +85,26 @@ const CASES: Record<string, Case> = {
     ],
     min: 7,
     bad: ["prefetch", 0, /jetstream broker option prefetch must be an integer ≥ 1, got 0/],
+    // Sent as int64 nanoseconds: Infinity and NaN would reach the server as null, its default
+    // (ack wait 30 s, inactive threshold 5 s), not "never".
+    alsoBad: (
+      [
+        [Infinity, "Infinity"],
+        [Number.NaN, "NaN"],
+        [0, "0"],
+        [-1, "-1"],
+        [1.5, "1\\.5"],
+        [1e13, "10000000000000"],
+      ] as const
+    ).flatMap(([value, shown]) =>
+      ["ackWaitMs", "inactiveThresholdMs"].map((key): [string, unknown, RegExp] => [
+        key,
+        value,
+        new RegExp(
+          `jetstream broker option ${key} must be a whole number of milliseconds from 1 to 9223372036854, got ${shown}$`,
+        ),
+      ]),
+    ),
   },
   "redis broker": {
     resolve: redis.resolveRedisBrokerOptions,
@@ -266,15 +288,29 @@ describe("every package's options: documented defaults, checks, frozen", () => {
     });
 
     it(`${name}: a bad value is a 400 naming the option and what it must be`, () => {
-      const [key, value, message] = c.bad;
-      assert.throws(
-        () => c.resolve({ ...c.required, [key]: value }),
-        (e: unknown) => isMicroError(e) && e.code === 400 && message.test(e.detail),
-      );
-      // An undefined value is "the default", never an error.
-      c.resolve({ ...c.required, [key]: undefined });
+      for (const [key, value, message] of [c.bad, ...(c.alsoBad ?? [])]) {
+        assert.throws(
+          () => c.resolve({ ...c.required, [key]: value }),
+          (e: unknown) => isMicroError(e) && e.code === 400 && message.test(e.detail),
+          `${key}: ${String(value)} is refused with ${message}`,
+        );
+        // An undefined value is "the default", never an error.
+        c.resolve({ ...c.required, [key]: undefined });
+      }
     });
   }
+
+  it("jetstream broker: ackWaitMs and inactiveThresholdMs from 1 ms to what int64 nanoseconds hold are taken as given", () => {
+    for (const ms of [1, 2000, nats.MAX_JETSTREAM_DURATION_MS]) {
+      const o = nats.resolveJetStreamBrokerOptions({ ackWaitMs: ms, inactiveThresholdMs: ms }) as {
+        ackWaitMs: number;
+        inactiveThresholdMs: number;
+      };
+      assert.equal(o.ackWaitMs, ms);
+      assert.equal(o.inactiveThresholdMs, ms);
+      assert.ok(BigInt(ms) * 1_000_000n <= 2n ** 63n - 1n, `${ms} ms fits int64 nanoseconds`);
+    }
+  });
 
   it("the docs check reads a wrong @default, which then disagrees (negative control)", () => {
     const src = readFileSync(new URL("nats/src/registry.ts", packages), "utf8");

@@ -8,8 +8,8 @@
 import type { IKeyValue, Namespace } from "etcd3";
 import {
   createWatcherSet,
+  nodeDeleteEvent,
   type RegistryEvent,
-  type RegistryRow,
   registryEventOf,
   type Watcher,
   type WatchOptions,
@@ -68,16 +68,9 @@ function deleteEvent(
   const key = kv.key.toString();
   const row = prev ? layout.decode(prev.value.toString(), key, true) : undefined;
   if (row !== undefined) return registryEventOf("delete", row);
-  // No previous value (compacted away): the key still names the node.
+  // No previous value (compacted away) or not one of ours: the key still names the node. Not a
+  // record to check: one with an empty address would be logged as refused, which it was not.
   const parts = layout.parseKey(key);
   if (parts === undefined) return undefined;
-  const bare: RegistryRow = {
-    name: parts.name,
-    version: parts.version,
-    metadata: {},
-    endpoints: [],
-    node: { id: parts.nodeId, address: "", metadata: {} },
-    expiresAt: 0,
-  };
-  return registryEventOf("delete", bare);
+  return nodeDeleteEvent(parts.name, parts.version, parts.nodeId);
 }

@@ -8,27 +8,18 @@
  */
 import { randomUUID } from "node:crypto";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { type Broker, badRequest, MicroError, type Registry } from "tsmicro";
 import {
-  advertisedAddress,
-  type BrokerHandler,
   type BrokerMessage,
   type BrokerOptions,
+  createSubscriptionEndpoint,
   errorSink,
-  type IntervalTimer,
-  joinHostPort,
-  listenAt,
   notConnected,
   type PublishOptions,
   parseAddress,
+  postToSubscriber,
   publishWithRetry,
-  resolveSubscribeOptions,
-  SerialSubscription,
-  type SubscribeOptions,
-  type Subscriber,
-  startInterval,
-  stopInterval,
+  type SerialSubscription,
 } from "tsmicro/plugin";
 import { goMicroNatsMessageFormat as messageFormat } from "./broker.js";
 import { GoMicroSubscriberDirectory, type Target } from "./http-broker-directory.js";
@@ -69,13 +60,6 @@ export const DEFAULT_GO_MICRO_HTTP_BROKER_OPTIONS = {
   maxSockets: 16,
 } as const;
 
-interface Subscription {
-  id: string;
-  topic: string;
-  queue: string | undefined;
-  sub: SerialSubscription;
-}
-
 const ID = "go.micro.broker";
 
 /**
@@ -89,34 +73,24 @@ export function createGoMicroHttpBroker(options: GoMicroHttpBrokerOptions): Brok
   const registry = options.registry;
   const onError = errorSink(options);
   const name = `go-micro http (registry ${registry.name})`;
-  const subs = new Map<string, Subscription>();
   const directory = new GoMicroSubscriberDirectory(registry, GO_MICRO_HTTP_BROKER_SERVICE, {
     cacheTtlMs: o.cacheTtlMs,
     goneMs: o.registerTtlMs,
   });
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.maxSockets });
   const turns = new Map<string, number>();
-  let state: "new" | "connected" | "disconnected" = "new";
-  let server: http.Server | undefined;
-  let starting: Promise<void> | undefined;
-  let refresh: IntervalTimer;
-  let advertised = "";
 
-  const record = (s: Subscription) => ({
-    name: GO_MICRO_HTTP_BROKER_SERVICE,
-    version: s.queue ?? GO_MICRO_HTTP_BROADCAST_VERSION,
-    metadata: {},
-    endpoints: [],
-    nodes: [{ id: s.id, address: advertised, metadata: { secure: "false", broker: "http", topic: s.topic } }],
-  });
-
-  const serve = (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const serve = (
+    lookup: (id: string) => SerialSubscription | undefined,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ) => {
     const fail = (err: MicroError) => {
       if (!res.headersSent)
         res.writeHead(err.code, { "content-type": "application/json" }).end(JSON.stringify(err));
     };
     const url = new URL(req.url ?? "/", "http://broker");
-    const sub = subs.get(url.searchParams.get("id") ?? "")?.sub;
+    const sub = lookup(url.searchParams.get("id") ?? "");
     if (req.method !== "POST" || sub === undefined) {
       req.resume();
       fail(
@@ -172,87 +146,64 @@ export function createGoMicroHttpBroker(options: GoMicroHttpBrokerOptions): Brok
     });
   };
 
-  const listen = (): Promise<void> => {
-    starting ??= (async () => {
-      const srv = http.createServer(serve);
+  const endpoint = createSubscriptionEndpoint({
+    name,
+    registry,
+    address: o.address,
+    advertise: o.advertise,
+    addressOption: "go-micro http broker address",
+    advertiseOption: "the go-micro http broker's advertise option",
+    label: "go-micro http broker",
+    registerTtlMs: o.registerTtlMs,
+    registerIntervalMs: o.registerIntervalMs,
+    onError,
+    createServer: (lookup) => {
+      const srv = http.createServer((req, res) => serve(lookup, req, res));
       srv.keepAliveTimeout = 65_000;
-      await listenAt(srv, o.address, "go-micro http broker address");
-      const a = srv.address() as AddressInfo;
-      try {
-        advertised = advertisedAddress(joinHostPort(a.address, a.port), {
-          advertise: o.advertise,
-          option: "the go-micro http broker's advertise option",
-        });
-      } catch (err) {
-        starting = undefined;
-        await new Promise<void>((r) => srv.close(() => r()));
-        throw err;
-      }
-      server = srv;
-      refresh = startInterval(
-        () => {
-          for (const s of subs.values()) {
-            registry.register(record(s), { ttlMs: o.registerTtlMs }).catch((err: Error) => {
-              onError(new Error(`go-micro http broker: could not refresh "${s.topic}": ${err.message}`));
-            });
-          }
-        },
-        o.registerIntervalMs,
-        true,
-      );
-    })();
-    return starting;
-  };
+      return srv;
+    },
+    record: (s, address) => ({
+      name: GO_MICRO_HTTP_BROKER_SERVICE,
+      version: s.queue ?? GO_MICRO_HTTP_BROADCAST_VERSION,
+      metadata: {},
+      endpoints: [],
+      nodes: [{ id: s.id, address, metadata: { secure: "false", broker: "http", topic: s.topic } }],
+    }),
+    // go-micro's node id shape: the topic, then a UUID.
+    newId: (topic) => `${topic}-${randomUUID()}`,
+    publish: (topic, message, opts) => publish(topic, message, opts),
+    release: () => {
+      directory.close();
+      agent.destroy();
+    },
+  });
 
-  const post = (node: Target, body: Buffer, signal: AbortSignal, again = true) =>
-    new Promise<"ok" | "gone">((resolve, reject) => {
-      // go-micro marks subscribers behind TLS (`secure`); this broker speaks plain HTTP only.
-      if (node.metadata.secure === "true") {
-        reject(
-          new MicroError({
-            id: ID,
-            code: 501,
-            detail: `http broker: subscriber ${node.id} at ${node.address} is secure (TLS), which this broker does not speak`,
-          }),
-        );
-        return;
-      }
-      const { host, port } = parseAddress(node.address, "go-micro http broker subscriber address");
-      const req = http.request(
-        {
-          host,
-          port,
-          method: "POST",
-          path: `/?${new URLSearchParams({ id: node.id })}`,
-          agent,
-          signal,
-          headers: { "content-type": "application/json", "content-length": body.length },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("error", reject);
-          res.on("end", () => {
-            const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) resolve("ok");
-            else if (status === 404) resolve("gone");
-            else reject(MicroError.parse(Buffer.concat(chunks).toString("utf8") || `{"code":${status}}`));
-          });
-        },
-      );
-      req.on("error", (err: NodeJS.ErrnoException) => {
-        if (err.code === "ECONNREFUSED") resolve("gone");
-        // A kept-alive socket the subscriber closed as we reused it: nothing was read, send again.
-        else if (err.code === "ECONNRESET" && req.reusedSocket && again)
-          post(node, body, signal, false).then(resolve, reject);
-        else reject(err);
+  const post = async (node: Target, body: Buffer, signal: AbortSignal) => {
+    // go-micro marks subscribers behind TLS (`secure`); this broker speaks plain HTTP only.
+    if (node.metadata.secure === "true") {
+      throw new MicroError({
+        id: ID,
+        code: 501,
+        detail: `http broker: subscriber ${node.id} at ${node.address} is secure (TLS), which this broker does not speak`,
       });
-      req.end(body);
-    });
+    }
+    const { host, port } = parseAddress(node.address, "go-micro http broker subscriber address");
+    return postToSubscriber(
+      {
+        host,
+        port,
+        path: `/?${new URLSearchParams({ id: node.id })}`,
+        contentType: "application/json",
+        agent,
+        signal,
+      },
+      body,
+    );
+  };
 
   const publish = (topic: string, message: BrokerMessage, opts?: PublishOptions): Promise<void> =>
     publishWithRetry(
-      { broker: name, topic, message, options: opts, closed: state === "disconnected" },
+      { broker: name, topic, message, options: opts, closed: endpoint.state === "disconnected" },
       async (_n, deadline) => {
         deadline.setPhase("looking up subscribers");
         const targets = await directory.lookup(topic);
@@ -303,62 +254,15 @@ export function createGoMicroHttpBroker(options: GoMicroHttpBrokerOptions): Brok
       false,
     );
 
-  const connect = async () => {
-    if (state === "disconnected") throw notConnected(name, "connect");
-    state = "connected";
-    await listen();
-  };
-
   return {
     name,
-    connect,
-    async disconnect() {
-      if (state === "disconnected") return;
-      state = "disconnected";
-      const all = [...subs.values()];
-      subs.clear();
-      await Promise.all(all.map((s) => registry.deregister(record(s)).catch(() => {})));
-      await Promise.all(all.map((s) => s.sub.close()));
-      stopInterval(refresh);
-      directory.close();
-      agent.destroy();
-      const srv = server;
-      server = undefined;
-      if (srv !== undefined) {
-        srv.closeAllConnections();
-        await new Promise<void>((r) => srv.close(() => r()));
-      }
+    // Once disconnected it stays so (the core's http broker listens afresh instead).
+    async connect() {
+      if (endpoint.state === "disconnected") throw notConnected(name, "connect");
+      await endpoint.connect();
     },
+    disconnect: endpoint.disconnect,
     publish,
-    async subscribe(topic: string, handler: BrokerHandler, opts?: SubscribeOptions): Promise<Subscriber> {
-      const resolved = resolveSubscribeOptions(topic, opts, name);
-      if (state === "disconnected") throw notConnected(name, `subscribe to "${topic}"`);
-      await connect();
-      // go-micro's node id shape: the topic, then a UUID.
-      const s: Subscription = {
-        id: `${topic}-${randomUUID()}`,
-        topic,
-        queue: resolved.queue,
-        sub: new SerialSubscription(topic, { options: resolved, handler, publish, onError, broker: name }),
-      };
-      subs.set(s.id, s);
-      try {
-        await registry.register(record(s), { ttlMs: o.registerTtlMs });
-      } catch (err) {
-        subs.delete(s.id);
-        throw MicroError.from(err).with({
-          detail: `broker ${name}: could not register the subscription to "${topic}": ${(err as Error).message}`,
-        });
-      }
-      return {
-        topic,
-        queue: resolved.queue,
-        async unsubscribe() {
-          if (!subs.delete(s.id)) return;
-          await registry.deregister(record(s)).catch(() => {});
-          await s.sub.close();
-        },
-      };
-    },
+    subscribe: endpoint.subscribe,
   };
 }

@@ -45,11 +45,11 @@ export interface JetStreamBrokerOptions extends BrokerOptions, NatsConnectionOpt
   streamName?: (topic: string) => string;
   /** Age after which streams this broker creates drop messages. @default 604800000 (7 days) */
   maxAgeMs?: number;
-  /** A delivery not acked within this time (its subscriber died) is delivered again; long handlers extend it. @default 30000 */
+  /** A delivery not acked within this many ms (its subscriber died) is delivered again; long handlers extend it. A whole number ≥ 1, finite. @default 30000 */
   ackWaitMs?: number;
   /** Messages a subscription fetches ahead. @default 256 */
   prefetch?: number;
-  /** A broadcast subscription's consumer is removed this long after its subscriber is gone. @default 60000 */
+  /** A broadcast subscription's consumer is removed this many ms after its subscriber is gone. A whole number ≥ 1, finite. @default 60000 */
   inactiveThresholdMs?: number;
   /** Window in which a repeated message id (`micro-id`) is stored once. @default 120000 */
   duplicateWindowMs?: number;

@@ -3,7 +3,7 @@
  * docs' `@default`s name, checked by a test), values checked (a bad one is a 400 naming the
  * option and what it must be), the result frozen.
  */
-import { must, resolveOptions } from "tsmicro/plugin";
+import { type Expect, must, resolveOptions } from "tsmicro/plugin";
 import { DEFAULT_NATS_SERVERS } from "./connection.js";
 
 export const DEFAULT_NATS_REGISTRY_BUCKET = "tsmicro-registry";
@@ -17,6 +17,20 @@ export const DEFAULT_JETSTREAM_BROKER_OPTIONS = {
   inactiveThresholdMs: 60_000,
   duplicateWindowMs: 120_000,
 } as const;
+
+/** The longest duration JetStream holds: its durations are int64 nanoseconds. */
+export const MAX_JETSTREAM_DURATION_MS = Math.floor((2 ** 63 - 1) / 1e6);
+
+/**
+ * A duration sent to JetStream as nanoseconds. `Infinity` and NaN would reach the server as
+ * JSON `null` (its own default, while the broker's timers assume the value given) and a
+ * fraction of a nanosecond does not decode, so: whole milliseconds, at least 1, at most
+ * what int64 nanoseconds hold.
+ */
+const jetStreamDuration: Expect = {
+  test: (v) => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_JETSTREAM_DURATION_MS,
+  text: `a whole number of milliseconds from 1 to ${MAX_JETSTREAM_DURATION_MS}`,
+};
 
 /** Checks of the connection options every factory shares. */
 const CONNECTION = {
@@ -93,9 +107,9 @@ export function resolveJetStreamBrokerOptions<T extends object>(options: T | und
       ...CONNECTION,
       streamName: must.function,
       maxAgeMs: must.positive,
-      ackWaitMs: must.positive,
+      ackWaitMs: jetStreamDuration,
       prefetch: must.positiveInteger,
-      inactiveThresholdMs: must.positive,
+      inactiveThresholdMs: jetStreamDuration,
       duplicateWindowMs: must.nonNegative,
     },
   );

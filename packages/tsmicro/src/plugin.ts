@@ -38,6 +38,13 @@ export {
   brokerFromEnv,
 } from "./broker/env.js";
 export { createHttpBroker, DEFAULT_HTTP_BROKER_OPTIONS, type HttpBrokerOptions } from "./broker/http.js";
+export {
+  createSubscriptionEndpoint,
+  type EndpointSubscription,
+  type SubscriptionEndpoint,
+  type SubscriptionEndpointOptions,
+} from "./broker/http-endpoint.js";
+export { postToSubscriber, type SubscriberPost } from "./broker/http-post.js";
 export type { MemoryBrokerOptions } from "./broker/memory.js";
 export {
   decodeMessageFrame,
@@ -153,6 +160,7 @@ export type {
   WatchOptions,
 } from "./registry/registry.js";
 export {
+  nodeDeleteEvent,
   parseRegistryRow,
   type RegistryRow,
   registryEventOf,
@@ -305,7 +313,10 @@ export {
   stopInterval,
   stopTimer,
 } from "./util/deadline.js";
+// Backends loaded from their package on first use (registryFromEnv and the like), and the process default.
+export { type DriverRequest, importDriver, type LazyBackend, lazyBackend } from "./util/driver.js";
 export { type Hop, renderHop } from "./util/hop.js";
 export type { SignalLike } from "./util/light-abort.js";
 export { type Expect, must, type Resolved, resolveOptions } from "./util/options.js";
+export { type ProcessDefault, processDefault } from "./util/process-default.js";
 export { describeStuck, startWatchdog, type WatchdogOptions } from "./watchdog.js";

@@ -21,6 +21,10 @@ describe("choosing the broker (MICRO_BROKER, MICRO_BROKER_ADDRESS)", () => {
     process.env.MICRO_BROKER = "Memory";
     try {
       assert.equal(brokerFromEnv().name, "memory");
+      // Surrounding blanks (an env file's `MICRO_BROKER=memory `) are not part of the name.
+      process.env.MICRO_BROKER = " memory\t";
+      assert.equal(brokerFromEnv().name, "memory");
+      assert.match(brokerFromEnv({ kind: "  " }).name, /^http \(registry /);
       process.env.MICRO_BROKER = "rabbitmq";
       process.env.MICRO_BROKER_ADDRESS = "amqp://guest:guest@127.0.0.1:5999";
       const seen: { specifier?: string; kind?: string; address?: string } = {};

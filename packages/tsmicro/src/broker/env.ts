@@ -7,7 +7,8 @@
 import { MicroError } from "../errors.js";
 import type { Registry } from "../registry/registry.js";
 import { ENV_BROKER_ADVERTISE } from "../transport/address.js";
-import { importDriver } from "../util/driver.js";
+import { lazyBackend } from "../util/driver.js";
+import { processDefault } from "../util/process-default.js";
 import type { Broker, BrokerOptions } from "./broker.js";
 import { createHttpBroker } from "./http.js";
 import { createMemoryBroker } from "./memory.js";
@@ -47,7 +48,8 @@ export interface BrokerFromEnvOptions extends BrokerOptions {
 }
 
 export function brokerFromEnv(options: BrokerFromEnvOptions = {}): Broker {
-  const kind = (options.kind ?? process.env.MICRO_BROKER ?? "http").toLowerCase() || "http";
+  // Trimmed as MICRO_REGISTRY and MICRO_STORE are: `MICRO_BROKER=nats ` in an env file is nats.
+  const kind = (options.kind ?? process.env.MICRO_BROKER ?? "http").trim().toLowerCase() || "http";
   const address = options.address ?? (process.env.MICRO_BROKER_ADDRESS || undefined);
   const common: BrokerOptions = options.onError === undefined ? {} : { onError: options.onError };
   if (kind === "http") {
@@ -77,8 +79,7 @@ export function brokerFromEnv(options: BrokerFromEnvOptions = {}): Broker {
   return lazyBroker(kind, specifier, options.load, { ...common, address });
 }
 
-let shared: Broker | undefined;
-let holders = 0;
+const processBroker = processDefault(brokerFromEnv, (b) => b.disconnect());
 
 /**
  * One broker per process for everything that did not ask for its own (go-micro's
@@ -87,19 +88,12 @@ let holders = 0;
  * alive. It connects again on its next use.
  */
 export function defaultBroker(): Broker {
-  shared ??= brokerFromEnv();
-  return shared;
+  return processBroker.get();
 }
 
 /** Holds the default broker until the returned release is called (once). */
 export function holdDefaultBroker(): () => Promise<void> {
-  holders++;
-  let released = false;
-  return async () => {
-    if (released) return;
-    released = true;
-    if (--holders === 0 && shared !== undefined) await shared.disconnect();
-  };
+  return processBroker.hold();
 }
 
 /** Stands in for a backend broker until its package is loaded (util/driver.ts), then forwards everything. */
@@ -109,49 +103,29 @@ function lazyBroker(
   load: ((specifier: string) => Promise<unknown>) | undefined,
   options: BrokerOptions & { address: string | undefined },
 ): Broker {
-  let inner: Promise<Broker> | undefined;
-  let loaded: Broker | undefined;
-  const resolve = (): Promise<Broker> => {
-    inner ??= importDriver<BrokerFromAddress>({
+  const backend = lazyBackend<BrokerFromAddress, Broker>(
+    {
       chosenBy: `MICRO_BROKER=${kind}`,
       specifier,
       exportName: "brokerFromAddress",
       ...(load === undefined ? {} : { load }),
-    }).then(
-      (make) => {
-        loaded = make(kind, options);
-        return loaded;
-      },
-      (err: unknown) => {
-        inner = undefined; // installed later? the next use tries again
-        throw err;
-      },
-    );
-    return inner;
-  };
+    },
+    (make) => make(kind, options),
+  );
   return {
     get name() {
-      return loaded?.name ?? `${kind} (${specifier}, not loaded yet)`;
+      return backend.current?.name ?? `${kind} (${specifier}, not loaded yet)`;
     },
     async connect() {
-      await (await resolve()).connect();
+      await (await backend.get()).connect();
     },
-    async disconnect() {
-      // Nothing loaded means nothing to close; a later use loads and connects afresh.
-      const b = inner;
-      inner = undefined;
-      loaded = undefined;
-      if (b !== undefined)
-        await b.then(
-          (x) => x.disconnect(),
-          () => {},
-        );
-    },
+    // Nothing loaded means nothing to close; a later use loads and connects afresh.
+    disconnect: () => backend.reset((b) => b.disconnect()),
     async publish(topic, message, opts) {
-      return (await resolve()).publish(topic, message, opts);
+      return (await backend.get()).publish(topic, message, opts);
     },
     async subscribe(topic, handler, opts) {
-      return (await resolve()).subscribe(topic, handler, opts);
+      return (await backend.get()).subscribe(topic, handler, opts);
     },
   };
 }

@@ -5,39 +5,23 @@
  * each queue group. Works with the local registry, so processes on one host need nothing else.
  * Fire-and-forget: a message accepted by a subscriber lives in that process's memory.
  */
-import { randomUUID } from "node:crypto";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { MicroError } from "../errors.js";
 import { type InflightCall, setPhase } from "../inflight.js";
 import { defaultRegistry } from "../registry/default.js";
 import type { Node, Registry } from "../registry/registry.js";
 import { NodeAttempt } from "../selector/node-attempt.js";
-import {
-  advertisedAddress,
-  ENV_BROKER_ADVERTISE,
-  joinHostPort,
-  listenAt,
-  parseAddress,
-} from "../transport/address.js";
+import { ENV_BROKER_ADVERTISE, parseAddress } from "../transport/address.js";
 import { markTransportFailure } from "../transport/failure.js";
-import { type IntervalTimer, startInterval, stopInterval } from "../util/deadline.js";
-import type {
-  Broker,
-  BrokerHandler,
-  BrokerMessage,
-  BrokerOptions,
-  PublishOptions,
-  SubscribeOptions,
-  Subscriber,
-} from "./broker.js";
+import type { Broker, BrokerMessage, BrokerOptions, PublishOptions } from "./broker.js";
 import { brokerServiceName, groupVersion, SubscriberDirectory } from "./http-directory.js";
+import { createSubscriptionEndpoint } from "./http-endpoint.js";
 import { resolveHttpBrokerOptions } from "./http-options.js";
+import { postToSubscriber } from "./http-post.js";
 import { serveSubscriptions } from "./http-server.js";
 import { encodeMessageFrame, MESSAGE_FRAME_CONTENT_TYPE } from "./message-frame.js";
-import { errorSink, notConnected, resolveSubscribeOptions } from "./options.js";
+import { errorSink } from "./options.js";
 import { publishWithRetry } from "./publish.js";
-import { SerialSubscription } from "./serial.js";
 
 export interface HttpBrokerOptions extends BrokerOptions {
   /** Where subscribers register and publishers look them up. @default the process default registry */
@@ -67,19 +51,11 @@ export interface HttpBrokerOptions extends BrokerOptions {
 
 export { DEFAULT_HTTP_BROKER_OPTIONS } from "./http-options.js";
 
-interface Subscription {
-  id: string;
-  topic: string;
-  queue: string | undefined;
-  sub: SerialSubscription;
-}
-
 export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
   const o = resolveHttpBrokerOptions(options);
   const registry = options.registry ?? defaultRegistry();
   const onError = errorSink(options);
   const name = `http (registry ${registry.name})`;
-  const subs = new Map<string, Subscription>();
   const directory = new SubscriberDirectory(registry, {
     cacheTtlMs: o.cacheTtlMs,
     emptyCacheTtlMs: 250,
@@ -87,114 +63,62 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
   });
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.maxSockets });
   const turns = new Map<string, number>();
-  let state: "new" | "connected" | "disconnected" = "new";
-  let server: http.Server | undefined;
-  let starting: Promise<http.Server> | undefined;
-  let refresh: IntervalTimer;
-  let advertised = "";
 
-  const address = (): string => advertised;
-
-  const record = (s: Subscription) => ({
-    name: brokerServiceName(s.topic),
-    version: groupVersion(s.queue),
-    metadata: {},
-    endpoints: [],
-    nodes: [
-      {
-        id: s.id,
-        address: address(),
-        metadata: { broker: "http", topic: s.topic, queue: s.queue ?? "", path: `/broker/${s.id}` },
-      },
-    ],
+  const endpoint = createSubscriptionEndpoint({
+    name,
+    registry,
+    address: o.address,
+    advertise: o.advertise,
+    addressOption: "http broker address",
+    advertiseOption: `the http broker's advertise option (or ${ENV_BROKER_ADVERTISE})`,
+    label: "http broker",
+    registerTtlMs: o.registerTtlMs,
+    registerIntervalMs: o.registerIntervalMs,
+    onError,
+    createServer: (lookup) =>
+      serveSubscriptions({ lookup, maxMessageBytes: o.maxMessageBytes, maxPending: o.maxPending }),
+    record: (s, address) => ({
+      name: brokerServiceName(s.topic),
+      version: groupVersion(s.queue),
+      metadata: {},
+      endpoints: [],
+      nodes: [
+        {
+          id: s.id,
+          address,
+          metadata: { broker: "http", topic: s.topic, queue: s.queue ?? "", path: `/broker/${s.id}` },
+        },
+      ],
+    }),
+    publish: (topic, message, opts) => publish(topic, message, opts),
+    release: () => {
+      directory.close();
+      agent.destroy();
+    },
   });
 
-  const listen = (): Promise<http.Server> => {
-    starting ??= (async () => {
-      const srv = serveSubscriptions({
-        lookup: (id) => subs.get(id)?.sub,
-        maxMessageBytes: o.maxMessageBytes,
-        maxPending: o.maxPending,
-      });
-      await listenAt(srv, o.address, "http broker address");
-      const a = srv.address() as AddressInfo;
-      try {
-        advertised = advertisedAddress(joinHostPort(a.address, a.port), {
-          advertise: o.advertise,
-          option: `the http broker's advertise option (or ${ENV_BROKER_ADVERTISE})`,
-        });
-      } catch (err) {
-        starting = undefined;
-        await new Promise<void>((r) => srv.close(() => r()));
-        throw err;
-      }
-      server = srv;
-      refresh = startInterval(
-        () => {
-          for (const s of subs.values()) {
-            registry.register(record(s), { ttlMs: o.registerTtlMs }).catch((err: Error) => {
-              onError(
-                new Error(`http broker: could not refresh subscription to "${s.topic}": ${err.message}`),
-              );
-            });
+  // The attempt's phase follows the socket: dialing while a new one connects, then publishing.
+  const post = (node: Node, body: Buffer, signal: AbortSignal, attempt: NodeAttempt) => {
+    const { host, port } = parseAddress(node.address, "subscriber address");
+    return postToSubscriber(
+      {
+        host,
+        port,
+        path: node.metadata.path ?? `/broker/${node.id}`,
+        contentType: MESSAGE_FRAME_CONTENT_TYPE,
+        agent,
+        signal,
+        onSocket: (socket) => {
+          if (!socket.connecting) attempt.enter("publishing");
+          else {
+            attempt.enter("dialing");
+            socket.once("connect", () => attempt.enter("publishing"));
           }
         },
-        o.registerIntervalMs,
-        true,
-      );
-      return srv;
-    })();
-    return starting;
+      },
+      body,
+    );
   };
-
-  // The attempt's phase follows the socket: dialing while a new one connects, then publishing.
-  const post = (
-    node: Node,
-    body: Buffer,
-    signal: AbortSignal,
-    attempt: NodeAttempt,
-    again = true,
-  ): Promise<"ok" | "gone"> =>
-    new Promise((resolve, reject) => {
-      const { host, port } = parseAddress(node.address, "subscriber address");
-      const req = http.request(
-        {
-          host,
-          port,
-          method: "POST",
-          path: node.metadata.path ?? `/broker/${node.id}`,
-          agent,
-          signal,
-          headers: { "content-type": MESSAGE_FRAME_CONTENT_TYPE, "content-length": body.length },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("error", reject);
-          res.on("end", () => {
-            const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) resolve("ok");
-            else if (status === 404) resolve("gone");
-            else reject(MicroError.parse(Buffer.concat(chunks).toString("utf8") || `{"code":${status}}`));
-          });
-        },
-      );
-      req.once("socket", (socket) => {
-        if (!socket.connecting) attempt.enter("publishing");
-        else {
-          attempt.enter("dialing");
-          socket.once("connect", () => attempt.enter("publishing"));
-        }
-      });
-      req.on("error", (err: NodeJS.ErrnoException) => {
-        if (err.code === "ECONNREFUSED") resolve("gone");
-        // A kept-alive socket the subscriber closed as we reused it: nothing was read, send again.
-        else if (err.code === "ECONNRESET" && req.reusedSocket && again)
-          post(node, body, signal, attempt, false).then(resolve, reject);
-        else reject(err);
-      });
-      req.end(body);
-    });
 
   /**
    * One message to one subscriber node, as one node attempt (the client's calls share it): the
@@ -226,7 +150,7 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
   const publish = (topic: string, message: BrokerMessage, opts?: PublishOptions): Promise<void> => {
     const record = opts?.inflight;
     return publishWithRetry(
-      { broker: name, topic, message, options: opts, closed: state === "disconnected" },
+      { broker: name, topic, message, options: opts, closed: endpoint.state === "disconnected" },
       async (_n, deadline) => {
         deadline.setPhase("looking up subscribers");
         setPhase(record, "selecting");
@@ -281,62 +205,12 @@ export function createHttpBroker(options: HttpBrokerOptions = {}): Broker {
     });
   };
 
-  const connect = async () => {
-    state = "connected";
-    await listen();
-  };
-
   return {
     name,
-    connect,
-    async disconnect() {
-      if (state === "disconnected") return;
-      state = "disconnected";
-      const all = [...subs.values()];
-      subs.clear();
-      await Promise.all(all.map((s) => registry.deregister(record(s)).catch(() => {})));
-      await Promise.all(all.map((s) => s.sub.close()));
-      stopInterval(refresh);
-      directory.close();
-      agent.destroy();
-      const srv = server;
-      server = undefined;
-      starting = undefined;
-      if (srv !== undefined) {
-        srv.closeAllConnections();
-        await new Promise<void>((r) => srv.close(() => r()));
-      }
-    },
+    connect: endpoint.connect,
+    disconnect: endpoint.disconnect,
     publish,
-    async subscribe(topic: string, handler: BrokerHandler, opts?: SubscribeOptions): Promise<Subscriber> {
-      const resolved = resolveSubscribeOptions(topic, opts, name);
-      if (state === "disconnected") throw notConnected(name, `subscribe to "${topic}"`);
-      await connect();
-      const s: Subscription = {
-        id: randomUUID(),
-        topic,
-        queue: resolved.queue,
-        sub: new SerialSubscription(topic, { options: resolved, handler, publish, onError, broker: name }),
-      };
-      subs.set(s.id, s);
-      try {
-        await registry.register(record(s), { ttlMs: o.registerTtlMs });
-      } catch (err) {
-        subs.delete(s.id);
-        throw MicroError.from(err).with({
-          detail: `broker ${name}: could not register the subscription to "${topic}": ${(err as Error).message}`,
-        });
-      }
-      return {
-        topic,
-        queue: resolved.queue,
-        async unsubscribe() {
-          if (!subs.delete(s.id)) return;
-          await registry.deregister(record(s)).catch(() => {});
-          await s.sub.close();
-        },
-      };
-    },
+    subscribe: endpoint.subscribe,
   };
 }
 

@@ -5,7 +5,8 @@
  * package is an error, on first use, that says which one to install.
  */
 import { MicroError } from "../errors.js";
-import { importDriver } from "../util/driver.js";
+import { type LazyBackend, lazyBackend } from "../util/driver.js";
+import { processDefault } from "../util/process-default.js";
 import { createLocalRegistry } from "./local.js";
 import { createMemoryRegistry } from "./memory.js";
 import type { Registry, Watcher } from "./registry.js";
@@ -62,18 +63,19 @@ export function registryFromEnv(options: RegistryFromEnvOptions = {}): Registry 
     );
   }
   const specifier = REGISTRY_PACKAGES[kind] ?? `@tsmicro/${kind}`;
-  return lazyRegistry(kind, address, () =>
-    importDriver<RegistryFromAddress>({
+  const backend = lazyBackend<RegistryFromAddress, Registry>(
+    {
       chosenBy,
       specifier,
       exportName: "registryFromAddress",
       ...(options.load === undefined ? {} : { load: options.load }),
-    }),
+    },
+    (make) => make(kind, { address }),
   );
+  return lazyRegistry(kind, address, backend);
 }
 
-let shared: Registry | undefined;
-let holders = 0;
+const processRegistry = processDefault(registryFromEnv, (r) => r.close());
 
 /**
  * One registry per process for everything that did not ask for its own (go-micro's
@@ -82,45 +84,20 @@ let holders = 0;
  * alive. It opens again on its next use.
  */
 export function defaultRegistry(): Registry {
-  shared ??= registryFromEnv();
-  return shared;
+  return processRegistry.get();
 }
 
 /** Holds the default registry until the returned release is called (once). */
 export function holdDefaultRegistry(): () => Promise<void> {
-  holders++;
-  let released = false;
-  return async () => {
-    if (released) return;
-    released = true;
-    if (--holders === 0 && shared !== undefined) await shared.close();
-  };
+  return processRegistry.hold();
 }
 
 /** Stands in for a backend registry until its package is loaded, then forwards everything. */
-function lazyRegistry(
-  kind: string,
-  address: string | undefined,
-  importFactory: () => Promise<RegistryFromAddress>,
-): Registry {
-  let inner: Promise<Registry> | undefined;
-  let loaded: Registry | undefined;
-  const resolve = (): Promise<Registry> => {
-    inner ??= importFactory().then(
-      (make) => {
-        loaded = make(kind, { address });
-        return loaded;
-      },
-      (err: unknown) => {
-        inner = undefined; // installed later? the next use tries again
-        throw err;
-      },
-    );
-    return inner;
-  };
+function lazyRegistry(kind: string, address: string | undefined, backend: LazyBackend<Registry>): Registry {
+  const resolve = () => backend.get();
   return {
     get name() {
-      return loaded?.name ?? `${kind} (${address ?? "default address"}, not loaded yet)`;
+      return backend.current?.name ?? `${kind} (${address ?? "default address"}, not loaded yet)`;
     },
     register: async (service, opts) => (await resolve()).register(service, opts),
     deregister: async (service) => (await resolve()).deregister(service),
@@ -141,16 +118,7 @@ function lazyRegistry(
         .finally(() => set.stopAll());
       return watcher;
     },
-    async close() {
-      const r = inner;
-      inner = undefined;
-      loaded = undefined;
-      if (r !== undefined)
-        await r.then(
-          (x) => x.close(),
-          () => {},
-        );
-    },
+    close: () => backend.reset((r) => r.close()),
   };
 }
 

@@ -42,15 +42,25 @@ export function sameRow(a: RegistryRow, b: RegistryRow): boolean {
  */
 export function registryEventOf(type: RegistryEvent["type"], row: RegistryRow): RegistryEvent {
   if (validRow(row) !== undefined) return { type, service: group([row])[0]! };
-  const bare: RegistryRow = {
-    name: String(row.name),
-    version: String(row.version),
-    metadata: {},
-    endpoints: [],
-    node: { id: String(row.node?.id), address: "", metadata: {} },
-    expiresAt: row.expiresAt,
+  return nodeDeleteEvent(String(row.name), String(row.version), String(row.node?.id));
+}
+
+/**
+ * The delete of a node known only by service, version and id (a refused record, or a backend
+ * that no longer has the record's value): watchers drop the node by id. Its address is empty
+ * and nothing is checked or logged, since nobody dials a node that is gone.
+ */
+export function nodeDeleteEvent(name: string, version: string, nodeId: string): RegistryEvent {
+  return {
+    type: "delete",
+    service: {
+      name,
+      version,
+      metadata: {},
+      endpoints: [],
+      nodes: [{ id: nodeId, address: "", metadata: {} }],
+    },
   };
-  return { type: "delete", service: group([bare])[0]! };
 }
 
 /** Events that turn `before` into `after`: creates and updates first, then deletes. */

@@ -5,7 +5,7 @@
  * MICRO_STORE_DATABASE and MICRO_STORE_TABLE (the default scope).
  */
 import { MicroError } from "../errors.js";
-import { importDriver } from "../util/driver.js";
+import { lazyBackend } from "../util/driver.js";
 import { storeDefaults } from "./backend.js";
 import { createMemoryStore } from "./memory.js";
 import { DEFAULT_STORE_LIMITS, type Store, type StoreOptions } from "./store.js";
@@ -58,47 +58,28 @@ export function storeFromEnv(options: StoreFromEnvOptions = {}): Store {
       }),
     );
   }
-  let inner: Promise<Store> | undefined;
-  let loaded: Store | undefined;
-  const resolve = (): Promise<Store> => {
-    inner ??= importDriver<StoreFromAddress>({
+  const backend = lazyBackend<StoreFromAddress, Store>(
+    {
       chosenBy,
       specifier,
       exportName: "storeFromAddress",
       ...(options.load === undefined ? {} : { load: options.load }),
-    }).then(
-      (make) => {
-        loaded = make(kind, { ...common, address });
-        return loaded;
-      },
-      (err: unknown) => {
-        inner = undefined; // installed later? the next use tries again
-        throw err;
-      },
-    );
-    return inner;
-  };
+    },
+    (make) => make(kind, { ...common, address }),
+  );
+  const resolve = () => backend.get();
   return {
     get name() {
-      return loaded?.name ?? `${kind} (${address ?? "default address"}, not loaded yet)`;
+      return backend.current?.name ?? `${kind} (${address ?? "default address"}, not loaded yet)`;
     },
     get limits() {
-      return loaded?.limits ?? { ...DEFAULT_STORE_LIMITS, ...options.limits };
+      return backend.current?.limits ?? { ...DEFAULT_STORE_LIMITS, ...options.limits };
     },
     read: async (key, o) => (await resolve()).read(key, o),
     write: async (record, o) => (await resolve()).write(record, o),
     delete: async (key, o) => (await resolve()).delete(key, o),
     list: async (o) => (await resolve()).list(o),
-    async close() {
-      const r = inner;
-      inner = undefined;
-      loaded = undefined;
-      if (r !== undefined)
-        await r.then(
-          (s) => s.close(),
-          () => {},
-        );
-    },
+    close: () => backend.reset((s) => s.close()),
   };
 }
 

@@ -48,3 +48,55 @@ export async function importDriver<F extends (...args: never[]) => unknown>(req:
   }
   return make as F;
 }
+
+/**
+ * A backend made from a driver package on first use: what registryFromEnv, brokerFromEnv and
+ * storeFromEnv return stands in front of one until then, and forwards to it after.
+ */
+export interface LazyBackend<T> {
+  /** The backend: the package is imported and the backend made once; a failed import is tried again by the next call. */
+  get(): Promise<T>;
+  /** The backend once it is made (for its name or limits), else undefined. */
+  readonly current: T | undefined;
+  /**
+   * Forgets the backend, so the next `get` loads and makes a new one, and ends the one there
+   * was with `end` (close, disconnect). One that never loaded needs nothing ended.
+   */
+  reset(end: (backend: T) => Promise<void>): Promise<void>;
+}
+
+export function lazyBackend<F extends (...args: never[]) => unknown, T>(
+  req: DriverRequest,
+  make: (factory: F) => T,
+): LazyBackend<T> {
+  let inner: Promise<T> | undefined;
+  let current: T | undefined;
+  return {
+    get() {
+      if (inner !== undefined) return inner;
+      const loading: Promise<T> = importDriver<F>(req).then(
+        (factory) => {
+          const made = make(factory);
+          // Reset while loading: this one is being ended, so it is not the current one.
+          if (inner === loading) current = made;
+          return made;
+        },
+        (err: unknown) => {
+          if (inner === loading) inner = undefined; // installed later? the next use tries again
+          throw err;
+        },
+      );
+      inner = loading;
+      return loading;
+    },
+    get current() {
+      return current;
+    },
+    async reset(end) {
+      const b = inner;
+      inner = undefined;
+      current = undefined;
+      if (b !== undefined) await b.then(end, () => {});
+    },
+  };
+}
