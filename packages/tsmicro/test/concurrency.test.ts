@@ -203,12 +203,14 @@ describe("bulkhead: limits that cannot deadlock a chain", () => {
       .filter((r): r is PromiseRejectedResult => r.status === "rejected")
       .map((r) => r.reason);
     assert.ok(failures.length >= 1, "the trap produced errors, not silent success");
+    // Both ends hold the same deadline: the server's 408 (the nested call found no slot) and
+    // the client's own timer race, and on a busy machine either may win. Each explains itself.
     for (const e of failures) {
       assert.ok(e instanceof MicroError);
       assert.equal(e.code, 408, e.detail);
       assert.match(
         e.detail,
-        /waited \d+ ms for a concurrency slot of service trap, maxConcurrent 4, 4 active/,
+        /waited \d+ ms for a concurrency slot of service trap, maxConcurrent 4, 4 active|call to trap\.S\.Outer timed out after \d+ ms \(the caller's deadline\) while waiting for the response/,
       );
     }
   });
