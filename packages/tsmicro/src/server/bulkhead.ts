@@ -78,7 +78,7 @@ class Limiter {
   }
 
   #pump(): void {
-    // Nested waiters first: they are what the reserve is for.
+    // Nested waiters first: they are what the reserve is for (FIFO among those that fit).
     while (this.#queue.length > 0) {
       const i = this.#queue.findIndex((w) => this.#fits(w.nested));
       if (i < 0) return;

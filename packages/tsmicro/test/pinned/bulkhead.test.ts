@@ -4,6 +4,7 @@
  * queued, and per-endpoint limits apply before the service limit.
  */
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { describe, it } from "node:test";
 import { background, withCancel, withTimeout } from "../../src/context.js";
 import { MicroError } from "../../src/errors.js";
@@ -135,5 +136,98 @@ describe("bulkhead per-endpoint limits (pinned)", () => {
     held();
     // Were the endpoint slot leaked, this would be refused.
     (await within(b.acquire("A.b", background()), 1000, "A.b after the service slot was freed"))();
+  });
+});
+
+// Survivors of the mutation run of bulkhead.ts (MUTATION.md): the early give-up before the
+// deadline, the option checks, the cap on reserved slots and the refusal mark.
+describe("bulkhead limits, checked (pinned)", () => {
+  it("a queued waiter gives up a little before its deadline, with its own explanation", async () => {
+    const b = createBulkhead("svc", { maxConcurrent: 1, maxQueue: 1 });
+    const first = await b.acquire("E.m", background());
+    const ctx = withTimeout(background(), 200);
+    // 200 ms left: it gives up 20 ms early (a tenth of the time left, at most 50 ms), before the
+    // context's own timer, which would say only "deadline exceeded". Node runs overdue timers in
+    // order of expiry, so on a slow machine too the early one comes first.
+    const e = await within(
+      b.acquire("E.m", ctx).then(
+        () => undefined,
+        (err: unknown) => err,
+      ),
+      5000,
+      "the waiter to give up",
+    );
+    assert.ok(e instanceof MicroError, "rejected with a MicroError");
+    assert.equal(e.code, 408);
+    const m =
+      /^deadline reached while queued \(waited (\d+) ms for a concurrency slot of service svc, maxConcurrent 1, 1 active\)$/.exec(
+        e.detail,
+      );
+    assert.ok(m, `the bulkhead's own explanation, not the context's: ${e.detail}`);
+    const waited = Number(m[1]);
+    assert.ok(waited >= 170 && waited < 5000, `waited ${waited} ms: about 180, the deadline less its margin`);
+    assert.equal(b.stats().queued, 0);
+    first();
+  });
+
+  for (const bad of [0, -1, 1.5, Number.NaN]) {
+    it(`maxConcurrent ${bad} is refused with a TypeError naming the limit`, () => {
+      assert.throws(
+        () => createBulkhead("svc", { maxConcurrent: bad }),
+        (e: unknown) =>
+          e instanceof TypeError && e.message === "service svc: maxConcurrent must be an integer > 0",
+      );
+      assert.throws(
+        () => createBulkhead("svc", { maxConcurrent: 2, endpoints: { "E.m": { maxConcurrent: bad } } }),
+        (e: unknown) =>
+          e instanceof TypeError && /endpoint svc\.E\.m: maxConcurrent/.test((e as Error).message),
+      );
+    });
+  }
+
+  it("a waiter granted its slot leaves no abort listener on the caller's signal", async () => {
+    const b = createBulkhead("svc", { maxConcurrent: 1, maxQueue: 1 });
+    const first = await b.acquire("E.m", background());
+    const [ctx, cancel] = withCancel(background());
+    const before = getEventListeners(ctx.signal, "abort").length;
+    const queued = b.acquire("E.m", ctx);
+    assert.equal(getEventListeners(ctx.signal, "abort").length, before + 1, "listening while queued");
+    first();
+    const release = await within(queued, 1000, "the queued waiter");
+    assert.equal(
+      getEventListeners(ctx.signal, "abort").length,
+      before,
+      "a long-lived context would collect one per call",
+    );
+    release();
+    cancel();
+  });
+
+  it("maxConcurrent 1 is accepted", async () => {
+    (
+      await within(createBulkhead("svc", { maxConcurrent: 1 }).acquire("E.m", background()), 1000, "a slot")
+    )();
+  });
+
+  it("reservedForNested is capped at maxConcurrent − 1: outer calls keep a slot", async () => {
+    const b = createBulkhead("svc", { maxConcurrent: 2, reservedForNested: 5 });
+    const outer = b.acquire("E.m", background());
+    assert.equal(await settled(outer), true, "an outer call got the one unreserved slot at once");
+    const second = b.acquire("E.m", background());
+    assert.equal(await settled(second), false, "the other slot is kept for nested calls");
+    (await outer)();
+    (await within(second, 1000, "the queued outer call"))();
+  });
+
+  it("a full queue's 503 is marked refused: the handler never ran, any node may take a retry", async () => {
+    const b = createBulkhead("svc", { maxConcurrent: 1, maxQueue: 0 });
+    const first = await b.acquire("E.m", background());
+    const e = await b.acquire("E.m", background()).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    assert.ok(e instanceof MicroError && e.code === 503);
+    assert.equal(e.refused, true);
+    first();
   });
 });
