@@ -189,17 +189,9 @@ export class Attempt extends NodeAttempt {
     super.succeeded();
   }
 
-  /**
-   * The attempt failed with `error`: a transport failure or a 5xx counts against the node. A 408
-   * answer is the deadline the call sent along expiring at the node, often a moment before it
-   * expires here: the caller's deadline (`byCaller`) gives no verdict, the call's own timeout
-   * is a slow node, as when the timer fires here first.
-   */
+  /** The attempt failed with `error`; `byCaller`: the caller's deadline bounded the call. */
   override failed(error: MicroError, byCaller = false): void {
-    const deadline = error.code === Code.Timeout && !isTransportFailure(error);
-    this.#report(
-      deadline ? (byCaller ? undefined : true) : countsAgainstNode(error, isTransportFailure(error)),
-    );
+    this.#report(countsAgainstNode(error, isTransportFailure(error), byCaller));
     super.failed(error);
   }
 

@@ -14,7 +14,7 @@
  * The state is plain counters updated synchronously: nothing waits on a breaker, and no slot
  * is held across an await (the probe is a flag, cleared when its attempt ends however it ends).
  */
-import { MicroError } from "../errors.js";
+import { Code, MicroError } from "../errors.js";
 import type { Node } from "../registry/registry.js";
 
 /** Options of the client's per-node circuit breaker (`newClient({ breaker: {} })` turns it on). */
@@ -117,9 +117,20 @@ function definedOnly(o: BreakerOptions): BreakerOptions {
   return out;
 }
 
-/** Whether `error` counts against the node that gave it (see the file comment). */
-export function countsAgainstNode(error: MicroError, transportFailure: boolean): boolean {
-  return transportFailure || error.code >= 500;
+/**
+ * Whether `error` counts against the node that gave it (see the file comment); undefined for no
+ * verdict. A 408 answer is the deadline the call sent along expiring at the node, often a moment
+ * before it expires here: the caller's deadline (`byCaller`) gives no verdict, the call's own
+ * timeout is a slow node, as when the timer fires here first.
+ */
+export function countsAgainstNode(
+  error: MicroError,
+  transportFailure: boolean,
+  byCaller = false,
+): boolean | undefined {
+  if (transportFailure) return true;
+  if (error.code === Code.Timeout) return byCaller ? undefined : true;
+  return error.code >= 500;
 }
 
 /**
