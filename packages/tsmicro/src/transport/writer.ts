@@ -26,12 +26,13 @@ export class FrameWriter {
     const socket = this.#socket;
     if (socket.destroyed || !socket.writable) return false;
     if (buf.length >= DIRECT_BYTES) {
-      this.#flush();
+      this.#send();
       return socket.write(buf);
     }
     this.#batch.push(buf);
     this.#bytes += buf.length;
-    if (this.#batch.length >= MAX_BATCH_FRAMES) this.#flush();
+    // A full batch goes now; the tick's flush, already scheduled, sends the rest.
+    if (this.#batch.length >= MAX_BATCH_FRAMES) this.#send();
     else if (!this.#scheduled) {
       this.#scheduled = true;
       process.nextTick(this.#flush);
@@ -47,6 +48,10 @@ export class FrameWriter {
 
   readonly #flush = () => {
     this.#scheduled = false;
+    this.#send();
+  };
+
+  #send(): void {
     const batch = this.#batch;
     if (batch.length === 0) return;
     const bytes = this.#bytes;
@@ -55,5 +60,5 @@ export class FrameWriter {
     const socket = this.#socket;
     if (socket.destroyed || !socket.writable) return;
     socket.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes));
-  };
+  }
 }
