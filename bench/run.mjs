@@ -10,7 +10,7 @@
 // rounds), with a short warm-up before each measurement. The table shows the median over rounds.
 // --quick = 1 round, 1 s per run, 1 s priming: a smoke test.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -41,6 +41,14 @@ const STACKS = {
     server: "tsmicro",
     client: "tsmicro",
     config: { contentType: "application/json", poolSize: 1 },
+  },
+  // No address: the call goes through the default (local) registry and the selector.
+  "tsmicro-registry": {
+    server: "tsmicro",
+    serverId: "tsmicro-registry",
+    serverConfig: { registryDir: true },
+    client: "tsmicro",
+    config: { contentType: "application/json", registryDir: true },
   },
   grpc: { server: "grpc", client: "grpc" },
   moleculer: { server: "moleculer", client: "moleculer" },
@@ -185,8 +193,18 @@ function spawnChild(file, config, dir = here) {
   };
 }
 
+// The registry stack's lease directory, made on first use and removed on exit.
+let registryTmp;
+/** A stack's config with `registryDir: true` replaced by that directory. */
+function withRegistryDir(config) {
+  if (config.registryDir !== true) return config;
+  registryTmp ??= mkdtempSync(path.join(os.tmpdir(), "tsmicro-bench-registry-"));
+  return { ...config, registryDir: registryTmp };
+}
+
 process.on("exit", () => {
   for (const proc of children) proc.kill("SIGKILL");
+  if (registryTmp) rmSync(registryTmp, { recursive: true, force: true });
 });
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => {
@@ -243,7 +261,11 @@ async function main() {
           if (def.server === "tsmicro" && !tsmicroBuilt) {
             throw new Error("packages/tsmicro/dist/index.js is missing: run `npm run build` first");
           }
-          servers[kind] = await startReady(`${def.server}-server.mjs`, def.serverConfig ?? {}, def.dir);
+          servers[kind] = await startReady(
+            `${def.server}-server.mjs`,
+            withRegistryDir(def.serverConfig ?? {}),
+            def.dir,
+          );
           console.error(`  ${kind} server on ${servers[kind].address}`);
         } catch (err) {
           servers[kind] = { error: firstLine(err) };
@@ -260,7 +282,7 @@ async function main() {
           return;
         }
         try {
-          const config = { address: server.address, ...STACKS[stack].config };
+          const config = withRegistryDir({ address: server.address, ...STACKS[stack].config });
           clients[stack] = (
             await startReady(`${STACKS[stack].client}-client.mjs`, config, STACKS[stack].dir)
           ).child;
