@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark of the project, one after another, each printing its own
-// markdown table; the tables are gathered into BENCHMARKS.md with the date and the machine.
+// markdown table; the tables are gathered into bench/results/all-latest.md with the date and the
+// machine (BENCHMARKS.md quotes them, dated, with what each shows).
 //
 //   npm run bench [-- --quick] [-- --only unary,discovery,messaging,streaming,ops,security,store,scale]
 //
@@ -83,11 +84,9 @@ Measured ${started.toISOString().slice(0, 10)} on ${cpus.length} × ${cpus[0]?.m
 Produced by \`npm run bench${args.quick ? " -- --quick" : ""}\`. Every server and load generator is its own process on 127.0.0.1.
 This machine is shared and noisy: compare medians and ratios within one table, not absolute numbers across tables.
 `;
-const file =
-  args.out ??
-  (args.quick || args.only
-    ? path.join(here, "results", "all-latest.md")
-    : path.join(here, "..", "BENCHMARKS.md"));
+// BENCHMARKS.md is curated (each table dated, with its analysis beside it): a run never
+// overwrites it; copy the tables it needs from here, or pass --out to write elsewhere.
+const file = args.out ?? path.join(here, "results", "all-latest.md");
 writeFileSync(file, `${header}\n${sections.join("\n")}`);
 console.log(`\nwritten to ${path.relative(process.cwd(), file)}`);
 process.exit(failed === 0 ? 0 : 1);
