@@ -97,13 +97,16 @@ const CASES: Record<string, Case> = {
         [1e13, "10000000000000"],
       ] as const
     ).flatMap(([value, shown]) =>
-      ["ackWaitMs", "inactiveThresholdMs"].map((key): [string, unknown, RegExp] => [
-        key,
-        value,
-        new RegExp(
-          `jetstream broker option ${key} must be a whole number of milliseconds from 1 to 9223372036854, got ${shown}$`,
-        ),
-      ]),
+      ["ackWaitMs", "inactiveThresholdMs", "duplicateWindowMs", "maxAgeMs"]
+        // maxAgeMs takes Infinity: no age limit.
+        .filter((key) => !(key === "maxAgeMs" && value === Infinity))
+        .map((key): [string, unknown, RegExp] => [
+          key,
+          value,
+          new RegExp(
+            `jetstream broker option ${key} must be a whole number of milliseconds from 1 to 9223372036854${key === "maxAgeMs" ? ", or Infinity for no limit" : ""}, got ${shown}$`,
+          ),
+        ]),
     ),
   },
   "redis broker": {
@@ -310,6 +313,11 @@ describe("every package's options: documented defaults, checks, frozen", () => {
       assert.equal(o.inactiveThresholdMs, ms);
       assert.ok(BigInt(ms) * 1_000_000n <= 2n ** 63n - 1n, `${ms} ms fits int64 nanoseconds`);
     }
+  });
+
+  it("jetstream broker: maxAgeMs Infinity is taken as no age limit", () => {
+    const o = nats.resolveJetStreamBrokerOptions({ maxAgeMs: Infinity }) as { maxAgeMs: number };
+    assert.equal(o.maxAgeMs, Infinity);
   });
 
   it("the docs check reads a wrong @default, which then disagrees (negative control)", () => {

@@ -43,7 +43,7 @@ import { resolveJetStreamBrokerOptions } from "./options.js";
 export interface JetStreamBrokerOptions extends BrokerOptions, NatsConnectionOptions {
   /** Name of the stream created for a topic that no existing stream captures. @default `TSMICRO_<topic>_<hash>` */
   streamName?: (topic: string) => string;
-  /** Age after which streams this broker creates drop messages. @default 604800000 (7 days) */
+  /** Age after which streams this broker creates drop messages: whole milliseconds ≥ 1, or `Infinity` for no limit. @default 604800000 (7 days) */
   maxAgeMs?: number;
   /** A delivery not acked within this many ms (its subscriber died) is delivered again; long handlers extend it. A whole number ≥ 1, finite. @default 30000 */
   ackWaitMs?: number;
@@ -51,7 +51,7 @@ export interface JetStreamBrokerOptions extends BrokerOptions, NatsConnectionOpt
   prefetch?: number;
   /** A broadcast subscription's consumer is removed this many ms after its subscriber is gone. A whole number ≥ 1, finite. @default 60000 */
   inactiveThresholdMs?: number;
-  /** Window in which a repeated message id (`micro-id`) is stored once. @default 120000 */
+  /** Window in which a repeated message id (`micro-id`) is stored once; whole milliseconds ≥ 1, capped at `maxAgeMs`. @default 120000 */
   duplicateWindowMs?: number;
 }
 
@@ -110,7 +110,7 @@ export function createJetStreamBroker(given: JetStreamBrokerOptions = {}): Broke
               name: stream,
               subjects: [topic],
               storage: StorageType.File,
-              max_age: nanos(o.maxAgeMs),
+              max_age: o.maxAgeMs === Number.POSITIVE_INFINITY ? 0 : nanos(o.maxAgeMs),
               duplicate_window: nanos(Math.min(o.duplicateWindowMs, o.maxAgeMs)),
             });
           } catch (err) {

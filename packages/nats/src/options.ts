@@ -32,6 +32,12 @@ const jetStreamDuration: Expect = {
   text: `a whole number of milliseconds from 1 to ${MAX_JETSTREAM_DURATION_MS}`,
 };
 
+/** A stream's age limit: a JetStream duration, or Infinity for none (sent as 0, JetStream's "unlimited"). */
+const jetStreamMaxAge: Expect = {
+  test: (v) => v === Number.POSITIVE_INFINITY || jetStreamDuration.test(v),
+  text: `${jetStreamDuration.text}, or Infinity for no limit`,
+};
+
 /** Checks of the connection options every factory shares. */
 const CONNECTION = {
   connection: must.object,
@@ -106,11 +112,12 @@ export function resolveJetStreamBrokerOptions<T extends object>(options: T | und
     {
       ...CONNECTION,
       streamName: must.function,
-      maxAgeMs: must.positive,
+      maxAgeMs: jetStreamMaxAge,
       ackWaitMs: jetStreamDuration,
       prefetch: must.positiveInteger,
       inactiveThresholdMs: jetStreamDuration,
-      duplicateWindowMs: must.nonNegative,
+      // 0 would reach the server as "its default" (2 minutes), not "no deduplication".
+      duplicateWindowMs: jetStreamDuration,
     },
   );
 }
