@@ -4,6 +4,9 @@
 //   node scripts/mutation-changed.mjs            run Stryker on the changed files, fail below the floor
 //   node scripts/mutation-changed.mjs --record   after a run: record every core file's hash and the
 //                                                scores in mutation/report/mutation.json
+//   node scripts/mutation-changed.mjs --files a.ts,b.ts
+//                                                run Stryker on those files (paths under
+//                                                packages/tsmicro/src), unbounded; then --record
 //
 // mutation/recorded.json holds, for every core source file Stryker mutates, its content hash and
 // (once measured) its mutation score. A file whose hash differs, or that is new, is "changed".
@@ -19,6 +22,7 @@ import { join, relative } from "node:path";
 const root = new URL("..", import.meta.url).pathname;
 const RECORD = join(root, "mutation/recorded.json");
 const REPORT = join(root, "mutation/report/mutation.json");
+const INCREMENTAL = join(root, "mutation/incremental.json");
 const SRC = "packages/tsmicro/src";
 const THRESHOLD = 90;
 const BOUND_MS = 15 * 60_000;
@@ -91,15 +95,40 @@ if (process.argv.includes("--record")) {
   process.exit(0);
 }
 
+/**
+ * Stryker's incremental file holds the files of its last run only: a run on some files would
+ * throw away every other file's results. Put them back (their mutants are checked against the
+ * source again when reused, so an entry for a file changed since is harmless).
+ */
+function keepOtherFiles(before) {
+  if (before === undefined || !existsSync(INCREMENTAL)) return;
+  const after = JSON.parse(readFileSync(INCREMENTAL, "utf8"));
+  for (const [file, entry] of Object.entries(before.files)) after.files[file] ??= entry;
+  after.testFiles = { ...before.testFiles, ...after.testFiles };
+  writeFileSync(INCREMENTAL, `${JSON.stringify(after, null, 2)}\n`);
+}
+
 if (!existsSync(RECORD))
   throw new Error(`mutation: no ${relative(root, RECORD)}; run \`npm run mutation\` then --record`);
 const record = JSON.parse(readFileSync(RECORD, "utf8"));
-const changed = coreFiles().filter((f) => record.files[f]?.sha256 !== hash(f));
+const filesArg = process.argv.indexOf("--files");
+const asked = filesArg === -1 ? undefined : (process.argv[filesArg + 1] ?? "").split(",").filter(Boolean);
+if (asked !== undefined) {
+  for (const f of asked)
+    if (!existsSync(join(root, SRC, f))) throw new Error(`mutation: --files ${f}: no ${SRC}/${f}`);
+}
+const changed =
+  asked?.map((f) => `${SRC}/${f}`) ?? coreFiles().filter((f) => record.files[f]?.sha256 !== hash(f));
 if (changed.length === 0) {
   console.log(`mutation: no core file changed since the recorded run (${record.date}); nothing to test`);
   process.exit(0);
 }
-console.log(`mutation: ${changed.length} core file(s) changed since ${record.date}: ${changed.join(", ")}`);
+console.log(
+  asked
+    ? `mutation: ${changed.length} file(s) asked for: ${changed.join(", ")}`
+    : `mutation: ${changed.length} core file(s) changed since ${record.date}: ${changed.join(", ")}`,
+);
+const incrementalBefore = existsSync(INCREMENTAL) ? JSON.parse(readFileSync(INCREMENTAL, "utf8")) : undefined;
 
 const started = Date.now();
 const child = spawn(
@@ -110,18 +139,23 @@ const child = spawn(
     "--mutate",
     changed.join(","),
     "--reporters",
-    "json,clear-text",
+    asked ? "json,clear-text,html" : "json,clear-text",
   ],
   { cwd: root, stdio: "inherit", detached: true },
 );
-const timer = setTimeout(() => {
-  console.error(
-    `mutation: the check of ${changed.length} changed file(s) passed its ${BOUND_MS / 60_000}-minute bound; stopping it`,
-  );
-  process.kill(-child.pid, "SIGKILL");
-}, BOUND_MS);
+// Asked for by hand (--files): no bound, the run takes what it takes.
+const timer = setTimeout(
+  () => {
+    console.error(
+      `mutation: the check of ${changed.length} changed file(s) passed its ${BOUND_MS / 60_000}-minute bound; stopping it`,
+    );
+    process.kill(-child.pid, "SIGKILL");
+  },
+  asked ? 2 ** 31 - 1 : BOUND_MS,
+);
 const code = await new Promise((resolve) => child.on("exit", (c, sig) => resolve(sig ? 1 : c)));
 clearTimeout(timer);
+if (code === 0) keepOtherFiles(incrementalBefore);
 if (code !== 0) {
   console.error(
     `mutation: Stryker failed (exit ${code}) after ${Math.round((Date.now() - started) / 1000)} s`,
