@@ -1,8 +1,26 @@
-/** Deadline and metadata behaviours of Context that only the chaos suite noticed before (issue 20). */
+/**
+ * Deadline, cancel and metadata behaviours of Context that only the chaos suite noticed before,
+ * or that the full mutation run of context.ts found unpinned (issue 20).
+ */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { getEventListeners } from "node:events";
 import { describe, it } from "node:test";
-import { background, remainingMs, withDeadline, withMetadata, withTimeout } from "../../src/context.js";
+import {
+  background,
+  remainingMs,
+  withCancel,
+  withDeadline,
+  withMetadata,
+  withTimeout,
+} from "../../src/context.js";
 import { MicroError } from "../../src/errors.js";
+import { within } from "../helpers.js";
+
+const reasonOf = (signal: AbortSignal) => {
+  assert.ok(signal.reason instanceof MicroError, `reason ${String(signal.reason)} is a MicroError`);
+  return signal.reason;
+};
 
 describe("context deadlines (pinned)", () => {
   it("withTimeout(ctx, 0) is aborted at once with a 408", () => {
@@ -27,6 +45,56 @@ describe("context deadlines (pinned)", () => {
     assert.equal(remainingMs(ctx, now + 9000), 0);
     assert.equal(remainingMs(background()), Number.POSITIVE_INFINITY);
   });
+  it("an expired deadline says so, raised by tsmicro, with the time it allowed", async () => {
+    const past = reasonOf(withDeadline(background(), Date.now() - 1).signal);
+    assert.deepEqual([past.id, past.detail], ["tsmicro", "context deadline exceeded"]);
+    const ctx = withTimeout(background(), 20);
+    await within(
+      new Promise((resolve) => ctx.signal.addEventListener("abort", resolve)),
+      5000,
+      "a 20 ms context deadline to abort its signal",
+    );
+    const late = reasonOf(ctx.signal);
+    assert.equal(late.id, "tsmicro");
+    const allowed = Number(/^context deadline exceeded after (\d+) ms$/.exec(late.detail)?.[1]);
+    assert.ok(allowed >= 1 && allowed <= 20, `detail "${late.detail}" gives the time it allowed, 1–20 ms`);
+  });
+  it("no deadline is undefined, never Infinity", () => {
+    assert.equal(withDeadline(background(), Number.POSITIVE_INFINITY).deadline, undefined);
+    assert.equal(withTimeout(background(), Number.POSITIVE_INFINITY).deadline, undefined);
+  });
+  it("a child whose deadline passed lets go of its parent's signal", async () => {
+    const [parent, cancel] = withCancel(background());
+    const child = withTimeout(parent, 10);
+    assert.equal(getEventListeners(parent.signal, "abort").length, 1, "linked while running");
+    await within(
+      new Promise((resolve) => child.signal.addEventListener("abort", resolve)),
+      5000,
+      "a 10 ms child deadline to abort its signal",
+    );
+    assert.equal(getEventListeners(parent.signal, "abort").length, 0, "unlinked once it ended");
+    cancel();
+  });
+  it("a forgotten context with a long deadline does not keep the process alive", async () => {
+    const src = new URL("../../src/context.ts", import.meta.url).href;
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "--input-type=module",
+        "-e",
+        `import { withTimeout, background } from ${JSON.stringify(src)}; globalThis.kept = withTimeout(background(), 600000);`,
+      ],
+      { stdio: "ignore" },
+    );
+    const code = await within(
+      new Promise<number | null>((resolve) => child.on("exit", resolve)),
+      8000,
+      "a process holding only a 10-minute context to exit by itself",
+    ).finally(() => child.kill("SIGKILL"));
+    assert.equal(code, 0);
+  });
   it("a child keeps the parent's earlier deadline", () => {
     const parent = withDeadline(background(), Date.now() + 1000);
     const child = withTimeout(parent, 60_000);
@@ -37,6 +105,28 @@ describe("context deadlines (pinned)", () => {
 describe("context metadata (pinned)", () => {
   it('withMetadata refuses a "__proto__" key with a TypeError and leaves no entry', () => {
     const md = JSON.parse('{"__proto__": "x", "a": "b"}') as Record<string, string>;
-    assert.throws(() => withMetadata(background(), md), TypeError);
+    assert.throws(
+      () => withMetadata(background(), md),
+      (e: unknown) =>
+        e instanceof TypeError && e.message === 'withMetadata: "__proto__" is not a valid metadata key',
+    );
+  });
+});
+
+describe("context cancel (pinned)", () => {
+  it("cancel() aborts with a 499 raised by tsmicro, saying why", () => {
+    const [ctx, cancel] = withCancel(background());
+    cancel();
+    const e = reasonOf(ctx.signal);
+    assert.deepEqual([e.code, e.id, e.detail], [499, "tsmicro", "context cancelled"]);
+    const [other, cancelOther] = withCancel(background());
+    cancelOther("user left");
+    assert.equal(reasonOf(other.signal).detail, "user left");
+  });
+  it("a second cancel keeps the first reason", () => {
+    const [ctx, cancel] = withCancel(background());
+    cancel("first");
+    cancel("second");
+    assert.equal(reasonOf(ctx.signal).detail, "first");
   });
 });
