@@ -105,8 +105,9 @@ describe("MicroError.parse fields (pinned)", () => {
     assert.deepEqual([e.id, e.code, e.detail], ["tsmicro", 500, "upstream said no"]);
   });
 
-  it("JSON that is not an object is a 500 raised by tsmicro", () => {
+  it("JSON that is not an object is a 500 raised by tsmicro, quoted as received", () => {
     for (const raw of ["null", "7"]) assert.equal(MicroError.parse(raw).id, "tsmicro", raw);
+    assert.equal(MicroError.parse(" 42 ").detail, " 42 ");
   });
 
   it("an object without an id is attributed to tsmicro; with one, to it", () => {
