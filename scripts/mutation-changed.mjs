@@ -22,7 +22,6 @@ import { join, relative } from "node:path";
 const root = new URL("..", import.meta.url).pathname;
 const RECORD = join(root, "mutation/recorded.json");
 const REPORT = join(root, "mutation/report/mutation.json");
-const INCREMENTAL = join(root, "mutation/incremental.json");
 const SRC = "packages/tsmicro/src";
 const THRESHOLD = 90;
 const BOUND_MS = 15 * 60_000;
@@ -95,19 +94,6 @@ if (process.argv.includes("--record")) {
   process.exit(0);
 }
 
-/**
- * Stryker's incremental file holds the files of its last run only: a run on some files would
- * throw away every other file's results. Put them back (their mutants are checked against the
- * source again when reused, so an entry for a file changed since is harmless).
- */
-function keepOtherFiles(before) {
-  if (before === undefined || !existsSync(INCREMENTAL)) return;
-  const after = JSON.parse(readFileSync(INCREMENTAL, "utf8"));
-  for (const [file, entry] of Object.entries(before.files)) after.files[file] ??= entry;
-  after.testFiles = { ...before.testFiles, ...after.testFiles };
-  writeFileSync(INCREMENTAL, `${JSON.stringify(after, null, 2)}\n`);
-}
-
 if (!existsSync(RECORD))
   throw new Error(`mutation: no ${relative(root, RECORD)}; run \`npm run mutation\` then --record`);
 const record = JSON.parse(readFileSync(RECORD, "utf8"));
@@ -128,7 +114,6 @@ console.log(
     ? `mutation: ${changed.length} file(s) asked for: ${changed.join(", ")}`
     : `mutation: ${changed.length} core file(s) changed since ${record.date}: ${changed.join(", ")}`,
 );
-const incrementalBefore = existsSync(INCREMENTAL) ? JSON.parse(readFileSync(INCREMENTAL, "utf8")) : undefined;
 
 const started = Date.now();
 const child = spawn(
@@ -155,7 +140,6 @@ const timer = setTimeout(
 );
 const code = await new Promise((resolve) => child.on("exit", (c, sig) => resolve(sig ? 1 : c)));
 clearTimeout(timer);
-if (code === 0) keepOtherFiles(incrementalBefore);
 if (code !== 0) {
   console.error(
     `mutation: Stryker failed (exit ${code}) after ${Math.round((Date.now() - started) / 1000)} s`,
