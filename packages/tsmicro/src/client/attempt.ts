@@ -39,6 +39,14 @@ export interface AttemptHooks {
   onNode?(node: Node): void;
 }
 
+/** One attempt's question to the selector, and how many nodes its breakers left out. */
+interface SelectHow {
+  select: SelectOptions | undefined;
+  skipped: number;
+  readonly breakers: Breakers | undefined;
+  readonly breaker: Required<BreakerOptions> | undefined;
+}
+
 /**
  * The client side's in-flight record of a call or stream, from its start (selecting a node);
  * undefined when tracking is off. `deadline` Infinity is recorded as none.
@@ -108,9 +116,10 @@ export class Attempt extends NodeAttempt {
   }
 
   /**
-   * Selects a node and takes a connection to it: the connection itself when a fixed address
-   * has one open, so the caller sends in the same turn it took it (the pool sees the
-   * connection busy at once, and no promise is made per call), a promise otherwise.
+   * Selects a node and takes a connection to it: the connection itself when the node is
+   * known at once (a fixed address, or a fresh cached service) and has one open, so the
+   * caller sends in the same turn it took it (the pool sees the connection busy at once, and
+   * no promise is made per call), a promise otherwise.
    */
   connect(signal: SignalLike): Connection | Promise<Connection> {
     this.enter("selecting");
@@ -120,10 +129,13 @@ export class Attempt extends NodeAttempt {
       this.chose(node, false);
       return this.#take(node, signal);
     }
-    return this.#select(signal).then((node) => {
-      this.chose(node, true);
-      return this.#take(node, signal);
-    });
+    const how = this.#selectOptions();
+    const next = signal.aborted ? undefined : this.#snap.selector.selectNow?.(this.#service, how.select);
+    // Filters that ran for selectNow count again for select.
+    how.skipped = 0;
+    const picked = next === undefined ? this.#select(how, signal) : this.#picked(next(), how);
+    if (picked instanceof Promise) return picked.then((node) => this.#take(node, signal));
+    return this.#take(picked, signal);
   }
 
   #take(node: Node, signal: SignalLike): Connection | Promise<Connection> {
@@ -135,42 +147,56 @@ export class Attempt extends NodeAttempt {
   }
 
   /**
-   * Asks the selector for a node, leaving out the nodes a hedged call's other legs are on and
-   * those whose breaker is open (a due probe excepted). When breakers are all that left no
-   * node, the call fails fast with a 503 that says so.
+   * What to ask the selector for: the call's own filters, plus, for a hedged call, leaving out
+   * the nodes its other legs are on, and, with breakers, the nodes whose breaker is open (a due
+   * probe excepted; `skipped` counts those).
    */
-  async #select(signal: SignalLike): Promise<Node> {
+  #selectOptions(): SelectHow {
     const snap = this.#snap;
     const service = this.#service;
     const breaker = snap.options.breaker ? (snap.options.breaker as Required<BreakerOptions>) : undefined;
     const breakers = breaker === undefined ? undefined : snap.breakers;
     const avoid = this.#hooks?.avoid;
-    let select: SelectOptions | undefined = this.#opts.select;
-    let skipped = 0;
-    if (breakers !== undefined || avoid !== undefined) {
-      const now = Date.now();
-      select = {
-        ...select,
-        filters: [
-          ...(select?.filters ?? []),
-          (_s, n) => avoid === undefined || !avoid.has(n.id),
-          (_s, n) => {
-            if (breakers === undefined || breakers.allows(service, n, breaker!, now)) return true;
-            skipped++;
-            return false;
-          },
-        ],
-      };
-    }
+    const select = this.#opts.select;
+    const how: SelectHow = { select, skipped: 0, breakers, breaker };
+    if (breakers === undefined && avoid === undefined) return how;
+    const now = Date.now();
+    how.select = {
+      ...select,
+      filters: [
+        ...(select?.filters ?? []),
+        (_s, n) => avoid === undefined || !avoid.has(n.id),
+        (_s, n) => {
+          if (breakers === undefined || breakers.allows(service, n, breaker!, now)) return true;
+          how.skipped++;
+          return false;
+        },
+      ],
+    };
+    return how;
+  }
+
+  /**
+   * Waits for the selector's node. When breakers are all that left no node, the call fails
+   * fast with a 503 that says so.
+   */
+  async #select(how: SelectHow, signal: SignalLike): Promise<Node> {
     let node: Node;
     try {
-      node = (await abortable(snap.selector.select(service, select), signal))();
+      node = (await abortable(this.#snap.selector.select(this.#service, how.select), signal))();
     } catch (err) {
-      if (skipped > 0 && (err as MicroError).code === Code.NotFound)
-        throw breakers!.allOpen(service, skipped, breaker!);
+      if (how.skipped > 0 && (err as MicroError).code === Code.NotFound)
+        throw how.breakers!.allOpen(this.#service, how.skipped, how.breaker!);
       throw err;
     }
-    if (breakers !== undefined) this.#breaker = { node, probe: breakers.picked(service, node, breaker!) };
+    return this.#picked(node, how);
+  }
+
+  /** The selector picked `node`: the attempt counts against it, and its breaker hears how it went. */
+  #picked(node: Node, how: SelectHow): Node {
+    this.chose(node, true);
+    if (how.breakers !== undefined)
+      this.#breaker = { node, probe: how.breakers.picked(this.#service, node, how.breaker!) };
     return node;
   }
 

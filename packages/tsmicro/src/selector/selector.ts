@@ -18,6 +18,13 @@ export type Next = () => Node;
 
 export interface Selector {
   select(service: string, options?: SelectOptions): Promise<Next>;
+  /**
+   * What `select` would answer, when it can answer at once: the service is cached and fresh
+   * and a node passes the filters. Undefined otherwise: `select` then fetches, waits or
+   * explains the failure. Lets a call pick its node in the turn it starts, with no promise.
+   * Optional for custom selectors.
+   */
+  selectNow?(service: string, options?: SelectOptions): Next | undefined;
   /** Report a transport failure of `node` (ejects it for a while) or success (`error` undefined). */
   mark(service: string, node: Node, error?: unknown): void;
   /** A call to `node` started (the least-in-flight strategy counts these); optional for custom selectors. */
@@ -166,6 +173,30 @@ export function createSelector(given: SelectorOptions): Selector {
     return notFound("tsmicro", `service "${name}" ${why} in registry ${registry.name}${similar}`);
   };
 
+  // The candidates after the filters, then the strategy's pick among the healthy ones;
+  // undefined when no node passes the filters.
+  const pick = (services: readonly Service[], selectOptions: SelectOptions): Next | undefined => {
+    const filters = selectOptions.filters;
+    const strategy = selectOptions.strategy ?? defaultStrategy;
+    // The common case (one version, no filters, nothing ejected) picks from the cached list itself.
+    if (services.length === 1 && filters === undefined && ejected.size === 0) {
+      const nodes = services[0]!.nodes;
+      return nodes.length === 0 ? undefined : strategy(nodes, load);
+    }
+    const nodes: Node[] = [];
+    for (const s of services) {
+      for (const n of s.nodes) if (filters === undefined || filters.every((f) => f(s, n))) nodes.push(n);
+    }
+    if (nodes.length === 0) return undefined;
+    const now = Date.now();
+    const healthy = nodes.filter((n) => {
+      const e = ejected.get(n.id);
+      return e === undefined || e.until <= now;
+    });
+    // All ejected: try them anyway rather than fail without a probe.
+    return strategy(healthy.length > 0 ? healthy : nodes, load);
+  };
+
   return {
     async select(name, selectOptions = {}) {
       startWatch();
@@ -176,24 +207,19 @@ export function createSelector(given: SelectorOptions): Selector {
           ? entry.services
           : await fetch(name);
       if (!closed && !hasNodes(services)) services = grace.kept(name, Date.now()) ?? services;
-      const filters = selectOptions.filters ?? [];
-      const nodes: Node[] = [];
-      for (const s of services) {
-        for (const n of s.nodes) if (filters.every((f) => f(s, n))) nodes.push(n);
-      }
-      if (nodes.length === 0) {
-        throw await notFoundError(
-          name,
-          services.length === 0 ? "not found" : "has no node matching the filters",
-        );
-      }
-      const now = Date.now();
-      const healthy = nodes.filter((n) => {
-        const e = ejected.get(n.id);
-        return e === undefined || e.until <= now;
-      });
-      // All ejected: try them anyway rather than fail without a probe.
-      return (selectOptions.strategy ?? defaultStrategy)(healthy.length > 0 ? healthy : nodes, load);
+      const next = pick(services, selectOptions);
+      if (next !== undefined) return next;
+      throw await notFoundError(
+        name,
+        services.length === 0 ? "not found" : "has no node matching the filters",
+      );
+    },
+    selectNow(name, selectOptions = {}) {
+      if (closed) return undefined;
+      startWatch();
+      const entry = cache.get(name);
+      if (entry === undefined || Date.now() - entry.fetchedAt >= cacheTtlMs) return undefined;
+      return pick(entry.services, selectOptions);
     },
     mark(service, node, error) {
       if (error === undefined) {
