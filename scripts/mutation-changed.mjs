@@ -17,7 +17,7 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const RECORD = join(root, "mutation/recorded.json");
@@ -126,7 +126,16 @@ const child = spawn(
     "--reporters",
     asked ? "json,clear-text,html" : "json,clear-text",
   ],
-  { cwd: root, stdio: "inherit", detached: true },
+  {
+    cwd: root,
+    stdio: "inherit",
+    detached: true,
+    // Test files named after the mutated files run first (stryker.config.mjs).
+    env: {
+      ...process.env,
+      MUTATION_FIRST: process.env.MUTATION_FIRST ?? changed.map((f) => basename(f, ".ts")).join(","),
+    },
+  },
 );
 // Asked for by hand (--files): no bound, the run takes what it takes.
 const timer = setTimeout(
