@@ -71,16 +71,12 @@ export function trackCall(
   );
 }
 
-/** What each phase is doing, for timeout details. */
-export const PHASE_TEXT: Record<CallPhase, string> = {
+/** What a call is doing in each of its phases, for timeout details. */
+export const PHASE_TEXT: Partial<Record<CallPhase, string>> = {
   selecting: "selecting a node",
   dialing: "dialing",
   sent: "waiting for the response",
   backoff: "backing off before a retry",
-  queued: "waiting for a concurrency slot",
-  handling: "handling",
-  streaming: "streaming",
-  publishing: "waiting for the subscriber to take the message",
 };
 
 /**

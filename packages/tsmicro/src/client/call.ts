@@ -59,7 +59,7 @@ export async function callOnce(
     controller.abort(
       timeout(
         req.service,
-        `call to ${hop} timed out after ${Date.now() - started} ms (${whose}) while ${PHASE_TEXT[attempt.phase]}${where}, attempt ${attempt.number}`,
+        `call to ${hop} timed out after ${Date.now() - started} ms (${whose}) while ${PHASE_TEXT[attempt.phase] ?? attempt.phase}${where}, attempt ${attempt.number}`,
         { chain: [...ctx.chain, hop] },
       ),
     );

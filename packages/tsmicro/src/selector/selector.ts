@@ -215,7 +215,7 @@ export function createSelector(given: SelectorOptions): Selector {
       );
     },
     selectNow(name, selectOptions = {}) {
-      if (closed) return undefined;
+      // A closed selector has an empty cache: undefined, and select answers from the registry.
       startWatch();
       const entry = cache.get(name);
       if (entry === undefined || Date.now() - entry.fetchedAt >= cacheTtlMs) return undefined;

@@ -84,6 +84,7 @@ describe("client call path (pinned)", () => {
     assert.match(err.detail, /cannot decode/);
     assert.match(err.detail, /Fake\.Echo/);
     assert.match(err.detail, /application\/json/);
+    assert.equal(err.retryable, false, "the node would answer the same bytes again");
   });
 
   it("retries wait a real back-off between attempts", async () => {
