@@ -6,7 +6,12 @@
 //                                                scores in mutation/report/mutation.json
 //   node scripts/mutation-changed.mjs --files a.ts,b.ts
 //                                                run Stryker on those files (paths under
-//                                                packages/tsmicro/src), unbounded; then --record
+//                                                packages/tsmicro/src), unbounded; then
+//                                                --record --files a.ts,b.ts
+//
+// --record --files a.ts,b.ts takes only those files' scores from the report: the report also
+// holds every other file's last result from the incremental file, which may predate tests
+// added since (a score measured with those tests is recorded, and not overwritten by it).
 //
 // mutation/recorded.json holds, for every core source file Stryker mutates, its content hash and
 // (once measured) its mutation score. A file whose hash differs, or that is new, is "changed".
@@ -65,10 +70,20 @@ function scores(report) {
   return out;
 }
 
+const filesArg = process.argv.indexOf("--files");
+const asked = filesArg === -1 ? undefined : (process.argv[filesArg + 1] ?? "").split(",").filter(Boolean);
+if (asked !== undefined) {
+  for (const f of asked)
+    if (!existsSync(join(root, SRC, f))) throw new Error(`mutation: --files ${f}: no ${SRC}/${f}`);
+}
+
 if (process.argv.includes("--record")) {
   const prev = existsSync(RECORD) ? JSON.parse(readFileSync(RECORD, "utf8")).files : {};
   // Without a report, only the hashes are recorded (the files are the baseline, unmeasured).
-  const measured = existsSync(REPORT) ? scores(JSON.parse(readFileSync(REPORT, "utf8"))) : {};
+  const reported = existsSync(REPORT) ? scores(JSON.parse(readFileSync(REPORT, "utf8"))) : {};
+  const measured = Object.fromEntries(
+    Object.entries(reported).filter(([f]) => asked === undefined || asked.some((a) => f === `${SRC}/${a}`)),
+  );
   const files = {};
   for (const f of coreFiles()) {
     const m = measured[f];
@@ -97,12 +112,6 @@ if (process.argv.includes("--record")) {
 if (!existsSync(RECORD))
   throw new Error(`mutation: no ${relative(root, RECORD)}; run \`npm run mutation\` then --record`);
 const record = JSON.parse(readFileSync(RECORD, "utf8"));
-const filesArg = process.argv.indexOf("--files");
-const asked = filesArg === -1 ? undefined : (process.argv[filesArg + 1] ?? "").split(",").filter(Boolean);
-if (asked !== undefined) {
-  for (const f of asked)
-    if (!existsSync(join(root, SRC, f))) throw new Error(`mutation: --files ${f}: no ${SRC}/${f}`);
-}
 const changed =
   asked?.map((f) => `${SRC}/${f}`) ?? coreFiles().filter((f) => record.files[f]?.sha256 !== hash(f));
 if (changed.length === 0) {
