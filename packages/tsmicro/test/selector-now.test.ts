@@ -9,30 +9,10 @@ import { after, describe, it } from "node:test";
 import { newRequest } from "../src/client/request.js";
 import { background } from "../src/context.js";
 import { createMemoryRegistry } from "../src/registry/memory.js";
-import type { Node, Service } from "../src/registry/registry.js";
 import { createSelector, type Selector } from "../src/selector/selector.js";
-import { filterVersion, type Strategy } from "../src/selector/strategy.js";
+import { filterVersion } from "../src/selector/strategy.js";
 import { delay, fixture, within } from "./helpers.js";
-
-function node(id: string): Node {
-  return { id, address: `127.0.0.1:${id.length}`, metadata: {} };
-}
-
-function service(name: string, nodes: Node[], version = "1"): Service {
-  return { name, version, metadata: {}, endpoints: [], nodes };
-}
-
-/** A strategy that records the nodes it was offered and picks the first. */
-function recorder(): { strategy: Strategy; seen: () => string[] } {
-  let last: readonly Node[] = [];
-  return {
-    strategy: (nodes) => {
-      last = nodes;
-      return () => nodes[0]!;
-    },
-    seen: () => last.map((n) => n.id).sort(),
-  };
-}
+import { node, recorder, service } from "./support/selector-nodes.js";
 
 /** Polls `check` every 5 ms until it holds, failing after `ms` with what was awaited. */
 async function until(check: () => boolean, what: string, ms = 2000): Promise<void> {

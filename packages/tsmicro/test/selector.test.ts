@@ -10,7 +10,7 @@ import { newRequest } from "../src/client/request.js";
 import { background } from "../src/context.js";
 import { isMicroError } from "../src/errors.js";
 import { createMemoryRegistry } from "../src/registry/memory.js";
-import type { Node, Service } from "../src/registry/registry.js";
+import type { Node } from "../src/registry/registry.js";
 import { createSelector } from "../src/selector/selector.js";
 import {
   filterMetadata,
@@ -22,26 +22,7 @@ import {
   type Strategy,
 } from "../src/selector/strategy.js";
 import { delay, fixture, rejection, within } from "./helpers.js";
-
-function node(id: string, metadata: Record<string, string> = {}): Node {
-  return { id, address: `127.0.0.1:${id.length}`, metadata };
-}
-
-function service(name: string, nodes: Node[], version = "1", metadata: Record<string, string> = {}): Service {
-  return { name, version, metadata, endpoints: [], nodes };
-}
-
-/** Every node a strategy was offered on the last select, through a strategy that records them. */
-function recorder(): { strategy: Strategy; seen: () => string[] } {
-  let last: readonly Node[] = [];
-  return {
-    strategy: (nodes) => {
-      last = nodes;
-      return () => nodes[0]!;
-    },
-    seen: () => last.map((n) => n.id).sort(),
-  };
-}
+import { node, recorder, service } from "./support/selector-nodes.js";
 
 describe("strategies", () => {
   const nodes = [node("a"), node("b"), node("c")];

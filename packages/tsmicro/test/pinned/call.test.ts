@@ -76,7 +76,9 @@ describe("client call path (pinned)", () => {
         (v) => assert.fail(`expected a 502, got ${JSON.stringify(v)}`),
         (e: unknown) => e,
       ),
-      5000,
+      // The answer is local and immediate; a broken decode path loops instead of failing, and
+      // this bound must end it well before the mutation run's own 5 s timeout.
+      2000,
       "the call with an undecodable response to fail",
     );
     assert.ok(err instanceof MicroError, `expected a MicroError, got ${String(err)}`);

@@ -6,30 +6,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createMemoryRegistry } from "../../src/registry/memory.js";
-import type { Node, Registry, Service } from "../../src/registry/registry.js";
+import type { Registry, Service } from "../../src/registry/registry.js";
 import { createSelector } from "../../src/selector/selector.js";
-import { filterMetadata, type Strategy } from "../../src/selector/strategy.js";
+import { filterMetadata } from "../../src/selector/strategy.js";
 import { delay, rejection, within } from "../helpers.js";
-
-function node(id: string, metadata: Record<string, string> = {}): Node {
-  return { id, address: `127.0.0.1:${id.length}`, metadata };
-}
-
-function service(name: string, nodes: Node[], version = "1", metadata: Record<string, string> = {}): Service {
-  return { name, version, metadata, endpoints: [], nodes };
-}
-
-/** A strategy that records the nodes it was offered (in order) and picks the first. */
-function recorder(): { strategy: Strategy; seen: () => string[] } {
-  let last: readonly Node[] = [];
-  return {
-    strategy: (nodes) => {
-      last = nodes;
-      return () => nodes[0]!;
-    },
-    seen: () => last.map((n) => n.id).sort(),
-  };
-}
+import { node, recorder, service } from "../support/selector-nodes.js";
 
 /** Polls `check` until it holds, failing after 2 s with what was awaited. */
 async function until(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
