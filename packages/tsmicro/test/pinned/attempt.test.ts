@@ -85,24 +85,8 @@ describe("attempts (pinned)", () => {
     assert.match(e.detail, /\(its timeout of 50 ms\) while selecting a node, attempt 1$/);
   });
 
-  it("a timeout during the back-off before a retry says so", async () => {
-    await f.start("busy", [new Named("busy")]);
-    const c = f.client({ backoff: () => 10_000 });
-    const e = await within(
-      rejection(
-        c.call(background(), newRequest("busy", "Named.busy", {}), {
-          requestTimeoutMs: 1000,
-          retries: 3,
-          idempotent: true,
-        }),
-      ),
-      5000,
-      "the call to time out in its back-off",
-    );
-    assert.match(e.detail, /while backing off before a retry on node \S+ \(127\.0\.0\.1:\d+\), attempt 1$/);
-  });
-
   it("a custom retry rule is asked once per retry left, never after the last attempt", async () => {
+    await f.start("busy", [new Named("busy")]);
     const c = f.client();
     let asked = 0;
     await rejection(
