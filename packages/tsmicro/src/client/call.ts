@@ -139,7 +139,11 @@ export async function callOnce(
         }
         attempt.enter("backoff");
         const pause = typeof decision === "number" ? decision : backoff(attempt.number);
-        await sleep(Math.min(pause, Math.max(0, deadline - Date.now())), signal);
+        const left = Math.max(0, deadline - Date.now());
+        await sleep(Math.min(pause, left), signal);
+        // A pause that ran to the deadline leaves no time for another attempt. Time out here,
+        // in the back-off, rather than race the deadline timer into an attempt that cannot finish.
+        if (pause >= left) onDeadline();
         if (signal.aborted) throw abortError(signal.reason, req.service);
         attempt.next();
       }
