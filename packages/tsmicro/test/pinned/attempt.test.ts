@@ -7,10 +7,13 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { newRequest } from "../../src/client/request.js";
-import { background, withCancel } from "../../src/context.js";
+import { background, type Context, withCancel } from "../../src/context.js";
 import { Code, MicroError } from "../../src/errors.js";
 import type { Registry } from "../../src/registry/registry.js";
+import type { Selector } from "../../src/selector/selector.js";
 import { createSelector } from "../../src/selector/selector.js";
+import { createTcpTransport } from "../../src/transport/tcp.js";
+import type { Transport } from "../../src/transport/transport.js";
 import { delay, fixture, rejection, within } from "../helpers.js";
 
 const f = fixture();
@@ -21,11 +24,20 @@ class Named {
   async who() {
     return this.name;
   }
-  async hang() {
-    await delay(60_000);
+  // Until the call's deadline or cancel reaches the server: a fixed wait would keep the
+  // server draining, and this file running, long after the test.
+  async hang(ctx: Context) {
+    await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve()));
   }
+  busyCalls = 0;
   async busy(): Promise<never> {
-    throw new MicroError({ id: "busy", code: Code.ServiceUnavailable, detail: "busy", retryable: true });
+    this.busyCalls++;
+    throw new MicroError({
+      id: "busy",
+      code: Code.ServiceUnavailable,
+      detail: "busy",
+      retryable: true,
+    });
   }
 }
 
@@ -51,10 +63,17 @@ describe("attempts (pinned)", () => {
     const c = f.client({ selector });
     // Port 1 on loopback: nothing listens, the dial is refused at once.
     const e = await rejection(
-      c.call(background(), newRequest("any", "X.y", {}), { address: "127.0.0.1:1", retries: 0 }),
+      c.call(background(), newRequest("any", "X.y", {}), {
+        address: "127.0.0.1:1",
+        retries: 0,
+      }),
     );
     assert.equal(e.code, Code.ServiceUnavailable);
-    assert.deepEqual(selector.stats?.(), { cached: 0, ejected: 0, inflight: 0 });
+    assert.deepEqual(selector.stats?.(), {
+      cached: 0,
+      ejected: 0,
+      inflight: 0,
+    });
     selector.close();
   });
 
@@ -62,7 +81,11 @@ describe("attempts (pinned)", () => {
     await f.start("slow", [new Named("slow")]);
     const c = f.client({ retries: 0 });
     const e = await within(
-      rejection(c.call(background(), newRequest("slow", "Named.hang", {}), { requestTimeoutMs: 400 })),
+      rejection(
+        c.call(background(), newRequest("slow", "Named.hang", {}), {
+          requestTimeoutMs: 400,
+        }),
+      ),
       5000,
       "the call to time out",
     );
@@ -85,8 +108,120 @@ describe("attempts (pinned)", () => {
     assert.match(e.detail, /\(its timeout of 50 ms\) while selecting a node, attempt 1$/);
   });
 
+  it("a timeout while a dial is under way says the call was dialing, and names the node", async () => {
+    const real = createTcpTransport();
+    const neverDials: Transport = {
+      name: real.name,
+      dial: () => new Promise<never>(() => {}),
+      listen: real.listen.bind(real),
+    };
+    const c = f.client({ transport: neverDials, retries: 0 });
+    const e = await rejection(
+      c.call(background(), newRequest("any", "X.y", {}), {
+        address: "127.0.0.1:9",
+        requestTimeoutMs: 100,
+      }),
+      5000,
+      "the call to time out while dialing",
+    );
+    assert.equal(e.code, Code.Timeout);
+    assert.match(
+      e.detail,
+      /\(its timeout of 100 ms\) while dialing on node 127\.0\.0\.1:9 \(127\.0\.0\.1:9\), attempt 1$/,
+    );
+  });
+
+  it("an in-flight call's record carries its deadline, and none when the call has none", async () => {
+    await f.start("slow", [new Named("slow")]);
+    const c = f.client({ retries: 0 });
+    const recordOf = async (opts: object) => {
+      const [ctx, cancel] = withCancel(background());
+      const before = Date.now();
+      const p = rejection(c.call(ctx, newRequest("slow", "Named.hang", {}), opts));
+      const mine = c.inflight().find((r) => r.endpoint === "Named.hang");
+      cancel();
+      await p;
+      assert.ok(mine, "the call is in the in-flight table");
+      return { deadline: mine.deadline, before };
+    };
+    const bounded = await recordOf({ requestTimeoutMs: 30_000 });
+    assert.ok(
+      bounded.deadline !== undefined &&
+        bounded.deadline >= bounded.before + 30_000 &&
+        bounded.deadline <= Date.now() + 30_000,
+      `a 30 s call's deadline: ${bounded.deadline}`,
+    );
+    assert.equal((await recordOf({ requestTimeoutMs: Number.POSITIVE_INFINITY })).deadline, undefined);
+  });
+
+  it("a selector failure other than 'no node' is passed on, even when open breakers left nodes out", async () => {
+    await f.start("outage", [new Named("outage")]);
+    const real = createSelector({ registry: f.registry });
+    let failing = false;
+    // Filters as the real selector applies them; then, once failing, a registry outage.
+    const selector: Selector = {
+      async select(service, options) {
+        const [listed] = await f.registry.getService(service);
+        const node = (await real.select(service))();
+        const passes = (options?.filters ?? []).every((keep) => keep(listed!, node));
+        if (failing)
+          throw new MicroError({
+            id: "registry",
+            code: Code.InternalServerError,
+            detail: "registry down",
+          });
+        if (!passes)
+          throw new MicroError({
+            id: service,
+            code: Code.NotFound,
+            detail: "no node passed the filters",
+          });
+        return () => node;
+      },
+      mark: () => {},
+      close: () => real.close(),
+    };
+    const c = f.client({
+      selector,
+      retries: 0,
+      breaker: { minRequests: 2, coolDownMs: 60_000 },
+    });
+    const call = () => rejection(c.call(background(), newRequest("outage", "Named.busy", {})));
+    for (let i = 0; i < 2; i++) assert.equal((await call()).code, Code.ServiceUnavailable);
+    assert.match(
+      (await call()).detail,
+      /circuit breakers are open for all 1 node\(s\) of service "outage"/,
+      "the breaker is open",
+    );
+    failing = true;
+    const e = await call();
+    assert.equal(e.code, Code.InternalServerError);
+    assert.equal(e.detail, "registry down");
+    real.close();
+  });
+
+  it("a retry whose back-off reaches the deadline times out in the back-off, with no second attempt", async () => {
+    const busy = new Named("busy");
+    await f.start("busy", [busy]);
+    const c = f.client({ backoff: () => 10_000 });
+    const before = busy.busyCalls;
+    const e = await within(
+      rejection(
+        c.call(background(), newRequest("busy", "Named.busy", {}), {
+          requestTimeoutMs: 300,
+          retries: 3,
+          idempotent: true,
+        }),
+      ),
+      5000,
+      "the call to time out in its back-off",
+    );
+    assert.equal(e.code, Code.Timeout);
+    assert.match(e.detail, /while backing off before a retry on node \S+ \(127\.0\.0\.1:\d+\), attempt 1$/);
+    assert.equal(busy.busyCalls - before, 1, "no attempt may start once the back-off has used up the time");
+  });
+
   it("a custom retry rule is asked once per retry left, never after the last attempt", async () => {
-    await f.start("busy", [new Named("busy")]);
     const c = f.client();
     let asked = 0;
     await rejection(
@@ -118,7 +253,10 @@ describe("attempts (pinned)", () => {
   });
 
   it("a call the caller cancels gives its node's breaker no verdict", async () => {
-    const c = f.client({ retries: 0, breaker: { minRequests: 2, coolDownMs: 60_000 } });
+    const c = f.client({
+      retries: 0,
+      breaker: { minRequests: 2, coolDownMs: 60_000 },
+    });
     for (let i = 0; i < 3; i++) {
       const [ctx, cancel] = withCancel(background());
       const p = rejection(c.call(ctx, newRequest("slow", "Named.hang", {})));

@@ -15,6 +15,7 @@ import {
   newClient,
   newRequest,
   newService,
+  withTimeout,
 } from "../../src/index.js";
 import { encodeFrame, FrameDecoder, FrameType, PREFACE } from "../../src/transport/frame.js";
 
@@ -98,22 +99,39 @@ describe("client call path (pinned)", () => {
       }
     }
     const registry = createMemoryRegistry();
-    const service = newService({ name: "busy", registry, address: "127.0.0.1:0" });
+    const service = newService({
+      name: "busy",
+      registry,
+      address: "127.0.0.1:0",
+    });
     service.handle(new Busy());
     await service.start();
     closers.push(() => service.stop());
-    const client = newClient({ registry, retries: 3, requestTimeoutMs: 10_000 });
+    const client = newClient({
+      registry,
+      retries: 3,
+      requestTimeoutMs: 10_000,
+    });
     closers.push(() => client.close());
     const err = await within(
       // Idempotent: a 503 from a handler that ran is retried only then (docs/retries.md).
-      client.call(background(), newRequest("busy", "Busy.Try", {}), { idempotent: true }).then(
-        () => assert.fail("expected the 503 to come back after the retries"),
-        (e: unknown) => e,
-      ),
+      client
+        .call(background(), newRequest("busy", "Busy.Try", {}), {
+          idempotent: true,
+        })
+        .then(
+          () => assert.fail("expected the 503 to come back after the retries"),
+          (e: unknown) => e,
+        ),
       10_000,
       "the retried call to give up",
     );
     assert.equal((err as MicroError).code, 503);
+    assert.equal(
+      (err as MicroError).detail,
+      "try again",
+      "retries ran out: the handler's own words, nothing added",
+    );
     assert.equal(seen.length, 4, "one attempt and three retries");
     for (let i = 1; i < seen.length; i++) {
       // defaultBackoff(n) lies in [base/2, base] with base = 10 ms × 2^(n-1): never less than 5 ms.
@@ -122,6 +140,90 @@ describe("client call path (pinned)", () => {
         `attempt ${i + 1} came ${seen[i]! - seen[i - 1]!} ms after the one before`,
       );
     }
+  });
+
+  /** A service whose `Slow.Hang` answers only when its context ends; and a client for it. */
+  async function slowService() {
+    class Slow {
+      async Hang(ctx: Context) {
+        await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve()));
+      }
+    }
+    const registry = createMemoryRegistry();
+    const service = newService({
+      name: "slow",
+      registry,
+      address: "127.0.0.1:0",
+    });
+    service.handle(new Slow());
+    await service.start();
+    closers.push(() => service.stop());
+    const client = newClient({ registry, retries: 0, maxCallDepth: 3 });
+    closers.push(() => client.close());
+    return client;
+  }
+  const failure = (p: Promise<unknown>, what: string) =>
+    within(
+      p.then(
+        (v) => assert.fail(`expected ${what} to fail, got ${JSON.stringify(v)}`),
+        (e: unknown) => e as MicroError,
+      ),
+      5000,
+      what,
+    );
+
+  it("a call whose own timeout comes before the caller's deadline reports its own timeout", async () => {
+    const client = await slowService();
+    const ctx = withTimeout(background(), 30_000);
+    const err = await failure(
+      client.call(ctx, newRequest("slow", "Slow.Hang", {}), {
+        requestTimeoutMs: 150,
+      }),
+      "the call to time out",
+    );
+    assert.equal(err.code, 408);
+    assert.match(err.detail, /\(its timeout of 150 ms\) while waiting for the response/);
+  });
+
+  it("the caller's context ending at the call's deadline reports the call's timeout, not the context's reason", async () => {
+    const client = await slowService();
+    const ac = new AbortController();
+    const deadline = Date.now() + 150;
+    const ctx: Context = { ...background(), signal: ac.signal, deadline };
+    const p = failure(
+      client.call(ctx, newRequest("slow", "Slow.Hang", {})),
+      "the call to end with its context",
+    );
+    // The context ends 1 ms before the deadline, as a context timer can, and before the call's
+    // own timer: the event loop is held until then, so no timer runs first.
+    while (Date.now() < deadline - 1);
+    ac.abort(
+      new MicroError({
+        id: "ctx",
+        code: 499,
+        detail: "the context's own reason",
+      }),
+    );
+    const err = await p;
+    assert.equal(err.code, 408, err.detail);
+    assert.match(err.detail, /^call to slow\.Slow\.Hang timed out after \d+ ms \(the caller's deadline\)/);
+  });
+
+  it("a call refused for chain depth says which call", async () => {
+    const client = await slowService();
+    const ctx: Context = {
+      ...background(),
+      chain: ["a.A.a@1", "b.B.b@2", "c.C.c@3"],
+    };
+    const err = await failure(
+      client.call(ctx, newRequest("slow", "Slow.Hang", {})),
+      "the call to be refused",
+    );
+    assert.equal(err.code, 508);
+    assert.match(
+      err.detail,
+      /^call to slow\.Slow\.Hang refused: chain depth 3 reached maxCallDepth 3: a\.A\.a@1 -> /,
+    );
   });
 
   it("the default back-off grows, stays within [base/2, base] and is never 0", () => {
