@@ -131,6 +131,36 @@ describe("attempts (pinned)", () => {
     );
   });
 
+  it("a call whose own timeout expires while dialing gives the node's breaker no verdict", async () => {
+    const dialless = await f.start("dialless", [new Named("dialless")]);
+    const real = createTcpTransport();
+    const neverDials: Transport = {
+      name: real.name,
+      dial: () => new Promise<never>(() => {}),
+      listen: real.listen.bind(real),
+    };
+    // One failure would open it: the request never reached the node, so nothing is counted.
+    const c = f.client({
+      transport: neverDials,
+      retries: 0,
+      breaker: { minRequests: 1, coolDownMs: 60_000 },
+    });
+    for (let i = 0; i < 2; i++) {
+      const e = await rejection(
+        c.call(background(), newRequest("dialless", "Named.who", {}), { requestTimeoutMs: 100 }),
+        5000,
+        "the call to time out while dialing",
+      );
+      assert.match(e.detail, / while dialing on node /);
+    }
+    const mine = c.breakers().filter((b) => b.node === dialless.nodeId);
+    assert.deepEqual(
+      mine.map((b) => [b.state, b.failures]),
+      mine.map(() => ["closed", 0]),
+      "no failure counted",
+    );
+  });
+
   it("an in-flight call's record carries its deadline, and none when the call has none", async () => {
     await f.start("slow", [new Named("slow")]);
     const c = f.client({ retries: 0 });
