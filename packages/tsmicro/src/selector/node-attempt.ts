@@ -52,7 +52,6 @@ export class NodeAttempt {
 
   /** Moves the attempt to phase `p` (the in-flight record's phase and its start time). */
   enter(p: CallPhase): void {
-    if (this.phase === p) return;
     this.phase = p;
     setPhase(this.#record, p);
   }
