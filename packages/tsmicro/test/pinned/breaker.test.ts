@@ -163,6 +163,18 @@ describe("circuit breakers (pinned)", () => {
     assert.equal(b.allows("s", n, O, due + 60 + O.coolDownMs), true, "and due at once");
   });
 
+  it("of two probes at once, a success closes it, and the other's no verdict leaves it closed", () => {
+    const b = new Breakers();
+    const n = node("1");
+    record(b, n, [true, true, true, true]);
+    const due = T0 + O.coolDownMs;
+    assert.equal(b.picked("s", n, O, due), true);
+    assert.equal(b.picked("s", n, O, due), true);
+    b.record("s", n, false, true, O, due + 10);
+    b.record("s", n, undefined, true, O, due + 20);
+    assert.equal(b.stateOf("s", "1"), undefined, "closed");
+  });
+
   it("keeps no breaker for a node whose only report is no verdict; failures of other services are their own", () => {
     const b = new Breakers();
     const n = node("1");

@@ -1,7 +1,7 @@
 /**
  * Pinned behaviours of the selection strategies (selector/strategy.ts): least-in-flight scans
  * forward from its cursor and keeps the first of equally loaded nodes, so over a full turn of
- * the cursor the counts are fixed; its cursor never leaves the node list, however long it runs.
+ * the cursor the counts are fixed; cursors start at a random node and never leave the node list.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -38,6 +38,15 @@ describe("strategies (pinned)", () => {
     for (let i = 0; i < 4000; i++) {
       at = (at + 1) % order.length;
       assert.equal(next()?.id, order[at], `pick ${i + 1}`);
+    }
+  });
+
+  it("each new round robin or least-in-flight starts at a random node, so clients do not all start on the first", () => {
+    for (const strategy of [roundRobin, leastInflight]) {
+      const firsts = new Set<string>();
+      for (let i = 0; i < 40; i++) firsts.add(strategy()(nodes, { inflight: () => 0 })().id);
+      // 40 starts over 4 nodes all on one: about 1 chance in 10^23.
+      assert.ok(firsts.size > 1, `${strategy.name}: every instance started on ${[...firsts]}`);
     }
   });
 });
