@@ -1,0 +1,75 @@
+/**
+ * Pinned behaviours of the in-memory store (store/memory.ts) that the mutation run found
+ * untested: its name in errors, copies in both directions, and a sweep timer that never keeps
+ * the process alive.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { describe, it } from "node:test";
+import { createMemoryStore } from "../../src/store/memory.js";
+
+/** `p`, or a failure after `ms` naming what was awaited. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    }),
+  ]);
+}
+
+describe("memory store (pinned)", () => {
+  it("is named memory, and its version conflicts say so", async () => {
+    const s = createMemoryStore();
+    assert.equal(s.name, "memory");
+    await s.write({ key: "k", value: new Uint8Array([1]) });
+    await assert.rejects(s.write({ key: "k", value: new Uint8Array([2]) }, { ifVersion: 0 }), {
+      code: 409,
+      detail: /^store memory: "k" is at version \d+, not absent as ifVersion required; nothing was written$/,
+    });
+    await s.close();
+  });
+
+  it("keeps its own copy of written bytes and hands out copies", async () => {
+    const s = createMemoryStore();
+    const v = new Uint8Array([1, 2, 3]);
+    await s.write({ key: "k", value: v });
+    v[0] = 9;
+    const [first] = await s.read("k");
+    assert.deepEqual([...first!.value], [1, 2, 3], "a change to the written array is not stored");
+    first!.value[1] = 9;
+    const [again] = await s.read("k");
+    assert.deepEqual([...again!.value], [1, 2, 3], "a change to a read record is not stored");
+    const [listed] = await s.read("k", { prefix: true });
+    listed!.value[2] = 9;
+    assert.deepEqual([...(await s.read("k"))[0]!.value], [1, 2, 3], "nor to a record read by prefix");
+    await s.close();
+  });
+
+  it("a store never closed does not keep the process alive (its sweep timer is unref'd)", async () => {
+    const src = new URL("../../src/store/memory.ts", import.meta.url).href;
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "--input-type=module",
+        "-e",
+        `import { createMemoryStore } from ${JSON.stringify(src)}; globalThis.kept = createMemoryStore(); console.log("ready");`,
+      ],
+      { stdio: ["ignore", "pipe", "ignore"] },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    try {
+      await within(
+        new Promise((resolve) => child.stdout.once("data", resolve)),
+        15_000,
+        "the child process to create its store",
+      );
+      assert.equal(await within(exited, 2000, "the process to exit with only an open memory store"), 0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
