@@ -114,7 +114,7 @@ describe("response cache (pinned)", () => {
     assert.equal(custom.keys[0], `app1:${plain!.slice("tsmicro:cache:".length)}`);
   });
 
-  it("a failing cache is bypassed silently when no onError is given", async () => {
+  it("a failing cache is bypassed: silently with no onError, else each failure is reported", async () => {
     const broken: Cache = {
       name: "broken",
       get: () => Promise.reject(new Error("down")),
@@ -126,6 +126,12 @@ describe("response cache (pinned)", () => {
     const call = cacheWrapper({ cache: broken })(async () => ++calls);
     assert.equal(await call(background(), newRequest("svc", "E.p", {}), cached), 1);
     assert.equal(await call(background(), newRequest("svc", "E.p", {}), cached), 2);
+    const told: string[] = [];
+    const reported = cacheWrapper({ cache: broken, onError: (e) => told.push((e as Error).message) })(
+      async () => 3,
+    );
+    assert.equal(await reported(background(), newRequest("svc", "E.p", {}), cached), 3);
+    assert.deepEqual(told, ["down", "down"], "onError hears the failed get and the failed set");
   });
 
   it("a waiter whose context is already cancelled gives up at once; the shared call still answers its caller", async () => {
