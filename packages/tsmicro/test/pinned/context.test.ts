@@ -3,7 +3,6 @@
  * or that the full mutation run of context.ts found unpinned (issue 20).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { getEventListeners } from "node:events";
 import { describe, it } from "node:test";
 import {
@@ -16,6 +15,7 @@ import {
 } from "../../src/context.js";
 import { MicroError } from "../../src/errors.js";
 import { within } from "../helpers.js";
+import { exitsAlone } from "../support/exits-alone.js";
 
 const reasonOf = (signal: AbortSignal) => {
   assert.ok(signal.reason instanceof MicroError, `reason ${String(signal.reason)} is a MicroError`);
@@ -77,30 +77,10 @@ describe("context deadlines (pinned)", () => {
   });
   it("a forgotten context with a long deadline does not keep the process alive", async () => {
     const src = new URL("../../src/context.ts", import.meta.url).href;
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "--input-type=module",
-        "-e",
-        `import { withTimeout, background } from ${JSON.stringify(src)}; globalThis.kept = withTimeout(background(), 600000); console.log("ready");`,
-      ],
-      { stdio: ["ignore", "pipe", "ignore"] },
+    await exitsAlone(
+      `import { withTimeout, background } from ${JSON.stringify(src)}; globalThis.kept = withTimeout(background(), 600000)`,
+      "a 10-minute context",
     );
-    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-    try {
-      // Starting node with tsx may be slow on a busy machine; once the script has run, nothing
-      // but the context's timer could keep the process: it must exit at once.
-      await within(
-        new Promise((resolve) => child.stdout.once("data", resolve)),
-        15_000,
-        "the child process to create its context",
-      );
-      assert.equal(await within(exited, 2000, "the process to exit with only a 10-minute context left"), 0);
-    } finally {
-      child.kill("SIGKILL");
-    }
   });
   it("a child keeps the parent's earlier deadline", () => {
     const parent = withDeadline(background(), Date.now() + 1000);

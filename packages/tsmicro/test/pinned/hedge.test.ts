@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { checkHedge, hedged, hedgeOf } from "../../src/client/hedge.js";
 import { MicroError } from "../../src/errors.js";
+import { within } from "../helpers.js";
 
 interface Leg {
   opts: { signal?: AbortSignal; requestTimeoutMs?: number; hedge?: unknown; idempotent?: boolean };
@@ -41,17 +42,6 @@ function legs() {
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const err = (detail: string) => new MicroError({ id: "s", code: 503, detail });
-
-/** `p`, or a failure after `ms` naming what was awaited: a call that never settles fails fast. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]);
-}
 
 /** Resolves when `n` legs have started; fails naming what it waited for after `ms`. */
 async function legsStarted(started: Leg[], n: number, ms = 2000): Promise<void> {

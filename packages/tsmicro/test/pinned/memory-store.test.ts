@@ -4,20 +4,9 @@
  * the process alive.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
 import { createMemoryStore } from "../../src/store/memory.js";
-
-/** `p`, or a failure after `ms` naming what was awaited. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]);
-}
+import { exitsAlone } from "../support/exits-alone.js";
 
 describe("memory store (pinned)", () => {
   it("is named memory, and its version conflicts say so", async () => {
@@ -49,27 +38,9 @@ describe("memory store (pinned)", () => {
 
   it("a store never closed does not keep the process alive (its sweep timer is unref'd)", async () => {
     const src = new URL("../../src/store/memory.ts", import.meta.url).href;
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "--input-type=module",
-        "-e",
-        `import { createMemoryStore } from ${JSON.stringify(src)}; globalThis.kept = createMemoryStore(); console.log("ready");`,
-      ],
-      { stdio: ["ignore", "pipe", "ignore"] },
+    await exitsAlone(
+      `import { createMemoryStore } from ${JSON.stringify(src)}; globalThis.kept = createMemoryStore()`,
+      "an open memory store",
     );
-    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-    try {
-      await within(
-        new Promise((resolve) => child.stdout.once("data", resolve)),
-        15_000,
-        "the child process to create its store",
-      );
-      assert.equal(await within(exited, 2000, "the process to exit with only an open memory store"), 0);
-    } finally {
-      child.kill("SIGKILL");
-    }
   });
 });
