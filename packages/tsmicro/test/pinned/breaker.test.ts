@@ -28,7 +28,7 @@ function record(b: Breakers, n: Node, pattern: boolean[], now = T0, service = "s
 }
 const stateOf = (b: Breakers, n: Node, now = T0) => b.snapshot(O, now).find((s) => s.node === n.id);
 
-describe("circuit breakers (pinned)", () => {
+describe("circuit breakers (pinned)", { timeout: 10_000 }, () => {
   it("options: defaults for what is unset or undefined; each bound checked and named", () => {
     assert.deepEqual({ ...resolveBreakerOptions({}) }, { ...BREAKER_DEFAULTS });
     assert.deepEqual(

@@ -32,7 +32,7 @@ function keyRecorder(): Cache & { keys: string[] } {
 
 const cached = { cache: { ttlMs: 60_000 } } as CallOptions;
 
-describe("response cache (pinned)", () => {
+describe("response cache (pinned)", { timeout: 10_000 }, () => {
   it("withCache takes a positive finite TTL and names a bad one", () => {
     assert.deepEqual(withCache(1), { cache: { ttlMs: 1 } });
     for (const ttlMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY])

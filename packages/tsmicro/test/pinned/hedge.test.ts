@@ -53,7 +53,7 @@ async function legsStarted(started: Leg[], n: number, ms = 2000): Promise<void> 
   }
 }
 
-describe("hedged calls (pinned)", () => {
+describe("hedged calls (pinned)", { timeout: 10_000 }, () => {
   it("hedges only idempotent calls routed by the selector; the call's option wins over the client's", () => {
     const h = { delayMs: 10 };
     assert.equal(hedgeOf({ idempotent: true }, h), h);

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { createMemoryStore } from "../../src/store/memory.js";
 import { exitsAlone } from "../support/exits-alone.js";
 
-describe("memory store (pinned)", () => {
+describe("memory store (pinned)", { timeout: 30_000 }, () => {
   it("is named memory, and its version conflicts say so", async () => {
     const s = createMemoryStore();
     assert.equal(s.name, "memory");

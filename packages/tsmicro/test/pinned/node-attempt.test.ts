@@ -29,7 +29,7 @@ function recorder() {
 const record = () =>
   new InflightTable().add("client", "svc", "E.p", undefined, "queued", undefined, [], 1000);
 
-describe("node attempts (pinned)", () => {
+describe("node attempts (pinned)", { timeout: 10_000 }, () => {
   it("moves the in-flight record to its phase at once, and on each new phase", () => {
     const r = record();
     const a = new NodeAttempt("svc", recorder().marks, r);

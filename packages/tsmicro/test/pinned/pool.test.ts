@@ -66,7 +66,7 @@ function fakeTransport() {
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
-describe("connection pool (pinned)", () => {
+describe("connection pool (pinned)", { timeout: 10_000 }, () => {
   it("a new address is dialled once for concurrent callers; then its connection is taken in the caller's turn", async () => {
     const { transport, dials } = fakeTransport();
     const pool = new Pool({ transport, size: 2, ttlMs: 0 });

@@ -12,7 +12,7 @@ import { MicroError } from "../../src/errors.js";
 const failure = (retryable: boolean, refused = false) =>
   new MicroError({ id: "s", code: 503, detail: "x", retryable, ...(refused ? { refused: true } : {}) });
 
-describe("the built-in retry rule (pinned)", () => {
+describe("the built-in retry rule (pinned)", { timeout: 10_000 }, () => {
   it("never retries what is not retryable, whatever else holds", () => {
     for (const reached of [false, true])
       for (const idempotent of [false, true])
@@ -35,7 +35,7 @@ describe("the built-in retry rule (pinned)", () => {
   });
 });
 
-describe("the call-depth guard (pinned)", () => {
+describe("the call-depth guard (pinned)", { timeout: 10_000 }, () => {
   const at = (depth: number): Context => ({
     ...background(),
     chain: Array.from({ length: depth }, (_, i) => `s${i}.E.p@n${i}`),

@@ -10,7 +10,7 @@ import { leastInflight, roundRobin } from "../../src/selector/strategy.js";
 
 const nodes: Node[] = ["a", "b", "c", "d"].map((id) => ({ id, address: `127.0.0.1:${id}`, metadata: {} }));
 
-describe("strategies (pinned)", () => {
+describe("strategies (pinned)", { timeout: 10_000 }, () => {
   it("least in flight: from each start, the first least-loaded node after it, for thousands of picks", () => {
     // a and d busy, b and c equally light. From a, b or d the first light node met is b; from c,
     // c itself. The cursor takes every start once per 4 picks: b 3, c 1.
