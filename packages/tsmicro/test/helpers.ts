@@ -3,9 +3,13 @@ import { newClient } from "../src/client/client.js";
 import type { ClientOptions } from "../src/client/options.js";
 import { createMemoryRegistry } from "../src/registry/memory.js";
 import type { Registry } from "../src/registry/registry.js";
-import { type MicroService, newService, type ServiceOptions } from "../src/service/service.js";
+import {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  type MicroService,
+  newService,
+  type ServiceOptions,
+} from "../src/service/service.js";
 
-/** Rejects with a message naming what was awaited if `p` does not settle within `ms`. */
 // The process's own signal listeners when the tests began: a test runner's (Stryker's tap
 // runner ends the process on SIGTERM). emitSignal leaves them out.
 const runnerListeners = {
@@ -21,6 +25,7 @@ export function emitSignal(signal: "SIGTERM" | "SIGINT"): void {
   for (const l of process.listeners(signal)) if (!runnerListeners[signal].has(l)) l(signal);
 }
 
+/** Rejects with a message naming what was awaited if `p` does not settle within `ms`. */
 export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -62,15 +67,21 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-/** Services and clients on one memory registry, all closed by `close()`. */
+/**
+ * Services and clients on one memory registry, all closed by `close()`. Closing is bounded: a
+ * stop that never ends (a listener that never closes) fails the test in seconds, naming the
+ * services, instead of holding the file until the runner's outer timeout.
+ */
 export function fixture(): Fixture {
   const registry = createMemoryRegistry();
+  let drainMs: number = DEFAULT_DRAIN_TIMEOUT_MS;
   const f: Fixture = {
     registry,
     services: [],
     clients: [],
     async start(name, handlers, options = {}) {
       const s = newService({ name, registry, address: "127.0.0.1:0", ...options });
+      drainMs = Math.max(drainMs, options.drainTimeoutMs ?? 0);
       for (const h of handlers) s.handle(h);
       await s.start();
       f.services.push(s);
@@ -82,9 +93,11 @@ export function fixture(): Fixture {
       return c;
     },
     async close() {
-      await Promise.all(f.services.map((s) => s.stop()));
-      await Promise.all(f.clients.map((c) => c.close()));
-      await registry.close();
+      const names = f.services.map((s) => s.name).join(", ");
+      // A stop may drain for up to drainTimeoutMs; anything past that plus a margin is a hang.
+      await within(Promise.all(f.services.map((s) => s.stop())), drainMs + 5000, `services ${names} to stop`);
+      await within(Promise.all(f.clients.map((c) => c.close())), 5000, "the fixture's clients to close");
+      await within(registry.close(), 5000, "the fixture's registry to close");
     },
   };
   return f;

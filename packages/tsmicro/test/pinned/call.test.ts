@@ -64,7 +64,9 @@ async function fakeServer(body: Buffer): Promise<{ address: string; server: Serv
 describe("client call path (pinned)", () => {
   const closers: (() => Promise<unknown>)[] = [];
   after(async () => {
-    for (const close of closers.reverse()) await close();
+    // A service's stop drains for up to 10 s (its default); longer is a hang, named here.
+    for (const close of closers.reverse())
+      await within(close(), 15_000, "a service, server or client to close");
   });
 
   it("a response body that cannot be decoded is a 502 naming the endpoint and content type", async () => {
