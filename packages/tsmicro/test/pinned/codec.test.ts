@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import { decodeMessageFrame, encodeMessageFrame } from "../../src/broker/message-frame.js";
 import { CodecRegistry } from "../../src/codec/codec.js";
 import { createJsonCodec } from "../../src/codec/json.js";
+import { createMsgpackCodec } from "../../src/codec/msgpack.js";
 import { MicroError } from "../../src/errors.js";
 
 const json = createJsonCodec();
@@ -63,7 +64,7 @@ describe("broker message frame (pinned)", { timeout: 10_000 }, () => {
     return Buffer.concat([len, h, Buffer.from(body)]);
   };
   const refused = (detail: RegExp) => (e: unknown) =>
-    e instanceof MicroError && e.code === 400 && detail.test(e.detail);
+    e instanceof MicroError && e.id === "tsmicro" && e.code === 400 && detail.test(e.detail);
 
   it("round-trips topic, headers and a binary body, with no bytes lost or added", () => {
     const body = new Uint8Array([0, 255, 10, 13, 0]);
@@ -109,5 +110,40 @@ describe("broker message frame (pinned)", { timeout: 10_000 }, () => {
       () => decodeMessageFrame(frame('{"t":"a","h":{"ok":"1","n":2}}')),
       refused(/^http broker: header "n" is not a string$/),
     );
+  });
+});
+
+describe("msgpack codec (pinned)", { timeout: 10_000 }, () => {
+  const msgpack = createMsgpackCodec();
+
+  it("writes plain msgpack maps that any peer reads (no msgpackr records), and undefined as an empty body", () => {
+    // map16 { "a": 1 }: a standard map, where msgpackr's records would start with ext 0xd4 0x72.
+    assert.deepEqual([...msgpack.encode({ a: 1 })], [0xde, 0x00, 0x01, 0xa1, 0x61, 0x01]);
+    assert.deepEqual(
+      [...msgpack.encode([{ a: 1 }, { a: 2 }])],
+      [0x92, 0xde, 0x00, 0x01, 0xa1, 0x61, 0x01, 0xde, 0x00, 0x01, 0xa1, 0x61, 0x02],
+    );
+    assert.equal(msgpack.encode(undefined).length, 0);
+    assert.deepEqual(msgpack.decode(new Uint8Array(0)), {});
+  });
+
+  it("refuses a cyclic value on the way out", () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    assert.throws(() => msgpack.encode(cyclic));
+  });
+
+  it("reads back JSON-like values and binary (refusals: test/security/wire.test.ts)", () => {
+    const value = { s: "x", n: [1, 2.5, -3], b: true, z: null, nested: { deep: [{ k: "v" }] } };
+    assert.deepEqual(msgpack.decode(msgpack.encode(value)), value);
+    const bin = msgpack.decode(msgpack.encode({ bin: Buffer.from([1, 2]) })) as { bin: Uint8Array };
+    assert.deepEqual([...bin.bin], [1, 2]);
+    assert.deepEqual(
+      msgpack.decode(Uint8Array.from([0xc4, 0x01, 0x07])) instanceof Uint8Array,
+      true,
+      "top-level bin",
+    );
+    const nulProto = Uint8Array.from([0x81, 0xa1, 0x6b, 0xc0]);
+    assert.deepEqual(msgpack.decode(nulProto), { k: null });
   });
 });

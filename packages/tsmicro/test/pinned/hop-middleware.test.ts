@@ -6,10 +6,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { InflightSnapshot } from "../../src/inflight.js";
+import { InflightTable } from "../../src/inflight.js";
 import { around, type Middleware } from "../../src/middleware.js";
 import { extendChain, hopOf, passesThrough, renderHop } from "../../src/util/hop.js";
 import { describeStuck, startWatchdog } from "../../src/watchdog.js";
 import { delay } from "../helpers.js";
+import { exitsAlone } from "../support/exits-alone.js";
 
 describe("hops (pinned)", { timeout: 10_000 }, () => {
   it("renders service.endpoint@node, or service.endpoint before a node is chosen", () => {
@@ -74,7 +76,7 @@ describe("middleware (pinned)", { timeout: 10_000 }, () => {
   });
 });
 
-describe("stall doctor report (pinned)", { timeout: 10_000 }, () => {
+describe("stall doctor report (pinned)", { timeout: 30_000 }, () => {
   const snap = (o: Partial<InflightSnapshot>): InflightSnapshot => ({
     id: 1,
     side: "client",
@@ -96,6 +98,10 @@ describe("stall doctor report (pinned)", { timeout: 10_000 }, () => {
     assert.equal(
       describeStuck(snap({ chain: ["web.Api.Get@n0"], breaker: "open", cycle: true, attempt: 2 })),
       "tsmicro stall doctor: client call svc.A.B has been sent for 100 ms (age 120 ms, node n1 whose circuit breaker is open, attempt 2) chain: web.Api.Get@n0 -> svc.A.B (re-enters a service already in its chain)",
+    );
+    assert.match(
+      describeStuck(snap({ chain: ["a.X.y@1", "b.Z.w@2"] })),
+      / chain: a\.X\.y@1 -> b\.Z\.w@2 -> svc\.A\.B$/,
     );
     assert.equal(
       describeStuck(snap({ node: undefined })),
@@ -127,6 +133,41 @@ describe("stall doctor report (pinned)", { timeout: 10_000 }, () => {
     calls = [snap({ id: 9, phaseAgeMs: 500 })];
     await delay(40);
     assert.equal(logs.length, after, "no scan after stop()");
+  });
+
+  it("a call exactly at the threshold is reported; by default the report goes to console.warn", async () => {
+    const warned: string[] = [];
+    const original = console.warn;
+    console.warn = (m: string) => warned.push(m);
+    const stop = startWatchdog(() => [snap({ id: 3, phaseAgeMs: 50 })], { thresholdMs: 50, intervalMs: 10 });
+    try {
+      await delay(40);
+    } finally {
+      stop();
+      console.warn = original;
+    }
+    assert.equal(warned.length, 1, warned.join("\n"));
+    assert.match(warned[0]!, /has been sent for 50 ms/);
+  });
+
+  it("over a table: stop() ends the scans", async () => {
+    const table = new InflightTable();
+    const logs: string[] = [];
+    const stop = startWatchdog(table, { thresholdMs: 20, intervalMs: 10, log: (m) => logs.push(m) });
+    stop();
+    table.add("client", "svc", "A.Late", undefined, "sent", undefined, [], Date.now() - 1000);
+    await delay(50);
+    assert.deepEqual(logs, [], "no scan after stop()");
+  });
+
+  it("a running watchdog does not keep the process alive, over a list or a table", async () => {
+    const src = new URL("../../src/watchdog.ts", import.meta.url).href;
+    const inflight = new URL("../../src/inflight.ts", import.meta.url).href;
+    await exitsAlone(
+      `import { startWatchdog } from ${JSON.stringify(src)}; import { InflightTable } from ${JSON.stringify(inflight)};
+       startWatchdog(() => [], { thresholdMs: 20 }); startWatchdog(new InflightTable(), { thresholdMs: 20 })`,
+      "two running watchdogs",
+    );
   });
 
   it("the scan interval defaults to half the threshold, at least 10 ms", async () => {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import {
   defaultAllowedHosts,
@@ -110,6 +110,33 @@ describe("http guard (pinned)", { timeout: 10_000 }, () => {
         detail: 'the request target must be a path starting with one "/", percent-encoded correctly',
       });
       assert.deepEqual(paths, ["/health", undefined, undefined]);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it("a request with no Host header at all (HTTP/1.0) is a 421 naming an empty host", async () => {
+    const server = http.createServer((req, res) => {
+      if (guardRequest(req, res, LOOPBACK_HOSTS) !== undefined) res.end("served");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const answer = await within(
+        new Promise<string>((resolve, reject) => {
+          const s = net.connect(port, "127.0.0.1", () => s.write("GET /health HTTP/1.0\r\n\r\n"));
+          let text = "";
+          s.on("data", (c) => {
+            text += c;
+          });
+          s.on("end", () => resolve(text));
+          s.on("error", reject);
+        }),
+        3000,
+        "the answer to a request without Host",
+      );
+      assert.match(answer, /^HTTP\/1\.1 421 /);
+      assert.match(answer, /"detail":"host \\"\\" is not served here; allowed: /);
     } finally {
       await new Promise((r) => server.close(r));
     }

@@ -134,4 +134,67 @@ describe("post to a subscriber (pinned)", { timeout: 10_000 }, () => {
       server.close();
     }
   });
+
+  it("a reset on a new socket is not resent: the post fails with it", async () => {
+    let requests = 0;
+    const server = net.createServer((s) =>
+      s.on("data", () => {
+        requests++;
+        s.resetAndDestroy();
+      }),
+    );
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      await assert.rejects(
+        within(postToSubscriber(post(port, { agent }), Buffer.from("a")), 3000, "the post to fail"),
+        { code: "ECONNRESET" },
+      );
+      assert.equal(requests, 1, "sent once");
+    } finally {
+      agent.destroy();
+      server.close();
+    }
+  });
+
+  it("the resend happens once: a second reset on another kept-alive socket fails the post", async () => {
+    // Each connection answers its first request and resets on its second.
+    let requests = 0;
+    const server = net.createServer((s) => {
+      let seen = 0;
+      s.on("data", () => {
+        requests++;
+        if (++seen === 1) s.write("HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: keep-alive\r\n\r\n");
+        else s.resetAndDestroy();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+    try {
+      // Two posts at once leave two kept-alive sockets.
+      const first = await within(
+        Promise.all([
+          postToSubscriber(post(port, { agent }), Buffer.from("a")),
+          postToSubscriber(post(port, { agent }), Buffer.from("b")),
+        ]),
+        3000,
+        "two posts on two sockets",
+      );
+      assert.deepEqual(first, ["ok", "ok"]);
+      await assert.rejects(
+        within(
+          postToSubscriber(post(port, { agent }), Buffer.from("c")),
+          3000,
+          "the post on two reused sockets",
+        ),
+        { code: "ECONNRESET" },
+      );
+      assert.equal(requests, 4, "two posts, then one post sent twice, not three times");
+    } finally {
+      agent.destroy();
+      server.close();
+    }
+  });
 });

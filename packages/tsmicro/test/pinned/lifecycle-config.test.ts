@@ -38,6 +38,10 @@ describe("dependency ranges (pinned)", { timeout: 10_000 }, () => {
     assert.equal(versionMatches("anything", ""), true);
     assert.equal(versionMatches("3.1.0", "^3.x"), true);
     assert.equal(versionMatches("4.0.0", "^3.x"), false);
+    assert.equal(versionMatches("1.0.0v", "1.0.0"), false, "only a leading v is dropped");
+    assert.equal(versionMatches("1.0.0", "1.0.0v"), false);
+    assert.equal(versionMatches("1.v2.0", "^1.2"), false, "a v inside a version is not dropped");
+    assert.equal(versionMatches("1.2.3-1", "^1.2.3-4"), true, "only major, minor and patch are compared");
   });
 
   it("parseDependency splits name@range at the first @ after the start; no range means any", () => {
@@ -59,7 +63,11 @@ describe("dependency ranges (pinned)", { timeout: 10_000 }, () => {
 
       const t0 = Date.now();
       await assert.rejects(
-        waitForDependencies("shop", registry, ["stock@^3", "price", "cart"], 150),
+        within(
+          waitForDependencies("shop", registry, ["stock@^3", "price", "cart"], 150),
+          3000,
+          "the wait to time out",
+        ),
         (e: { code: number; id: string; retryable: boolean; detail: string }) => {
           assert.equal(e.id, "shop");
           assert.equal(e.code, 503);
@@ -79,6 +87,26 @@ describe("dependency ranges (pinned)", { timeout: 10_000 }, () => {
     } finally {
       await registry.close();
     }
+  });
+
+  it("a version registered with no node does not count, and the registry is asked about every 100 ms", async () => {
+    let asks = 0;
+    const registry = {
+      name: "fake",
+      getService: async (name: string) => {
+        asks++;
+        return name === "stock" ? [{ ...service("stock", [], "2.0.0") }] : [];
+      },
+    } as unknown as Parameters<typeof waitForDependencies>[1];
+    await assert.rejects(
+      within(
+        waitForDependencies("shop", registry, ["stock"], 250),
+        3000,
+        "the wait on an empty version to time out",
+      ),
+      { detail: /its dependencies "stock" were not registered in fake within 250 ms/ },
+    );
+    assert.ok(asks >= 2 && asks <= 5, `asked ${asks} times in 250 ms`);
   });
 });
 
@@ -125,6 +153,12 @@ describe("config values (pinned)", { timeout: 10_000 }, () => {
     assert.equal(parseScalar("0x10"), "0x10");
     assert.equal(parseScalar(" text "), " text ", "text keeps its spaces");
     assert.equal(parseScalar("True"), "True");
+    assert.equal(parseScalar("1.25"), 1.25);
+    assert.equal(parseScalar("1e+5"), 100000);
+    assert.equal(parseScalar("1E10"), 1e10);
+    assert.equal(parseScalar('"quoted"'), '"quoted"', "a JSON string stays the text given, quotes and all");
+    assert.equal(parseScalar('"[x]"'), '"[x]"');
+    assert.equal(parseScalar("a{b}"), "a{b}");
   });
 
   it("camelCase turns kebab and SCREAMING_SNAKE names into camelCase", () => {

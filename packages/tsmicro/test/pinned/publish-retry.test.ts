@@ -25,7 +25,9 @@ describe("publish with retry (pinned)", { timeout: 10_000 }, () => {
     const attempt = () => {
       attempts++;
     };
-    await assert.rejects(publishWithRetry(p({ topic: "a b" }), attempt), { code: 400 });
+    await assert.rejects(within(publishWithRetry(p({ topic: "a b" }), attempt), 2000, "a refusal"), {
+      code: 400,
+    });
     await assert.rejects(publishWithRetry(p({ message: { headers: {}, body: "x" } as never }), attempt), {
       code: 400,
     });
@@ -102,16 +104,38 @@ describe("publish with retry (pinned)", { timeout: 10_000 }, () => {
     let attempts = 0;
     const boom = new Error("not taken");
     await assert.rejects(
-      publishWithRetry(
-        p(),
-        () => {
-          attempts++;
-          throw boom;
-        },
-        false,
+      within(
+        publishWithRetry(
+          p(),
+          () => {
+            attempts++;
+            throw boom;
+          },
+          false,
+        ),
+        2000,
+        "the publish that may not retry",
       ),
       (e) => e === boom,
     );
     assert.equal(attempts, 1);
+  });
+
+  it("ends its deadline: the caller's signal keeps no listener once the publish is over", async () => {
+    let listeners = 0;
+    const signal = {
+      aborted: false,
+      reason: undefined,
+      addEventListener: () => listeners++,
+      removeEventListener: () => listeners--,
+    } as unknown as AbortSignal;
+    await within(
+      publishWithRetry(p({ options: { timeoutMs: 5000, signal } }), (_n, deadline) => {
+        void deadline.signal; // an engine that waits reads the signal, which links the caller's
+      }),
+      2000,
+      "the publish",
+    );
+    assert.equal(listeners, 0);
   });
 });

@@ -72,6 +72,22 @@ describe("registry watchers (pinned)", { timeout: 10_000 }, () => {
     assert.deepEqual(await drain(dead), []);
   });
 
+  it("a watcher stopped by hand leaves no listener on its signal", () => {
+    let listeners = 0;
+    const signal = {
+      aborted: false,
+      addEventListener: () => listeners++,
+      removeEventListener: (type: string) => {
+        if (type === "abort") listeners--;
+      },
+    } as unknown as AbortSignal;
+    const set = createWatcherSet();
+    const w = set.add({ signal });
+    assert.equal(listeners, 1);
+    w.stop();
+    assert.equal(listeners, 0);
+  });
+
   it("stopAll ends every watcher", async () => {
     let empty = 0;
     const set = createWatcherSet(() => empty++);

@@ -56,6 +56,12 @@ describe("router (pinned)", { timeout: 10_000 }, () => {
       response: "string",
     });
     assert.deepEqual(r.get("Hi.inherited")!.endpoint, { name: "Hi.inherited" });
+    const nullProto = Object.assign(Object.create(null), { ping: () => "pong" });
+    assert.deepEqual(
+      new Router().addObject(nullProto, { name: "Bare" }),
+      ["Bare.ping"],
+      "a null-prototype object",
+    );
     const plain = new Router();
     assert.deepEqual(plain.addObject({ ping: () => "pong" }, { name: "Plain" }), ["Plain.ping"]);
   });
@@ -67,6 +73,12 @@ describe("router (pinned)", { timeout: 10_000 }, () => {
       message: "handle(obj): give a class instance, or { name } for a plain object",
     });
     assert.throws(() => r.addObject(Object.create(null), { name: "" }), /give a class instance/);
+    const bare = Object.assign(Object.create(null), { ping: () => 1 });
+    assert.throws(
+      () => r.addObject(bare),
+      /give a class instance/,
+      "no constructor at all: the same TypeError",
+    );
     class Empty {}
     assert.throws(() => r.addObject(new Empty()), {
       message: "handle(Empty): the object has no methods to serve",

@@ -125,8 +125,11 @@ describe("LightAbort (pinned)", { timeout: 10_000 }, () => {
 describe("abortable and sleep (pinned)", { timeout: 10_000 }, () => {
   it("abortable settles as its promise does and leaves no listener behind", async () => {
     const s = countingSignal();
-    assert.equal(await abortable(Promise.resolve(5), s), 5);
-    await assert.rejects(abortable(Promise.reject(new Error("no")), s), /no/);
+    assert.equal(await within(abortable(Promise.resolve(5), s), 1000, "abortable of a resolved promise"), 5);
+    await assert.rejects(
+      within(abortable(Promise.reject(new Error("no")), s), 1000, "abortable of a rejected one"),
+      /no/,
+    );
     assert.equal(s.listeners, 0, "listeners removed once settled");
   });
 
