@@ -50,7 +50,11 @@ export default {
     "!packages/tsmicro/src/**/index.ts",
   ],
   tap: {
-    testFiles: ordered([...testsIn("packages/tsmicro/test"), ...testsIn("packages/tsmicro/test/pinned")]),
+    testFiles: ordered([
+      ...testsIn("packages/tsmicro/test"),
+      ...testsIn("packages/tsmicro/test/pinned"),
+      ...testsIn("packages/tsmicro/test/security"),
+    ]),
     nodeArgs: ["--import", "tsx", "-r", "{{hookFile}}"],
     forceBail: true,
   },
