@@ -197,4 +197,28 @@ describe("post to a subscriber (pinned)", { timeout: 10_000 }, () => {
       server.close();
     }
   });
+
+  it("an answer cut off mid-body fails the post instead of leaving it waiting", async () => {
+    const server = net.createServer((s) =>
+      s.once("data", () => {
+        s.write("HTTP/1.1 500 Internal Server Error\r\ncontent-length: 100\r\n\r\npartial");
+        setTimeout(() => s.destroy(), 20);
+      }),
+    );
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      await assert.rejects(
+        within(
+          postToSubscriber(post(port, { agent }), Buffer.from("a")),
+          3000,
+          "the cut-off answer to fail the post",
+        ),
+      );
+    } finally {
+      agent.destroy();
+      server.close();
+    }
+  });
 });
