@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Packr } from "msgpackr";
 import { decodeMessageFrame, encodeMessageFrame } from "../../src/broker/message-frame.js";
 import { CodecRegistry } from "../../src/codec/codec.js";
 import { createJsonCodec } from "../../src/codec/json.js";
@@ -84,6 +85,11 @@ describe("broker message frame (pinned)", { timeout: 10_000 }, () => {
       () => decodeMessageFrame(Buffer.from([0, 0, 0])),
       refused(/shorter than its 4-byte header length/),
     );
+    assert.throws(
+      () => decodeMessageFrame(Buffer.from([0, 0, 0, 0])),
+      refused(/header is not valid JSON/),
+      "4 bytes hold the length: an empty header is not JSON, not a short message",
+    );
     const ok = frame('{"t":"a","h":{}}');
     assert.equal(decodeMessageFrame(ok).topic, "a", "a header that ends exactly at the end is fine");
     assert.throws(
@@ -145,5 +151,39 @@ describe("msgpack codec (pinned)", { timeout: 10_000 }, () => {
     );
     const nulProto = Uint8Array.from([0x81, 0xa1, 0x6b, 0xc0]);
     assert.deepEqual(msgpack.decode(nulProto), { k: null });
+  });
+
+  it("refuses each non-JSON type a hostile msgpackr sender can write with a 400 naming it, at any depth", () => {
+    const hostile = new Packr({ useRecords: false, structuredClone: true, moreTypes: true });
+    const cases: [string, unknown][] = [
+      ["RegExp", { x: /a/ }],
+      ["Error", [{ e: new Error("b") }]],
+      ["Set", { deep: { s: new Set([1]) } }],
+      ["Date", new Date(0)],
+      ["Float64Array", { f: new Float64Array([1]) }],
+      ["Int8Array", { i: new Int8Array([1]) }],
+      ["undefined", { u: undefined }],
+    ];
+    for (const [kind, value] of cases) {
+      assert.throws(
+        () => msgpack.decode(hostile.pack(value)),
+        (e: unknown) =>
+          e instanceof MicroError &&
+          e.id === "tsmicro" &&
+          e.code === 400 &&
+          e.detail ===
+            `msgpack body holds a ${kind}; only JSON-like values (objects, arrays, strings, numbers, booleans, null, binary) are accepted`,
+        kind,
+      );
+    }
+    const bytes = msgpack.decode(hostile.pack({ u: new Uint8Array([1]), b: Buffer.from([2]) })) as Record<
+      string,
+      Uint8Array
+    >;
+    assert.deepEqual(
+      [...bytes.u!, ...bytes.b!],
+      [1, 2],
+      "bytes, as Uint8Array or Buffer, are binary, not refused",
+    );
   });
 });

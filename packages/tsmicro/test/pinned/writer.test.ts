@@ -105,4 +105,53 @@ describe("frame writer (pinned)", { timeout: 10_000 }, () => {
     assert.ok(answers * 1000 + 100 >= hwm, `not before the mark of ${hwm} bytes (after ${answers} writes)`);
     socket.destroy();
   });
+
+  it("counts the batch not yet written: false once socket buffer plus batch reach the mark, exactly at it included", async () => {
+    const { socket, writes } = await pair();
+    const hwm = socket.writableHighWaterMark;
+    assert.equal(hwm % 8, 0);
+    const w = new FrameWriter(socket);
+    const answers: boolean[] = [];
+    for (let i = 0; i < 8; i++) answers.push(w.write(Buffer.alloc(hwm / 8)));
+    assert.equal(writes.length, 0, "all eight are still batched");
+    assert.deepEqual(
+      answers,
+      [true, true, true, true, true, true, true, false],
+      "the eighth brings the batch to the mark",
+    );
+    socket.destroy();
+  });
+
+  it("a full batch sent at once leaves nothing for the end of the tick: no empty write", async () => {
+    const { socket, writes } = await pair();
+    const w = new FrameWriter(socket);
+    for (let i = 0; i < 16; i++) w.write(Buffer.alloc(10, i));
+    assert.deepEqual(
+      writes.map((b) => b.length),
+      [160],
+    );
+    await new Promise((r) => process.nextTick(r));
+    w.end();
+    assert.deepEqual(
+      writes.map((b) => b.length),
+      [160],
+      "neither the tick's flush nor end() writes an empty buffer",
+    );
+  });
+
+  it("after the socket is ended by someone else: write() is refused and the batch is dropped, with no write-after-end error", async () => {
+    const { socket, writes } = await pair();
+    const errors: Error[] = [];
+    socket.on("error", (e) => errors.push(e));
+    const w = new FrameWriter(socket);
+    w.write(Buffer.from("batched"));
+    socket.end();
+    assert.equal(socket.destroyed, false);
+    await new Promise((r) => process.nextTick(r));
+    assert.equal(w.write(Buffer.from("late")), false, "a half-closed socket takes no more frames");
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(writes, []);
+    assert.deepEqual(errors, []);
+    socket.destroy();
+  });
 });
