@@ -17,6 +17,7 @@ import { MicroError } from "../../src/errors.js";
 
 const refusal = (detail: RegExp | string) => (e: unknown) => {
   assert.ok(e instanceof MicroError, `a MicroError, got ${String(e)}`);
+  assert.equal(e.id, "tsmicro");
   assert.equal(e.code, 400);
   if (typeof detail === "string") assert.equal(e.detail, detail);
   else assert.match(e.detail, detail);

@@ -11,6 +11,7 @@ import { must, resolveOptions } from "../../src/util/options.js";
 
 const refusal = (detail: string) => (e: unknown) => {
   assert.ok(e instanceof MicroError);
+  assert.equal(e.id, "tsmicro");
   assert.equal(e.code, 400);
   assert.equal(e.detail, detail);
   return true;
