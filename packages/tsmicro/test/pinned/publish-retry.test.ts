@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import { type PublishAttempt, publishWithRetry } from "../../src/broker/publish.js";
 import { MicroError } from "../../src/errors.js";
 import { within } from "../helpers.js";
+import { countingSignal } from "../support/counting-signal.js";
 
 const message = { headers: {}, body: new Uint8Array([1]) };
 const p = (o: Partial<PublishAttempt> = {}): PublishAttempt => ({
@@ -122,20 +123,14 @@ describe("publish with retry (pinned)", { timeout: 10_000 }, () => {
   });
 
   it("ends its deadline: the caller's signal keeps no listener once the publish is over", async () => {
-    let listeners = 0;
-    const signal = {
-      aborted: false,
-      reason: undefined,
-      addEventListener: () => listeners++,
-      removeEventListener: () => listeners--,
-    } as unknown as AbortSignal;
+    const caller = countingSignal();
     await within(
-      publishWithRetry(p({ options: { timeoutMs: 5000, signal } }), (_n, deadline) => {
+      publishWithRetry(p({ options: { timeoutMs: 5000, signal: caller.asAbortSignal } }), (_n, deadline) => {
         void deadline.signal; // an engine that waits reads the signal, which links the caller's
       }),
       2000,
       "the publish",
     );
-    assert.equal(listeners, 0);
+    assert.equal(caller.listeners, 0);
   });
 });

@@ -9,6 +9,7 @@ import { createReadThrough } from "../../src/registry/read-through.js";
 import type { RegistryEvent, Watcher } from "../../src/registry/registry.js";
 import { createWatcherSet } from "../../src/registry/watchers.js";
 import { within } from "../helpers.js";
+import { countingSignal } from "../support/counting-signal.js";
 import { node, service } from "../support/selector-nodes.js";
 
 const event = (name: string, id: string): RegistryEvent => ({
@@ -73,19 +74,12 @@ describe("registry watchers (pinned)", { timeout: 10_000 }, () => {
   });
 
   it("a watcher stopped by hand leaves no listener on its signal", () => {
-    let listeners = 0;
-    const signal = {
-      aborted: false,
-      addEventListener: () => listeners++,
-      removeEventListener: (type: string) => {
-        if (type === "abort") listeners--;
-      },
-    } as unknown as AbortSignal;
+    const signal = countingSignal();
     const set = createWatcherSet();
-    const w = set.add({ signal });
-    assert.equal(listeners, 1);
+    const w = set.add({ signal: signal.asAbortSignal });
+    assert.equal(signal.listeners, 1);
     w.stop();
-    assert.equal(listeners, 0);
+    assert.equal(signal.listeners, 0);
   });
 
   it("stopAll ends every watcher", async () => {

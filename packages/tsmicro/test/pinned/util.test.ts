@@ -6,34 +6,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { abortable, sleep } from "../../src/util/abort.js";
-import { LightAbort, type SignalLike } from "../../src/util/light-abort.js";
+import { LightAbort } from "../../src/util/light-abort.js";
 import { processDefault } from "../../src/util/process-default.js";
 import { AsyncQueue } from "../../src/util/queue.js";
 import { within } from "../helpers.js";
-
-/** A signal that counts its listeners, to see that nothing is left attached. */
-function countingSignal(): SignalLike & { listeners: number; abort(reason: unknown): void } {
-  const inner = new LightAbort();
-  const s = {
-    listeners: 0,
-    get aborted() {
-      return inner.aborted;
-    },
-    get reason() {
-      return inner.reason;
-    },
-    addEventListener(type: "abort", l: () => void) {
-      s.listeners++;
-      inner.addEventListener(type, l);
-    },
-    removeEventListener(type: "abort", l: () => void) {
-      s.listeners--;
-      inner.removeEventListener(type, l);
-    },
-    abort: (reason: unknown) => inner.abort(reason),
-  };
-  return s;
-}
+import { countingSignal } from "../support/counting-signal.js";
 
 describe("AsyncQueue (pinned)", { timeout: 10_000 }, () => {
   it("hands out pushed items first in, first out", async () => {
