@@ -224,6 +224,10 @@ describe("http broker subscriber directory (pinned)", { timeout: 10_000 }, () =>
     await d.lookup("t");
     assert.equal(r.reads(), 2, "the cache was emptied");
     assert.equal(r.watchers.length, 2, "the watch was stopped, so a new one is made");
+    // The stopped watch ends after the new one began: it must not make the directory forget the new one.
+    await tick();
+    await d.lookup("t");
+    assert.equal(r.watchers.length, 2, "a third watch was made while the second still runs");
     d.close();
     await r.inner.close();
   });

@@ -139,12 +139,14 @@ describe("http broker subscriber server (pinned)", { timeout: 20_000 }, () => {
     const r = await send(port, "POST", "/broker/%", exact);
     assert.equal(r.status, 400);
     assert.equal(JSON.parse(r.body).detail, "http broker: the request target is not a valid path");
+    assert.equal(JSON.parse(r.body).id, "tsmicro");
   });
 
   it("one byte over the limit is a 413 from the declared length, naming the size and the limit", async () => {
     const big = frame("orders", "x".repeat(100_000));
     const r = await send(port, "POST", "/broker/s1", big);
     assert.equal(r.status, 413);
+    assert.equal(JSON.parse(r.body).id, "tsmicro");
     assert.equal(
       JSON.parse(r.body).detail,
       `http broker: message of ${big.length} bytes exceeds the subscriber's limit of ${exact.length}`,
@@ -169,8 +171,10 @@ describe("http broker subscriber server (pinned)", { timeout: 20_000 }, () => {
     const garbage = await send(port, "POST", "/broker/s1", Buffer.from([0, 0, 0, 200, 1, 2]));
     assert.equal(garbage.status, 400);
     assert.match(JSON.parse(garbage.body).detail, /header length 200 runs past the end/);
+    assert.equal(JSON.parse(garbage.body).id, "tsmicro");
     const other = await send(port, "POST", "/broker/s1", frame("payments", "x"));
     assert.equal(other.status, 400);
+    assert.equal(JSON.parse(other.body).id, "tsmicro");
     assert.equal(
       JSON.parse(other.body).detail,
       `http broker: message for "payments" sent to a subscription to "orders"`,
@@ -184,6 +188,7 @@ describe("http broker subscriber server (pinned)", { timeout: 20_000 }, () => {
       const r = await send(port, "POST", "/broker/s1", exact);
       assert.equal(r.status, 404);
       assert.equal(JSON.parse(r.body).detail, "http broker: the subscription was closed");
+      assert.equal(JSON.parse(r.body).id, "tsmicro");
     } finally {
       open = true;
     }

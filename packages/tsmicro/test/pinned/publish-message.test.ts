@@ -66,6 +66,7 @@ describe("client publish (pinned)", { timeout: 10_000 }, () => {
     const err = await publishMessage(o, table, ctx, newMessage("orders", 1)).catch((e: unknown) => e);
     assert.ok(err instanceof MicroError, String(err));
     assert.equal(err.code, 408);
+    assert.equal(err.id, "tsmicro");
     assert.equal(err.detail, `publish to "orders": the caller's deadline has passed`);
     assert.equal(seen.length, 0);
     assert.equal(table.size, 0);
