@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { MicroError } from "../../src/errors.js";
 import { STORE_KINDS, STORE_PACKAGES, storeFromEnv } from "../../src/store/env.js";
+import { DEFAULT_STORE_DATABASE, DEFAULT_STORE_LIMITS, DEFAULT_STORE_TABLE } from "../../src/store/store.js";
 import { importDriver, lazyBackend } from "../../src/util/driver.js";
 
 const ENV = ["MICRO_STORE", "MICRO_STORE_ADDRESS"] as const;
@@ -82,6 +83,13 @@ describe("storeFromEnv (pinned)", { timeout: 10_000 }, () => {
       if (saved[k] === undefined) delete process.env[k];
       else process.env[k] = saved[k];
     }
+  });
+
+  it("the defaults: go-micro's database and table names, 1 KiB keys, 1 MiB values", () => {
+    assert.equal(DEFAULT_STORE_DATABASE, "micro");
+    assert.equal(DEFAULT_STORE_TABLE, "micro");
+    assert.deepEqual(DEFAULT_STORE_LIMITS, { maxKeyBytes: 1024, maxValueBytes: 1_048_576 });
+    assert.ok(Object.isFrozen(DEFAULT_STORE_LIMITS));
   });
 
   it("each kind names a package of this workspace", () => {
