@@ -40,6 +40,15 @@ export async function within<T>(p: Promise<T>, ms: number, what: string): Promis
   }
 }
 
+/** Polls `cond` every 2 ms for up to `ms`; fails naming `what` (the polling stops either way). */
+export async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`waited ${ms} ms for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 export function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -6,29 +6,18 @@
  * over a service's defaults).
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { afterEach, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { Broker } from "../../src/broker/broker.js";
 import { BROKER_KINDS, BROKER_PACKAGES, brokerFromEnv } from "../../src/broker/env.js";
 import { MicroError } from "../../src/errors.js";
 import { createMemoryRegistry } from "../../src/registry/memory.js";
+import { until } from "../helpers.js";
+import { isolateEnv, workspacePackageNames } from "../support/env-vars.js";
 
 const ENV = ["MICRO_BROKER", "MICRO_BROKER_ADDRESS", "MICRO_BROKER_ADVERTISE"] as const;
 
 describe("brokerFromEnv (pinned)", { timeout: 15_000 }, () => {
-  const saved: Record<string, string | undefined> = {};
-  beforeEach(() => {
-    for (const k of ENV) {
-      saved[k] = process.env[k];
-      delete process.env[k];
-    }
-  });
-  afterEach(() => {
-    for (const k of ENV) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-  });
+  isolateEnv(ENV, true);
 
   it("the packages named are workspace packages", () => {
     assert.deepEqual(BROKER_PACKAGES, {
@@ -47,16 +36,7 @@ describe("brokerFromEnv (pinned)", { timeout: 15_000 }, () => {
       "redis-pubsub",
       "rabbitmq",
     ]);
-    const root = new URL("../../../", import.meta.url);
-    const names = new Set(
-      readdirSync(root).flatMap((d) => {
-        try {
-          return [JSON.parse(readFileSync(new URL(`${d}/package.json`, root), "utf8")).name as string];
-        } catch {
-          return [];
-        }
-      }),
-    );
+    const names = workspacePackageNames();
     for (const p of Object.values(BROKER_PACKAGES)) assert.ok(names.has(p), p);
   });
 
@@ -127,8 +107,7 @@ describe("brokerFromEnv (pinned)", { timeout: 15_000 }, () => {
       { maxDeliver: 1, deadLetterTopic: false },
     );
     await b.publish("t", { headers: {}, body: new Uint8Array([1]) });
-    const end = Date.now() + 3000;
-    while (errors.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    await until(() => errors.length > 0, "onError to hear of the dropped message");
     assert.match(errors[0]?.message ?? "", /dropped a message on "t"/);
     await b.disconnect();
   });

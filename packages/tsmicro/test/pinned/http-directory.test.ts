@@ -44,6 +44,13 @@ function counted() {
   };
 }
 
+/** A directory over `r`'s registry; every interval a minute unless given. */
+const directory = (
+  r: { registry: Registry },
+  o: Partial<{ cacheTtlMs: number; emptyCacheTtlMs: number; goneMs: number }> = {},
+) =>
+  new SubscriberDirectory(r.registry, { cacheTtlMs: 60_000, emptyCacheTtlMs: 60_000, goneMs: 60_000, ...o });
+
 const subscription = (topic: string, queue: string | undefined, id: string) =>
   service(brokerServiceName(topic), [node(id)], groupVersion(queue));
 
@@ -69,11 +76,7 @@ describe("http broker subscriber directory (pinned)", { timeout: 10_000 }, () =>
     await r.inner.register(subscription("t", undefined, "b2"));
     await r.inner.register(subscription("t", "g", "q1"));
     await r.inner.register(subscription("other", undefined, "o1"));
-    const d = new SubscriberDirectory(r.registry, {
-      cacheTtlMs: 60_000,
-      emptyCacheTtlMs: 60_000,
-      goneMs: 60_000,
-    });
+    const d = directory(r);
     assert.deepEqual(summary(await d.lookup("t")), {
       broadcast: ["b1", "b2"],
       groups: { "queue:g": ["q1"] },
@@ -85,11 +88,7 @@ describe("http broker subscriber directory (pinned)", { timeout: 10_000 }, () =>
   it("caches a lookup for cacheTtlMs, and an empty one only for emptyCacheTtlMs", async () => {
     const r = counted();
     await r.inner.register(subscription("full", undefined, "b1"));
-    const d = new SubscriberDirectory(r.registry, {
-      cacheTtlMs: 60_000,
-      emptyCacheTtlMs: 30,
-      goneMs: 60_000,
-    });
+    const d = directory(r, { emptyCacheTtlMs: 30 });
     await d.lookup("full");
     await d.lookup("full");
     assert.equal(r.reads(), 1, "the second lookup of a topic with subscribers is served from the cache");
@@ -108,11 +107,7 @@ describe("http broker subscriber directory (pinned)", { timeout: 10_000 }, () =>
   it("reads a topic with subscribers again once cacheTtlMs has passed", async () => {
     const r = counted();
     await r.inner.register(subscription("full", undefined, "b1"));
-    const d = new SubscriberDirectory(r.registry, {
-      cacheTtlMs: 30,
-      emptyCacheTtlMs: 60_000,
-      goneMs: 60_000,
-    });
+    const d = directory(r, { cacheTtlMs: 30 });
     await d.lookup("full");
     await d.lookup("full");
     assert.equal(r.reads(), 1);
@@ -126,11 +121,7 @@ describe("http broker subscriber directory (pinned)", { timeout: 10_000 }, () =>
   it("one watch: a change to a topic's subscriptions is seen by the next lookup; other services are ignored", async () => {
     const r = counted();
     await r.inner.register(subscription("t", undefined, "b1"));
-    const d = new SubscriberDirectory(r.registry, {
-      cacheTtlMs: 60_000,
-      emptyCacheTtlMs: 60_000,
-      goneMs: 60_000,
-    });
+    const d = directory(r);
     await d.lookup("t");
     await d.lookup("t");
     assert.equal(r.watchers.length, 1, "one watch for every lookup");
@@ -148,11 +139,7 @@ describe("http broker subscriber directory (pinned)", { timeout: 10_000 }, () =>
 
   it("when its watch ends, the next lookup watches again", async () => {
     const r = counted();
-    const d = new SubscriberDirectory(r.registry, {
-      cacheTtlMs: 60_000,
-      emptyCacheTtlMs: 60_000,
-      goneMs: 60_000,
-    });
+    const d = directory(r);
     await d.lookup("t");
     assert.equal(r.watchers.length, 1);
     r.watchers[0]!.stop();
@@ -170,11 +157,7 @@ describe("http broker subscriber directory (pinned)", { timeout: 10_000 }, () =>
     const r = counted();
     await r.inner.register(subscription("t", undefined, "b1"));
     await r.inner.register(subscription("t", "g", "q1"));
-    const d = new SubscriberDirectory(r.registry, {
-      cacheTtlMs: 60_000,
-      emptyCacheTtlMs: 60_000,
-      goneMs: 40,
-    });
+    const d = directory(r, { goneMs: 40 });
     const b1: Node = node("b1");
     const q1: Node = node("q1");
     d.mark("t", b1, new Error("refused"));
@@ -193,18 +176,14 @@ describe("http broker subscriber directory (pinned)", { timeout: 10_000 }, () =>
   it("a successful delivery clears the skip at once; goneMs 0 skips nothing", async () => {
     const r = counted();
     await r.inner.register(subscription("t", undefined, "b1"));
-    const d = new SubscriberDirectory(r.registry, {
-      cacheTtlMs: 60_000,
-      emptyCacheTtlMs: 60_000,
-      goneMs: 60_000,
-    });
+    const d = directory(r);
     d.gone(node("b1"));
     assert.deepEqual(summary(await d.lookup("t")).broadcast, []);
     d.mark("t", node("b1"));
     assert.deepEqual(summary(await d.lookup("t")).broadcast, ["b1"]);
     d.close();
 
-    const z = new SubscriberDirectory(r.registry, { cacheTtlMs: 60_000, emptyCacheTtlMs: 60_000, goneMs: 0 });
+    const z = directory(r, { goneMs: 0 });
     z.gone(node("b1"));
     await tick(5);
     assert.deepEqual(summary(await z.lookup("t")).broadcast, ["b1"]);
@@ -214,11 +193,7 @@ describe("http broker subscriber directory (pinned)", { timeout: 10_000 }, () =>
 
   it("close() stops the watch and empties the cache", async () => {
     const r = counted();
-    const d = new SubscriberDirectory(r.registry, {
-      cacheTtlMs: 60_000,
-      emptyCacheTtlMs: 60_000,
-      goneMs: 60_000,
-    });
+    const d = directory(r);
     await d.lookup("t");
     d.close();
     await d.lookup("t");

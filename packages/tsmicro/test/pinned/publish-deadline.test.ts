@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { PublishDeadline, publishDeadline } from "../../src/broker/deadline.js";
 import { MicroError } from "../../src/errors.js";
-import { within } from "../helpers.js";
+import { until, within } from "../helpers.js";
 import { countingSignal } from "../support/counting-signal.js";
 import { exitsAlone } from "../support/exits-alone.js";
 
@@ -20,15 +20,6 @@ const thrown = (f: () => void): unknown => {
   }
   return undefined;
 };
-
-/** Polls `cond` for up to 2 s; fails naming `what` (the polling stops either way). */
-async function waitFor(cond: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + 2000;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`waited 2 s for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe("publish deadline (pinned)", { timeout: 10_000 }, () => {
   it("defaults to 5 s; remainingMs counts down and never goes below 0", async () => {
@@ -144,7 +135,7 @@ describe("publish deadline (pinned)", { timeout: 10_000 }, () => {
     const d3 = publishDeadline({ timeoutMs: 10 }, "b", "t");
     const unwatch = d3.watch((r) => reasons.push(`d3: ${String(r)}`));
     unwatch();
-    await waitFor(() => reasons.length >= 2, "two fails");
+    await until(() => reasons.length >= 2, "two fails");
     await new Promise((r) => setTimeout(r, 60));
     assert.equal(
       reasons.length,
@@ -166,10 +157,10 @@ describe("publish deadline (pinned)", { timeout: 10_000 }, () => {
   it("watch: the sweep starts again for a deadline watched after it stopped", async () => {
     const first: unknown[] = [];
     publishDeadline({ timeoutMs: 5 }, "b", "t").watch((r) => first.push(r));
-    await waitFor(() => first.length > 0, "the first watch to fail");
+    await until(() => first.length > 0, "the first watch to fail");
     await new Promise((r) => setTimeout(r, 60)); // the sweep found nothing left and stopped
     const second: unknown[] = [];
     publishDeadline({ timeoutMs: 5 }, "b", "t").watch((r) => second.push(r));
-    await waitFor(() => second.length > 0, "the second watch to fail, by a new sweep");
+    await until(() => second.length > 0, "the second watch to fail, by a new sweep");
   });
 });

@@ -6,13 +6,13 @@
  * backend's, never started for a watcher stopped first) and close.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { afterEach, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { MicroError } from "../../src/errors.js";
 import { REGISTRY_KINDS, REGISTRY_PACKAGES, registryFromEnv } from "../../src/registry/default.js";
 import { createMemoryRegistry } from "../../src/registry/memory.js";
 import type { Registry, RegistryEvent, WatchOptions } from "../../src/registry/registry.js";
 import { within } from "../helpers.js";
+import { isolateEnv, workspacePackageNames } from "../support/env-vars.js";
 import { node, service } from "../support/selector-nodes.js";
 
 const ENV = ["MICRO_REGISTRY", "MICRO_REGISTRY_ADDRESS"] as const;
@@ -51,30 +51,12 @@ function backendPackage() {
 }
 
 describe("registryFromEnv (pinned)", { timeout: 10_000 }, () => {
-  const saved: Record<string, string | undefined> = {};
-  beforeEach(() => {
-    for (const k of ENV) saved[k] = process.env[k];
-  });
-  afterEach(() => {
-    for (const k of ENV) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-  });
+  isolateEnv(ENV);
 
   it("the packages named are workspace packages", () => {
     assert.deepEqual(REGISTRY_PACKAGES, { etcd: "@tsmicro/etcd", nats: "@tsmicro/nats" });
     assert.deepEqual(REGISTRY_KINDS, ["local", "memory", "etcd", "nats"]);
-    const root = new URL("../../../", import.meta.url);
-    const names = new Set(
-      readdirSync(root).flatMap((d) => {
-        try {
-          return [JSON.parse(readFileSync(new URL(`${d}/package.json`, root), "utf8")).name as string];
-        } catch {
-          return [];
-        }
-      }),
-    );
+    const names = workspacePackageNames();
     for (const p of Object.values(REGISTRY_PACKAGES)) assert.ok(names.has(p), p);
   });
 

@@ -5,7 +5,7 @@
  * rows; rows read back from storage (defaults, overrides, the expiry rule); liveness at the edge.
  */
 import assert from "node:assert/strict";
-import { afterEach, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { RegistryRow, Service } from "../../src/registry/registry.js";
 import {
   diff,
@@ -19,7 +19,7 @@ import {
   servicesOfRows,
   type Table,
 } from "../../src/registry/table.js";
-import { registryRefusals } from "../../src/registry/validate.js";
+import { captureRefusals } from "../support/refusals.js";
 
 const svc = (over: Partial<Service> = {}): Service => ({
   name: "greeter",
@@ -37,15 +37,7 @@ const table = (rows: RegistryRow[]): Table =>
   new Map(rows.map((r) => [rowKey(r.name, r.version, r.node.id), r]));
 
 describe("registry table (pinned)", () => {
-  const logged: string[] = [];
-  const original = registryRefusals.log;
-  beforeEach(() => {
-    logged.length = 0;
-    registryRefusals.log = (m) => logged.push(m);
-  });
-  afterEach(() => {
-    registryRefusals.log = original;
-  });
+  const logged = captureRefusals();
 
   it("rowKey joins name, version and node id with NUL", () => {
     assert.equal(rowKey("a", "1", "n"), "a\u00001\u0000n");

@@ -6,7 +6,7 @@
  * values clipped, and refusals logged once per node and reason with a bounded memory.
  */
 import assert from "node:assert/strict";
-import { afterEach, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { RegistryRow } from "../../src/registry/registry.js";
 import {
   checkAddress,
@@ -17,6 +17,7 @@ import {
   reportRefusal,
   validRow,
 } from "../../src/registry/validate.js";
+import { captureRefusals } from "../support/refusals.js";
 
 const row = (over: Partial<RegistryRow> = {}): RegistryRow => ({
   name: "greeter",
@@ -138,15 +139,8 @@ describe("registry record checks (pinned)", () => {
 });
 
 describe("registry refusals (pinned)", () => {
-  const logged: string[] = [];
+  const logged = captureRefusals();
   const original = registryRefusals.log;
-  beforeEach(() => {
-    logged.length = 0;
-    registryRefusals.log = (m) => logged.push(m);
-  });
-  afterEach(() => {
-    registryRefusals.log = original;
-  });
 
   it("validRow passes a good row through and refuses a bad one, logged once per node and reason", () => {
     const good = row({ name: "vr-good" });

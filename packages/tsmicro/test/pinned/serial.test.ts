@@ -11,7 +11,7 @@ import type { BrokerHandler, SubscribeOptions } from "../../src/broker/broker.js
 import { resolveSubscribeOptions } from "../../src/broker/options.js";
 import { DEFAULT_DRAIN_TIMEOUT_MS, SerialSubscription } from "../../src/broker/serial.js";
 import type { MicroError } from "../../src/errors.js";
-import { within } from "../helpers.js";
+import { until, within } from "../helpers.js";
 
 const msg = (text: string) => ({ headers: {}, body: Buffer.from(text) });
 const text = (b: Uint8Array) => Buffer.from(b).toString();
@@ -38,14 +38,6 @@ function gate() {
     open = r;
   });
   return { p, open };
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + 3000;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`waited 3 s for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 describe("serial subscription (pinned)", { timeout: 15_000 }, () => {

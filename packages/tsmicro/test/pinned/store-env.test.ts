@@ -5,12 +5,12 @@
  * fails after it, and the store's name, limits and default kind before anything is loaded.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { afterEach, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { MicroError } from "../../src/errors.js";
 import { STORE_KINDS, STORE_PACKAGES, storeFromEnv } from "../../src/store/env.js";
 import { DEFAULT_STORE_DATABASE, DEFAULT_STORE_LIMITS, DEFAULT_STORE_TABLE } from "../../src/store/store.js";
 import { importDriver, lazyBackend } from "../../src/util/driver.js";
+import { isolateEnv, workspacePackageNames } from "../support/env-vars.js";
 
 const ENV = ["MICRO_STORE", "MICRO_STORE_ADDRESS"] as const;
 
@@ -74,16 +74,7 @@ describe("loading a backend package (pinned)", { timeout: 10_000 }, () => {
 });
 
 describe("storeFromEnv (pinned)", { timeout: 10_000 }, () => {
-  const saved: Record<string, string | undefined> = {};
-  beforeEach(() => {
-    for (const k of ENV) saved[k] = process.env[k];
-  });
-  afterEach(() => {
-    for (const k of ENV) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-  });
+  isolateEnv(ENV);
 
   it("the defaults: go-micro's database and table names, 1 KiB keys, 1 MiB values", () => {
     assert.equal(DEFAULT_STORE_DATABASE, "micro");
@@ -93,16 +84,7 @@ describe("storeFromEnv (pinned)", { timeout: 10_000 }, () => {
   });
 
   it("each kind names a package of this workspace", () => {
-    const root = new URL("../../../", import.meta.url);
-    const names = new Set(
-      readdirSync(root).flatMap((d) => {
-        try {
-          return [JSON.parse(readFileSync(new URL(`${d}/package.json`, root), "utf8")).name as string];
-        } catch {
-          return [];
-        }
-      }),
-    );
+    const names = workspacePackageNames();
     assert.deepEqual(STORE_PACKAGES, {
       file: "@tsmicro/sqlite",
       sqlite: "@tsmicro/sqlite",
