@@ -32,8 +32,10 @@ export function implement<E extends Endpoints>(
   contract: Contract<E>,
   handlers: Implementation<E>,
 ): Mountable {
-  for (const key of Object.keys(handlers)) {
-    if (!(key in contract.endpoints)) {
+  // An extra function is a misspelt handler; other own fields are an instance's state (a class
+  // with its dependencies), which the types allow and which is not refused.
+  for (const [key, value] of Object.entries(handlers)) {
+    if (typeof value === "function" && !(key in contract.endpoints)) {
       throw new TypeError(`implement(${contract.name}): "${key}" is not an endpoint of the contract`);
     }
   }
