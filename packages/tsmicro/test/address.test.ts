@@ -5,7 +5,6 @@
  * inside network namespaces and dials the registered address from another namespace.
  */
 import assert from "node:assert/strict";
-import type { NetworkInterfaceInfo } from "node:os";
 import { afterEach, describe, it } from "node:test";
 import { createHttpBroker } from "../src/broker/http.js";
 import { brokerServiceName } from "../src/broker/http-directory.js";
@@ -24,25 +23,7 @@ import {
 } from "../src/transport/address.js";
 import { createTcpTransport } from "../src/transport/tcp.js";
 import type { Transport } from "../src/transport/transport.js";
-
-const v4 = (address: string, internal = false): NetworkInterfaceInfo => ({
-  address,
-  netmask: "255.255.255.0",
-  family: "IPv4",
-  mac: "02:00:00:00:00:01",
-  internal,
-  cidr: `${address}/24`,
-});
-const v6 = (address: string, internal = false): NetworkInterfaceInfo => ({
-  address,
-  netmask: "ffff:ffff:ffff:ffff::",
-  family: "IPv6",
-  mac: "02:00:00:00:00:01",
-  internal,
-  cidr: `${address}/64`,
-  scopeid: 0,
-});
-const loopbackOnly = () => ({ lo: [v4("127.0.0.1", true), v6("::1", true)] });
+import { loopbackOnly, v4, v6 } from "./support/interfaces.js";
 
 describe("advertisedAddress", () => {
   it("a wildcard IPv4 bind registers the first non-loopback, non-link-local IPv4 address", () => {
