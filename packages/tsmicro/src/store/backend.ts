@@ -122,7 +122,8 @@ export function defineStore(backend: StoreBackend, options: StoreOptions = {}): 
       }
       return f().catch(failed(op));
     } catch (err) {
-      return Promise.reject(err);
+      // A check's MicroError as is; a backend that threw instead of rejecting, mapped the same way.
+      return Promise.reject(err).catch(failed(op));
     }
   };
   const exactQuery = (key: string): Query & { exact: string } => ({
