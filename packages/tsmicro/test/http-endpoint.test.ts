@@ -5,64 +5,12 @@
  * and closes the listener. Both brokers' own suites cover the rest through their wire formats.
  */
 import assert from "node:assert/strict";
-import http from "node:http";
 import { describe, it } from "node:test";
-import { createSubscriptionEndpoint, type SubscriptionEndpointOptions } from "../src/broker/http-endpoint.js";
 import { createMemoryRegistry } from "../src/registry/memory.js";
 import type { Registry } from "../src/registry/registry.js";
+import { endpointFor, nodesOf, probe } from "./support/sub-endpoint.js";
 
 const TOPIC = `endpoint-${process.pid}-${Date.now()}`;
-
-/** A server that answers 200 when `?id=` names a live subscription, 404 when not. */
-const probeServer: SubscriptionEndpointOptions["createServer"] = (lookup) =>
-  http.createServer((req, res) => {
-    const id = new URL(req.url ?? "/", "http://x").searchParams.get("id") ?? "";
-    res.writeHead(lookup(id) === undefined ? 404 : 200).end();
-  });
-
-async function probe(address: string, id: string): Promise<number | string> {
-  try {
-    const res = await fetch(`http://${address}/?id=${encodeURIComponent(id)}`, {
-      signal: AbortSignal.timeout(5000),
-    });
-    return res.status;
-  } catch (err) {
-    return ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? String(err);
-  }
-}
-
-function endpointFor(registry: Registry, released: { count: number }) {
-  let n = 0;
-  return createSubscriptionEndpoint({
-    name: "test endpoint",
-    registry,
-    address: "127.0.0.1:0",
-    advertise: undefined,
-    addressOption: "test endpoint address",
-    advertiseOption: "the test endpoint's advertise option",
-    label: "test endpoint",
-    registerTtlMs: 60_000,
-    registerIntervalMs: 30_000,
-    onError: () => {},
-    createServer: probeServer,
-    record: (s, address) => ({
-      name: `sub.${s.topic}`,
-      version: s.queue ?? "all",
-      metadata: {},
-      endpoints: [],
-      nodes: [{ id: s.id, address, metadata: { topic: s.topic } }],
-    }),
-    newId: (topic) => `${topic}-${++n}`,
-    publish: async () => {},
-    release: () => {
-      released.count++;
-    },
-  });
-}
-
-async function nodesOf(registry: Registry, topic: string) {
-  return (await registry.getService(`sub.${topic}`)).flatMap((s) => s.nodes);
-}
 
 describe("subscription endpoint (tsmicro/plugin)", () => {
   it("a subscription is a registry node at the listener's address, served until unsubscribed", async () => {

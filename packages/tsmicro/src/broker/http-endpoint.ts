@@ -74,37 +74,42 @@ export function createSubscriptionEndpoint(o: SubscriptionEndpointOptions): Subs
 
   const record = (s: EndpointSubscription) => o.record(s, advertised);
 
+  const start = async (): Promise<void> => {
+    const srv = o.createServer((id) => subs.get(id)?.sub);
+    await listenAt(srv, o.address, o.addressOption);
+    const a = srv.address() as AddressInfo;
+    try {
+      advertised = advertisedAddress(joinHostPort(a.address, a.port), {
+        advertise: o.advertise,
+        option: o.advertiseOption,
+      });
+    } catch (err) {
+      await new Promise<void>((r) => srv.close(() => r()));
+      throw err;
+    }
+    server = srv;
+    refresh = startInterval(
+      () => {
+        for (const s of subs.values()) {
+          registry.register(record(s), { ttlMs: o.registerTtlMs }).catch((err: Error) => {
+            onError(new Error(`${o.label}: could not refresh subscription to "${s.topic}": ${err.message}`));
+          });
+        }
+      },
+      o.registerIntervalMs,
+      true,
+    );
+  };
+  // One start shared by concurrent connects; a failed one (the port taken, a refused advertise)
+  // is forgotten, so that the next connect tries again.
   const listen = (): Promise<void> => {
-    starting ??= (async () => {
-      const srv = o.createServer((id) => subs.get(id)?.sub);
-      await listenAt(srv, o.address, o.addressOption);
-      const a = srv.address() as AddressInfo;
-      try {
-        advertised = advertisedAddress(joinHostPort(a.address, a.port), {
-          advertise: o.advertise,
-          option: o.advertiseOption,
-        });
-      } catch (err) {
-        starting = undefined;
-        await new Promise<void>((r) => srv.close(() => r()));
-        throw err;
-      }
-      server = srv;
-      refresh = startInterval(
-        () => {
-          for (const s of subs.values()) {
-            registry.register(record(s), { ttlMs: o.registerTtlMs }).catch((err: Error) => {
-              onError(
-                new Error(`${o.label}: could not refresh subscription to "${s.topic}": ${err.message}`),
-              );
-            });
-          }
-        },
-        o.registerIntervalMs,
-        true,
-      );
-    })();
-    return starting;
+    if (starting !== undefined) return starting;
+    const p = start().catch((err: unknown) => {
+      if (starting === p) starting = undefined;
+      throw err;
+    });
+    starting = p;
+    return p;
   };
 
   const connect = async () => {
