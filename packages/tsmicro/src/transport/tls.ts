@@ -218,7 +218,13 @@ export function describeTlsServerError(
   authorizationError?: string | Error,
 ): string {
   // A client certificate that fails verification shows only on the socket, as a hang-up.
-  const code = authorizationError === undefined ? (err.code ?? "") : String(authorizationError);
+  // Node sets it to the verify error's code (a string), though its types say Error.
+  const code =
+    authorizationError === undefined
+      ? (err.code ?? "")
+      : typeof authorizationError === "string"
+        ? authorizationError
+        : ((authorizationError as { code?: string }).code ?? authorizationError.message);
   const tail = ` (${code || "no code"}: ${firstLine(err.message)})`;
   if (code === "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE") {
     return `tls: missing client certificate: ${peer} sent none and mutual TLS requires one${tail}`;
