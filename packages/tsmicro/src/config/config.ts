@@ -98,18 +98,26 @@ export async function loadConfig<T>(options: LoadConfigOptions<T>): Promise<Conf
   const onError = options.onError ?? ((e: MicroError) => console.error(`tsmicro config: ${e.detail}`));
   const layers: ConfigValues[] = await Promise.all(sources.map((s) => s.load()));
 
-  // Which source set each leaf last: the one an error names.
+  // Which source set each leaf last: the one an error names. The latest layer that sets the
+  // leaf, or replaces a parent of it with a non-object; failing that (a missing leaf), the latest
+  // one that sets a parent object. A layer that only sets a sibling is not the origin.
   const origin = (path: string): string => {
+    let parentOf: string | undefined;
     for (let i = layers.length - 1; i >= 0; i--) {
-      let probe = path;
-      for (;;) {
-        if (valueAt(layers[i], probe) !== undefined) return sources[i]!.name;
+      for (let probe = path; ; ) {
+        const v = valueAt(layers[i], probe);
+        if (v !== undefined) {
+          if (probe === path || typeof v !== "object" || v === null || Array.isArray(v))
+            return sources[i]!.name;
+          parentOf ??= sources[i]!.name;
+          break;
+        }
         const dot = probe.lastIndexOf(".");
         if (dot === -1) break;
         probe = probe.slice(0, dot);
       }
     }
-    return "no source (missing)";
+    return parentOf ?? "no source (missing)";
   };
   const build = async (): Promise<{ value: T; merged: ConfigValues }> => {
     const merged = layers.reduce<ConfigValues>((acc, l) => mergeValues(acc, l), {});
