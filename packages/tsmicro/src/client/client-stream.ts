@@ -6,7 +6,7 @@
  */
 import type { Codec } from "../codec/codec.js";
 import type { Context } from "../context.js";
-import { Code, cancelled, MicroError, timeout } from "../errors.js";
+import { abortError, Code, cancelled, MicroError, timeout } from "../errors.js";
 import type { InflightCall, InflightTable } from "../inflight.js";
 import { isTransportFailure } from "../transport/failure.js";
 import type { Connection, TransportStream } from "../transport/transport.js";
@@ -62,7 +62,8 @@ export async function openStream<Req, Rsp>(
   const deadline = deadlineOf(started, opts.requestTimeoutMs, ctx.deadline);
 
   const controller = new AbortController();
-  const unlinkCtx = linkSignal(ctx.signal, controller);
+  // The context's reason as the caller's cancel (a 499, as a unary call has it), whatever it is.
+  const unlinkCtx = linkSignal(ctx.signal, { abort: (r) => controller.abort(abortError(r, req.service)) });
   const unlinkOpt = opts.signal === undefined ? noop : linkCancel(opts.signal, controller, req.service, hop);
   const timer = startTimer(
     () =>
@@ -92,6 +93,8 @@ export async function openStream<Req, Rsp>(
   };
 
   try {
+    // A caller that gave up already (its context or signal): nothing is dialled or opened.
+    if (controller.signal.aborted) throw controller.signal.reason;
     const codec = o.codecs.get(req.contentType ?? o.contentType, req.service);
     const metadata = opts.metadata === undefined ? ctx.metadata : { ...ctx.metadata, ...opts.metadata };
     const conn = await reach(attempt, snap, req, opts, controller.signal);
@@ -127,7 +130,7 @@ export async function openStream<Req, Rsp>(
     return stream;
   } catch (err) {
     const e = controller.signal.aborted
-      ? MicroError.from(controller.signal.reason, req.service)
+      ? abortError(controller.signal.reason, req.service)
       : MicroError.from(err, req.service);
     // An open transport stream must end with the call, or its connection never drains.
     transport?.abort(e);
@@ -149,7 +152,7 @@ async function reach(
     try {
       return await attempt.connect(signal);
     } catch (err) {
-      if (signal.aborted) throw MicroError.from(signal.reason, req.service);
+      if (signal.aborted) throw abortError(signal.reason, req.service);
       const e = MicroError.from(err, req.service);
       attempt.failed(e);
       if (!e.retryable || attempt.number > retries) throw e;
