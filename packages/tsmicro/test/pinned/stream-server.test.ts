@@ -244,6 +244,7 @@ describe("stream server (pinned)", { timeout: 20_000 }, () => {
     });
     s.add("Chat.guarded", "bidi", async function* () {
       ran++;
+      yield 1;
     });
     const feed = new Inbound(h("Chat.feed"), [{ q: 1 }]);
     s.dispatch(feed);
