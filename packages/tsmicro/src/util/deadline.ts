@@ -45,12 +45,12 @@ class LongTimer {
 }
 
 /**
- * Calls `fn` once `delayMs` has passed. `Infinity` (or any non-finite delay but NaN) means
- * never: no timer is set. A negative or NaN delay fires on the next turn. `unref`: the timer
- * does not keep the process alive.
+ * Calls `fn` once `delayMs` has passed. `Infinity` means never: no timer is set. A negative
+ * or NaN delay fires on the next turn. `unref`: the timer does not keep the process alive.
  */
 export function startTimer(fn: () => void, delayMs: number, unref = false): DeadlineTimer {
   if (delayMs === Number.POSITIVE_INFINITY) return undefined;
+  // setTimeout would run these as 1 ms too, but Node 23+ warns (TimeoutNegativeWarning, TimeoutNaNWarning).
   if (!(delayMs > 0)) delayMs = 0;
   if (delayMs > MAX_TIMER_MS) return new LongTimer(fn, delayMs, unref);
   const t = setTimeout(fn, delayMs);
@@ -61,7 +61,7 @@ export function startTimer(fn: () => void, delayMs: number, unref = false): Dead
 /** Stops a timer from `startTimer` (any value it returned, undefined included). */
 export function stopTimer(timer: DeadlineTimer): void {
   if (timer instanceof LongTimer) timer.clear();
-  else if (timer !== undefined) clearTimeout(timer);
+  else clearTimeout(timer);
 }
 
 /** An interval set by `startInterval`; `undefined` when none was needed (an infinite period). */
@@ -70,11 +70,10 @@ export type IntervalTimer = ReturnType<typeof setInterval> | LongInterval | unde
 /** A period longer than setInterval can hold: a chained timer, re-armed after each call. */
 class LongInterval {
   #timer: DeadlineTimer;
-  #stopped = false;
 
   constructor(fn: () => void, periodMs: number, unref: boolean) {
+    // Re-armed before `fn` runs, so that a `clear()` from inside `fn` stops the next one.
     const tick = () => {
-      if (this.#stopped) return;
       this.#timer = startTimer(tick, periodMs, unref);
       fn();
     };
@@ -82,7 +81,6 @@ class LongInterval {
   }
 
   clear(): void {
-    this.#stopped = true;
     stopTimer(this.#timer);
   }
 }
@@ -95,7 +93,7 @@ class LongInterval {
 export function startInterval(fn: () => void, periodMs: number, unref = false): IntervalTimer {
   if (periodMs === Number.POSITIVE_INFINITY) return undefined;
   if (periodMs > MAX_TIMER_MS) return new LongInterval(fn, periodMs, unref);
-  if (!(periodMs >= 1)) periodMs = 1;
+  if (!(periodMs >= 1)) periodMs = 1; // as setInterval would, without Node 23+'s warning
   const t = setInterval(fn, periodMs);
   if (unref) t.unref?.();
   return t;
@@ -104,7 +102,7 @@ export function startInterval(fn: () => void, periodMs: number, unref = false): 
 /** Stops an interval from `startInterval` (any value it returned, undefined included). */
 export function stopInterval(timer: IntervalTimer): void {
   if (timer instanceof LongInterval) timer.clear();
-  else if (timer !== undefined) clearInterval(timer);
+  else clearInterval(timer);
 }
 
 /**

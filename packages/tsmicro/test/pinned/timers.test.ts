@@ -20,7 +20,7 @@ import {
   wireTimeoutMs,
 } from "../../src/util/deadline.js";
 import { countingSignal } from "../support/counting-signal.js";
-import { exitsAlone } from "../support/exits-alone.js";
+import { exitsAlone, keepsAlive } from "../support/exits-alone.js";
 
 const turn = () => new Promise((r) => setTimeout(r, 5));
 
@@ -150,6 +150,18 @@ describe("timers (pinned)", { timeout: 10_000 }, () => {
     await exitsAlone(
       `import { startTimer, startInterval, MAX_TIMER_MS } from ${JSON.stringify(src)}; startTimer(() => {}, MAX_TIMER_MS + 1000, true); startInterval(() => {}, MAX_TIMER_MS + 1000, true)`,
       "a 25-day unref'd timer and interval",
+    );
+  });
+
+  it("without unref, a chained timer and a chained interval each keep the process alive (the harness's negative control)", async () => {
+    const src = new URL("../../src/util/deadline.ts", import.meta.url).href;
+    await keepsAlive(
+      `import { startTimer, MAX_TIMER_MS } from ${JSON.stringify(src)}; startTimer(() => {}, MAX_TIMER_MS + 1000)`,
+      "a 25-day timer",
+    );
+    await keepsAlive(
+      `import { startInterval, MAX_TIMER_MS } from ${JSON.stringify(src)}; startInterval(() => {}, MAX_TIMER_MS + 1000)`,
+      "a 25-day interval",
     );
   });
 });

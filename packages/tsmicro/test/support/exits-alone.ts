@@ -29,3 +29,30 @@ export async function exitsAlone(script: string, what: string): Promise<void> {
     child.kill("SIGKILL");
   }
 }
+
+/**
+ * The negative of `exitsAlone`: `script` leaves `what` open, which must keep the process
+ * running for `ms` after it is set up (then the process is killed).
+ */
+export async function keepsAlive(script: string, what: string, ms = 1000): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "--input-type=module", "-e", `${script}; console.log("ready");`],
+    { stdio: ["ignore", "pipe", "ignore"] },
+  );
+  let exited = false;
+  child.on("exit", () => {
+    exited = true;
+  });
+  try {
+    await within(
+      new Promise((resolve) => child.stdout.once("data", resolve)),
+      15_000,
+      `the child process to set up ${what}`,
+    );
+    await new Promise((r) => setTimeout(r, ms));
+    assert.equal(exited, false, `${what} should have kept the process alive for ${ms} ms`);
+  } finally {
+    child.kill("SIGKILL");
+  }
+}
