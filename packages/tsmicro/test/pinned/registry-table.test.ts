@@ -88,6 +88,12 @@ describe("registry table (pinned)", () => {
     });
     const bad = { ...row!, node: { ...row!.node, address: "http://evil:80" } };
     assert.deepEqual(registryEventOf("create", bad), nodeDeleteEvent("greeter", "1", "n1"));
+    // A row with no node at all (a corrupt backend entry) is still reported, not a TypeError.
+    const { node: _, ...nodeless } = row!;
+    assert.deepEqual(
+      registryEventOf("create", nodeless as never),
+      nodeDeleteEvent("greeter", "1", "undefined"),
+    );
     assert.deepEqual(nodeDeleteEvent("s", "v", "id"), {
       type: "delete",
       service: {
@@ -98,7 +104,7 @@ describe("registry table (pinned)", () => {
         nodes: [{ id: "id", address: "", metadata: {} }],
       },
     });
-    assert.equal(logged.length, 1, "the refusal is logged");
+    assert.equal(logged.length, 2, "each refusal is logged");
   });
 
   it("diff: creates and updates first, then deletes; unchanged rows give nothing", () => {

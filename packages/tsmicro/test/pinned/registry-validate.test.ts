@@ -49,7 +49,7 @@ describe("registry record checks (pinned)", () => {
     assert.equal(checkAddress(42), "address is not a string");
     assert.equal(checkAddress("localhost"), `address "localhost" is not host:port`);
     assert.equal(checkAddress(":80"), `address ":80" is not host:port`);
-    for (const port of ["0", "65536", "123456", "8a", ""])
+    for (const port of ["0", "65536", "123456", "8a", "", "x80", "1e3", " 80", "0x50"])
       assert.equal(checkAddress(`h:${port}`), `address "h:${port}" has no port 1-65535`, port);
     for (const bad of ["http://h:80", "a..b:80", "a b:80", "-a:80", "a-:80", "user@h:80", "h/x:80"])
       assert.equal(
