@@ -297,7 +297,8 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
   });
 
   it("keepalive: a server that answers the ping keeps the connection", async () => {
-    const { conn, peer } = await open(1024 * 1024, 50);
+    // 300 ms: a loaded machine's stall must not outlast a whole interval between ping and pong.
+    const { conn, peer } = await open(1024 * 1024, 300);
     const a = conn.request(req("A.a"), new LightAbort());
     let pongs = 0;
     const answerPings = setInterval(() => {
@@ -309,7 +310,7 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
       }
     }, 10);
     try {
-      await until(() => pongs >= 3, "three pings answered");
+      await until(() => pongs >= 2, "two pings answered", 5000);
       assert.equal(conn.usable, true);
       peer.send(encodeFrame(FrameType.Response, 1, "", Buffer.from("slow but alive")));
       assert.equal((await a).body.toString(), "slow but alive");
