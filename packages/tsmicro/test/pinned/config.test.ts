@@ -259,6 +259,62 @@ describe("loadConfig (pinned)", { timeout: 20_000 }, () => {
     }
   });
 
+  it("a value with a cycle from the schema is frozen without looping; a watch that throws once closed is not reported", async () => {
+    const cyclic: StandardSchemaV1<unknown, { port: number; self?: unknown }> = {
+      "~standard": {
+        version: 1,
+        vendor: "pinned",
+        validate: (v) => {
+          const out = { ...(v as { port: number }), self: undefined as unknown };
+          out.self = out;
+          return { value: out };
+        },
+      },
+    };
+    const c = await loadConfig({ schema: cyclic, defaults: { port: 1 } });
+    assert.equal(c.get().self, c.get(), "the cycle survives the copy");
+    assert.ok(Object.isFrozen(c.get()));
+    await c.close();
+
+    const errors: MicroError[] = [];
+    const throwsOnClose: ConfigSource = {
+      name: "throws",
+      load: async () => ({ port: 1 }),
+      watch: (signal) => ({
+        [Symbol.asyncIterator]: () => ({
+          next: () =>
+            new Promise<IteratorResult<ConfigValues>>((_, reject) =>
+              signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true }),
+            ),
+        }),
+      }),
+    };
+    const d = await loadConfig({
+      schema: schema(),
+      sources: [throwsOnClose],
+      onError: (e) => errors.push(e),
+    });
+    await d.close();
+    await settle();
+    assert.deepEqual(errors, [], "a watch ended by close() is no failure");
+  });
+
+  it("close() waits for a change being applied", async () => {
+    const slow: StandardSchemaV1<unknown, Cfg> = {
+      "~standard": {
+        version: 1,
+        vendor: "pinned",
+        validate: (v) => new Promise((r) => setTimeout(() => r({ value: v as Cfg }), 30)),
+      },
+    };
+    const s = pushed("src", { port: 1 });
+    const config = await loadConfig({ schema: slow, sources: [s.source] });
+    s.push({ port: 2 });
+    await new Promise((r) => setImmediate(r));
+    await config.close();
+    assert.equal(config.get().port, 2, "the change in progress was applied before close() resolved");
+  });
+
   it("close() ends every watcher and the sources' watches", async () => {
     const s = pushed("src", { port: 1 });
     const config = await loadConfig({ schema: schema(), sources: [s.source] });
