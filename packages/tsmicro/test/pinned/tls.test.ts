@@ -6,12 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
-import { describe, it, mock } from "node:test";
+import { after, describe, it, mock } from "node:test";
 import type { TLSSocket } from "node:tls";
+import { createServer as createTlsServer } from "node:tls";
 import {
   awaitTlsAdmission,
   checkClientCertCa,
   checkTlsOptions,
+  connectTls,
   DEFAULT_TLS_MIN_VERSION,
   describeTlsClientError,
   describeTlsClosedAfterHandshake,
@@ -20,6 +22,9 @@ import {
   TLS_ADMISSION_WAIT_MS,
   tlsServerOptions,
 } from "../../src/transport/tls.js";
+
+import { until } from "../helpers.js";
+import { makeTestPki } from "../support/certs.js";
 
 const err = (code: string | undefined, message = "boom") => Object.assign(new Error(message), { code });
 
@@ -42,7 +47,10 @@ class FakeTls extends EventEmitter {
 }
 const asTls = (s: FakeTls) => s as unknown as TLSSocket;
 
-describe("tls (pinned)", { timeout: 10_000 }, () => {
+describe("tls (pinned)", { timeout: 20_000 }, () => {
+  const pki = makeTestPki();
+  after(() => pki.dispose());
+
   it("options: known keys only, with a hint for a misspelt mutual TLS; mutual TLS needs a CA", () => {
     checkTlsOptions(
       { cert: "c", key: "k", ca: "a", requireClientCert: true, serverName: "s", minVersion: "TLSv1.3" },
@@ -174,6 +182,45 @@ describe("tls (pinned)", { timeout: 10_000 }, () => {
       assert.equal(lateOutcome, "admitted", "a wait already used up does not wait");
     } finally {
       mock.timers.reset();
+    }
+  });
+
+  it("dialling an IP sends no SNI name (no DEP0123 warning), a host name is sent as the name", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => warnings.push(w.code ?? w.name);
+    process.on("warning", onWarning);
+    const seen: (string | false)[] = [];
+    const server = createTlsServer({ cert: pki.server.cert, key: pki.server.key }, (s) => s.end());
+    server.on("tlsClientError", () => {});
+    server.on("secureConnection", (s) => seen.push(s.servername));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as { port: number };
+    try {
+      for (const [i, [host, o]] of (
+        [
+          ["127.0.0.1", { ca: pki.ca }],
+          ["localhost", { ca: pki.ca }],
+          ["127.0.0.1", { ca: pki.ca, serverName: "localhost" }],
+        ] as const
+      ).entries()) {
+        const socket = connectTls(host, port, o);
+        await new Promise<void>((resolve, reject) => {
+          socket.once("secureConnect", () => resolve());
+          socket.once("error", reject);
+        });
+        await until(() => seen.length === i + 1, `the server's side of handshake ${i + 1}`);
+        socket.destroy();
+      }
+      await until(() => seen.length === 3, "three handshakes");
+      assert.deepEqual(seen, [false, "localhost", "localhost"]);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(
+        warnings.filter((w) => w === "DEP0123"),
+        [],
+      );
+    } finally {
+      process.off("warning", onWarning);
+      server.close();
     }
   });
 
