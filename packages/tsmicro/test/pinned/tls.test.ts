@@ -189,7 +189,7 @@ describe("tls (pinned)", { timeout: 20_000 }, () => {
     const warnings: string[] = [];
     const onWarning = (w: Error & { code?: string }) => warnings.push(w.code ?? w.name);
     process.on("warning", onWarning);
-    const seen: (string | false)[] = [];
+    const seen: (string | false | null)[] = [];
     const server = createTlsServer({ cert: pki.server.cert, key: pki.server.key }, (s) => s.end());
     server.on("tlsClientError", () => {});
     server.on("secureConnection", (s) => seen.push(s.servername));
