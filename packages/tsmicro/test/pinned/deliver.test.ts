@@ -23,6 +23,8 @@ async function run(
     durable?: boolean;
     publishFails?: boolean;
     ackFails?: boolean;
+    /** The ack rejects with this value (not an Error). */
+    ackRejects?: { with: unknown };
     slowAck?: boolean;
   } = {},
 ) {
@@ -47,6 +49,7 @@ async function run(
         if (o.slowAck) await new Promise((r) => setTimeout(r, 20));
         seen.push("ack");
         if (o.ackFails) throw new Error("ack refused");
+        if (o.ackRejects !== undefined) throw o.ackRejects.with;
       },
       retry: async (attempt, delayMs) => {
         seen.push(`retry ${attempt} after ${delayMs}`);
@@ -190,6 +193,13 @@ describe("broker delivery rules (pinned)", { timeout: 10_000 }, () => {
     assert.equal(at.dead.length, 0);
     const failed = await run(async () => {}, { attempt: 4, publishFails: true });
     assert.equal(failed.errors.length, 1, "a dead letter that fails here is reported");
+    const unacked = await run(async () => {}, { attempt: 4, ackFails: true });
+    assert.equal(unacked.dead.length, 1);
+    assert.deepEqual(
+      unacked.errors.map((e) => e.detail),
+      ["ack refused"],
+      "an ack that fails after the dead letter is reported",
+    );
   });
 
   it("resolves only once a verdict the handler gave without waiting has been carried out", async () => {
@@ -206,5 +216,18 @@ describe("broker delivery rules (pinned)", { timeout: 10_000 }, () => {
     const r = await run(async () => {}, { ackFails: true });
     assert.equal(r.errors.length, 1);
     assert.equal(r.errors[0]!.detail, `broker test: settling a message on "orders" failed: ack refused`);
+    const odd = await run(async () => {}, { ackRejects: { with: null } });
+    assert.equal(odd.errors[0]?.detail, `broker test: settling a message on "orders" failed: null`);
+  });
+
+  it("a nack on the last delivery dead-letters the message with the reason that the handler nacked it", async () => {
+    const r = await run(
+      async (e) => {
+        await e.nack();
+      },
+      { attempt: 3, options: { autoAck: false } },
+    );
+    assert.equal(r.dead.length, 1);
+    assert.equal(r.dead[0]!.message.headers["micro-dead-letter-reason"], "nacked by the handler");
   });
 });

@@ -5,7 +5,7 @@
  * and the shared sweep that calls `fail` once and can be stopped.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, mock } from "node:test";
 import { PublishDeadline, publishDeadline } from "../../src/broker/deadline.js";
 import { MicroError } from "../../src/errors.js";
 import { until, within } from "../helpers.js";
@@ -49,11 +49,9 @@ describe("publish deadline (pinned)", { timeout: 10_000 }, () => {
     );
     const ms = Number(/after (\d+) ms/.exec(e.detail)?.[1]);
     assert.ok(ms >= 20 && ms < 1000, `${ms} ms`);
-    assert.equal(
-      publishDeadline({ timeoutMs: 0 }, "b", "t").stopReason() instanceof MicroError,
-      true,
-      "a timeout of 0 is up at once",
-    );
+    const zero = publishDeadline({ timeoutMs: 0 }, "b", "t").stopReason();
+    assert.ok(zero instanceof MicroError, "a timeout of 0 is up at once");
+    assert.match(zero.detail, / while publishing$/, "the phase before any is set");
   });
 
   it("a caller that gave up: its reason, or a 499 when it gave none", () => {
@@ -152,6 +150,28 @@ describe("publish deadline (pinned)", { timeout: 10_000 }, () => {
       `import { publishDeadline } from ${JSON.stringify(src)}; publishDeadline({ timeoutMs: 600000 }, "b", "t").watch(() => {})`,
       "a watched 10-minute publish",
     );
+  });
+
+  it("watch: a live deadline is not failed by the sweep; one sweep however many watch; it stops once none is left", async () => {
+    await new Promise((r) => setTimeout(r, 60)); // any sweep of the tests before has stopped
+    const started = mock.method(globalThis, "setInterval");
+    const cleared = mock.method(globalThis, "clearInterval");
+    try {
+      const fails: unknown[] = [];
+      const a = publishDeadline({ timeoutMs: 60_000 }, "b", "t").watch((r) => fails.push(r));
+      const b = publishDeadline({ timeoutMs: 60_000 }, "b", "t").watch((r) => fails.push(r));
+      assert.equal(started.mock.callCount(), 1, "one sweep for both");
+      await new Promise((r) => setTimeout(r, 90));
+      assert.deepEqual(fails, [], "no fail for deadlines still live after several sweeps");
+      assert.equal(cleared.mock.callCount(), 0, "the sweep goes on while a deadline is watched");
+      a();
+      b();
+      await until(() => cleared.mock.callCount() === 1, "the sweep to stop once nothing is watched");
+      assert.equal(started.mock.callCount(), 1);
+    } finally {
+      started.mock.restore();
+      cleared.mock.restore();
+    }
   });
 
   it("watch: the sweep starts again for a deadline watched after it stopped", async () => {

@@ -16,13 +16,14 @@ import { until, within } from "../helpers.js";
 const msg = (text: string) => ({ headers: {}, body: Buffer.from(text) });
 const text = (b: Uint8Array) => Buffer.from(b).toString();
 
-function subscription(handler: BrokerHandler, options: SubscribeOptions = {}) {
+function subscription(handler: BrokerHandler, options: SubscribeOptions = {}, deadLetterFails = false) {
   const errors: MicroError[] = [];
   const dead: string[] = [];
   const sub = new SerialSubscription("t", {
     options: resolveSubscribeOptions("t", { retryDelayMs: 10, ...options }, "test"),
     handler,
     publish: async (topic, m) => {
+      if (deadLetterFails) throw new Error("dead-letter topic unreachable");
       dead.push(`${topic}:${text(m.body)}`);
     },
     onError: (e) => errors.push(e as MicroError),
@@ -142,6 +143,7 @@ describe("serial subscription (pinned)", { timeout: 15_000 }, () => {
     assert.deepEqual(got, ["m#1", "m#2", "n#1"], "not delivered after close");
     assert.equal(errors.length, 1);
     assert.equal(errors[0]!.code, 503);
+    assert.equal(errors[0]!.id, "tsmicro");
     assert.equal(
       errors[0]!.detail,
       `broker test: a message nacked on "t" after unsubscribe is not delivered again`,
@@ -180,6 +182,7 @@ describe("serial subscription (pinned)", { timeout: 15_000 }, () => {
     assert.ok(Date.now() - started < 1000);
     assert.equal(errors.length, 1);
     assert.equal(errors[0]!.code, 503);
+    assert.equal(errors[0]!.id, "tsmicro");
     assert.equal(
       errors[0]!.detail,
       `broker test: unsubscribed from "t" with a handler still running after 30 ms; 2 accepted message(s) not handled`,
@@ -187,5 +190,23 @@ describe("serial subscription (pinned)", { timeout: 15_000 }, () => {
     g.open();
     await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(got, ["1"], "the running one finishes; the dropped ones are not handled");
+  });
+
+  it("in memory, a message whose dead letter cannot be published is lost (reported), not delivered again", async () => {
+    let runs = 0;
+    const { sub, errors } = subscription(
+      async () => {
+        runs++;
+        throw new Error("bad");
+      },
+      { maxDeliver: 1 },
+      true,
+    );
+    sub.push(msg("x"));
+    await until(() => errors.length === 1, "the lost message to be reported");
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(runs, 1, "not delivered again");
+    assert.match(errors[0]!.detail, /dead-letter topic unreachable; it is lost$/);
+    await sub.close();
   });
 });
