@@ -1,6 +1,7 @@
 import type { Client } from "../src/client/client.js";
 import { newClient } from "../src/client/client.js";
 import type { ClientOptions } from "../src/client/options.js";
+import { MicroError } from "../src/errors.js";
 import { createMemoryRegistry } from "../src/registry/memory.js";
 import type { Registry } from "../src/registry/registry.js";
 import {
@@ -65,6 +66,13 @@ export async function rejection(p: Promise<unknown>, ms = 10_000, what = "the ca
     ms,
     what,
   );
+}
+
+/** The MicroError `p` rejects with, within `ms`; fails naming `what` if it resolves or rejects with anything else. */
+export async function microError(p: Promise<unknown>, what: string, ms = 5000): Promise<MicroError> {
+  const e: unknown = await rejection(p, ms, what);
+  if (!(e instanceof MicroError)) throw new Error(`expected a MicroError for ${what}, got ${String(e)}`);
+  return e;
 }
 
 export interface Fixture {

@@ -22,7 +22,7 @@ import type {
   Transport,
   TransportStream,
 } from "../../src/transport/transport.js";
-import { until, within } from "../helpers.js";
+import { microError, until, within } from "../helpers.js";
 
 const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 
@@ -120,19 +120,6 @@ function streamTransport(o: { streams?: boolean; failDials?: MicroError[] } = {}
 const unreachable = () =>
   markTransportFailure(serviceUnavailable("svc", "dial tcp svc:1: connect ECONNREFUSED", { refused: true }));
 
-async function failure(p: Promise<unknown>, what: string): Promise<MicroError> {
-  const e = await within(
-    p.then(
-      () => undefined,
-      (err: unknown) => err,
-    ),
-    5000,
-    what,
-  );
-  assert.ok(e instanceof MicroError, `a MicroError for ${what}, got ${String(e)}`);
-  return e;
-}
-
 describe("client streams (pinned)", { timeout: 20_000 }, () => {
   const clients: Client[] = [];
   after(async () => {
@@ -195,7 +182,7 @@ describe("client streams (pinned)", { timeout: 20_000 }, () => {
 
   it("a transport without streams is a 501 naming it", async () => {
     const c = client(streamTransport({ streams: false }).transport);
-    const e = await failure(
+    const e = await microError(
       c.stream(background(), newRequest("svc", "Chat.talk", undefined), opts),
       "the open",
     );
@@ -208,11 +195,11 @@ describe("client streams (pinned)", { timeout: 20_000 }, () => {
     const t = streamTransport();
     const c = client(t.transport);
     const s = await c.stream(background(), newRequest("svc", "Chat.talk", undefined), opts);
-    const bad = await failure(s.send({ n: 1n } as never), "the encode failure");
+    const bad = await microError(s.send({ n: 1n } as never), "the encode failure");
     assert.equal(bad.code, 400);
     assert.match(bad.detail, /^cannot encode a message for svc\.Chat\.talk as application\/json: \S/);
     t.opened[0]!.push("{not json");
-    const garbled = await failure(s.recv(), "the decode failure");
+    const garbled = await microError(s.recv(), "the decode failure");
     assert.equal(garbled.code, 502);
     assert.match(garbled.detail, /^cannot decode a message of svc\.Chat\.talk as application\/json: \S/);
     assert.equal(t.opened[0]!.aborted, garbled, "the stream was ended with it");
@@ -268,7 +255,7 @@ describe("client streams (pinned)", { timeout: 20_000 }, () => {
 
     const before = new AbortController();
     before.abort("never mind");
-    const pre = await failure(
+    const pre = await microError(
       c.stream(background(), newRequest("svc", "Chat.talk", undefined), { ...opts, signal: before.signal }),
       "a pre-aborted open",
     );
@@ -278,7 +265,7 @@ describe("client streams (pinned)", { timeout: 20_000 }, () => {
     gone.abort(new Error("request ended"));
     const ctx = createContext({ signal: gone.signal, deadline: undefined, metadata: {}, chain: [] });
     const dials = t.dials();
-    const e2 = await failure(
+    const e2 = await microError(
       c.stream(ctx, newRequest("svc", "Chat.talk", undefined), opts),
       "an open on a cancelled context",
     );
@@ -294,7 +281,7 @@ describe("client streams (pinned)", { timeout: 20_000 }, () => {
 
     const spent = streamTransport({ failDials: [unreachable(), unreachable()] });
     const c2 = client(spent.transport, { retries: 1 });
-    const e = await failure(
+    const e = await microError(
       c2.stream(background(), newRequest("svc", "Chat.talk", undefined), opts),
       "retries spent",
     );
@@ -304,7 +291,7 @@ describe("client streams (pinned)", { timeout: 20_000 }, () => {
     const final = new MicroError({ id: "svc", code: 403, detail: "forbidden", retryable: false });
     const refused = streamTransport({ failDials: [final] });
     const c3 = client(refused.transport, { retries: 3 });
-    const e3 = await failure(
+    const e3 = await microError(
       c3.stream(background(), newRequest("svc", "Chat.talk", undefined), opts),
       "a final refusal",
     );
@@ -321,7 +308,7 @@ describe("client streams (pinned)", { timeout: 20_000 }, () => {
       metadata: {},
       chain: ["a.A.a@1", "b.B.b@2"],
     });
-    const e = await failure(
+    const e = await microError(
       c.stream(deep, newRequest("svc", "Chat.talk", undefined), opts),
       "the depth refusal",
     );

@@ -13,17 +13,15 @@ import {
   bidiStream,
   clientStream,
   defineContract,
-  type Serde,
   serverStream,
   unary,
 } from "../../src/contract/contract.js";
 import { implement } from "../../src/contract/implement.js";
 import type { StandardSchemaV1 } from "../../src/contract/standard-schema.js";
-import { MicroError } from "../../src/errors.js";
 import { MOUNT, type StreamHandlerFn } from "../../src/server/stream-server.js";
 import { extendChain } from "../../src/util/hop.js";
-
-type Msg = { n: number };
+import { microError } from "../helpers.js";
+import { byte, bytesOnly, type Msg } from "../support/byte-serde.js";
 
 /** A schema that wants `{ n: number }` (and, for responses, n below 100). */
 const schema = (max = Number.POSITIVE_INFINITY): StandardSchemaV1<unknown, Msg> => ({
@@ -36,21 +34,6 @@ const schema = (max = Number.POSITIVE_INFINITY): StandardSchemaV1<unknown, Msg> 
         : { issues: [{ message: "bad n", path: ["n"] }] },
   },
 });
-
-/** A one-byte binary format: n as a byte; a plain value `{ n }` converts, `{ bad: true }` throws. */
-const byte: Serde<Msg> = {
-  encode: (m) => Uint8Array.of(m.n),
-  decode: (b) => {
-    if (b.length !== 1) throw new Error(`want 1 byte, got ${b.length}`);
-    return { n: b[0]! };
-  },
-  fromValue: (v) => {
-    if ((v as { bad?: boolean }).bad) throw new Error("not a message");
-    return { n: Number((v as Msg).n) };
-  },
-  toValue: (m) => ({ n: m.n, plain: true }),
-};
-const bytesNoConvert: Serde<Msg> = { encode: byte.encode, decode: byte.decode };
 
 interface Mounted {
   names: string[];
@@ -76,15 +59,8 @@ const served = (service: string): Context =>
     chain: extendChain(["web.Home.index@w1"], { service, endpoint: "Calc.add", node: "n1" }),
   });
 
-async function failure(p: unknown): Promise<MicroError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof MicroError, `a MicroError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail("no error");
-}
+/** What the handler failed with. */
+const failure = (p: unknown) => microError(Promise.resolve(p), "the handler to fail");
 
 async function* from<T>(...xs: T[]): AsyncIterable<T> {
   for (const x of xs) yield x;
@@ -192,7 +168,7 @@ describe("implement (pinned)", { timeout: 10_000 }, () => {
     const Bin = defineContract("Bin", {
       inc: unary<Msg, Msg>({ wire: { contentType: "application/x-byte", request: byte, response: byte } }),
       raw: unary<Msg, Msg>({
-        wire: { contentType: "application/x-byte", request: bytesNoConvert, response: bytesNoConvert },
+        wire: { contentType: "application/x-byte", request: bytesOnly, response: bytesOnly },
       }),
     });
     const inc = async (_ctx: Context, m: Msg) => ({ n: m.n + 1 });

@@ -18,7 +18,7 @@ import {
   STREAM_WINDOW_BYTES,
 } from "../../src/transport/mux-stream.js";
 import type { InboundStream, RequestHeaders } from "../../src/transport/transport.js";
-import { until, within } from "../helpers.js";
+import { microError, until, within } from "../helpers.js";
 
 interface Seen {
   dir: "c>s" | "s>c";
@@ -72,19 +72,6 @@ function pair(o: Partial<ServerStreamsOptions> & { handler?: false; clientMax?: 
 
 const text = (b: Uint8Array) => Buffer.from(b).toString("utf8");
 const tick = () => new Promise((r) => setImmediate(r));
-
-async function rejection(p: Promise<unknown>, what: string): Promise<MicroError> {
-  const e = await within(
-    p.then(
-      () => undefined,
-      (err: unknown) => err,
-    ),
-    5000,
-    what,
-  );
-  assert.ok(e instanceof MicroError, `a MicroError for ${what}, got ${String(e)}`);
-  return e;
-}
 
 describe("stream multiplexing (pinned)", { timeout: 20_000 }, () => {
   it("the open carries the request headers; messages go both ways; the server's end finishes the call with its trailer", async () => {
@@ -140,7 +127,7 @@ describe("stream multiplexing (pinned)", { timeout: 20_000 }, () => {
     const got: string[] = [];
     for await (const m of s) got.push(text(m));
     assert.deepEqual(got, ["a"]);
-    const late = await rejection(c.send(msg("b")), "a send after closeSend");
+    const late = await microError(c.send(msg("b")), "a send after closeSend");
     assert.equal(late.code, 409);
     assert.equal(late.detail, "stream to chat.Chat.talk: send after closeSend()");
     await s.send(msg("answer"));
@@ -148,7 +135,7 @@ describe("stream multiplexing (pinned)", { timeout: 20_000 }, () => {
     const answers: string[] = [];
     for await (const m of c) answers.push(text(m));
     assert.deepEqual(answers, ["answer"]);
-    const after = await rejection(s.send(msg("more")), "a server send after its end");
+    const after = await microError(s.send(msg("more")), "a server send after its end");
     assert.equal(after.detail, "stream to chat.Chat.talk: send after closeSend()");
   });
 
@@ -158,7 +145,7 @@ describe("stream multiplexing (pinned)", { timeout: 20_000 }, () => {
     await until(() => handled.length === 1, "the stream");
     handled[0]!.closeSend();
     await within(c.finished, 2000, "the server's end");
-    const e = await rejection(c.send(msg("x")), "a send after the server's end");
+    const e = await microError(c.send(msg("x")), "a send after the server's end");
     assert.equal(e.detail, "stream to chat.Chat.talk has ended: the server finished the call");
 
     const c2 = client.open(2, H, new AbortController().signal);
@@ -170,8 +157,8 @@ describe("stream multiplexing (pinned)", { timeout: 20_000 }, () => {
     assert.equal(err?.code, 429);
     assert.equal(c2.signal.aborted, true);
     assert.deepEqual(c2.trailer, { why: "quota" });
-    assert.equal((await rejection(c2[Symbol.asyncIterator]().next(), "a read after the error")).code, 429);
-    assert.equal((await rejection(c2.send(msg("x")), "a send after the error")).code, 429);
+    assert.equal((await microError(c2[Symbol.asyncIterator]().next(), "a read after the error")).code, 429);
+    assert.equal((await microError(c2.send(msg("x")), "a send after the error")).code, 429);
 
     const c3 = client.open(3, H, new AbortController().signal);
     await until(() => handled.length === 3, "the third stream");
@@ -233,7 +220,7 @@ describe("stream multiplexing (pinned)", { timeout: 20_000 }, () => {
     const c = client.open(1, H, new AbortController().signal);
     await until(() => handled.length === 1, "the stream");
     const s = handled[0]!;
-    const big = await rejection(s.send(Buffer.alloc(200)), "an oversized server message");
+    const big = await microError(s.send(Buffer.alloc(200)), "an oversized server message");
     assert.equal(big.code, 413);
     assert.equal(
       big.detail,
@@ -306,7 +293,7 @@ describe("stream multiplexing (pinned)", { timeout: 20_000 }, () => {
     await until(() => handled.length === 1, "the stream");
     const gone = new MicroError({ id: "x", code: 503, detail: "connection lost" });
     client.failAll(gone);
-    assert.equal((await rejection(pending, "the waiting read")).detail, "connection lost");
+    assert.equal((await microError(pending, "the waiting read")).detail, "connection lost");
     assert.equal(await c.finished, gone);
     server.closeAll(gone);
     assert.equal(await handled[0]!.finished, gone);

@@ -16,17 +16,15 @@ import {
   bidiStream,
   clientStream,
   defineContract,
-  type Serde,
   serverStream,
   unary,
 } from "../../src/contract/contract.js";
 import { createServiceProxy, type ProxyTarget } from "../../src/contract/proxy.js";
 import { MicroError } from "../../src/errors.js";
 import { within } from "../helpers.js";
+import { byteWire, type Msg } from "../support/byte-serde.js";
 
-type Msg = { n: number };
-const byte: Serde<Msg> = { encode: (m) => Uint8Array.of(m.n), decode: (b) => ({ n: b[0]! }) };
-const wire = { contentType: "application/x-byte", request: byte, response: byte };
+const wire = byteWire;
 
 /** A stream that answers with `responses`, then finishes with `end` (finish() ends it early); records what was sent. */
 function scripted(responses: unknown[], end?: MicroError, header = {}, trailer = {}) {

@@ -19,6 +19,7 @@ import {
   storeDefaults,
 } from "../../src/store/backend.js";
 import { DEFAULT_STORE_LIMITS } from "../../src/store/store.js";
+import { microError } from "../helpers.js";
 import { isolateEnv } from "../support/env-vars.js";
 
 interface Asked {
@@ -55,14 +56,8 @@ function recording(o: Partial<StoreBackend> = {}) {
   return { backend, asked, closes: () => closes };
 }
 
-async function failure(p: Promise<unknown>): Promise<MicroError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  assert.ok(e instanceof MicroError, `a MicroError, got ${String(e)}`);
-  return e;
-}
+/** What the store refused with. */
+const failure = (p: Promise<unknown>) => microError(p, "the store to refuse");
 
 describe("defineStore (pinned)", { timeout: 10_000 }, () => {
   isolateEnv(["MICRO_STORE_DATABASE", "MICRO_STORE_TABLE"], true);

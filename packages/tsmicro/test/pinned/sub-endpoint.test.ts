@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import type http from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
+import type { SubscriptionEndpointOptions } from "../../src/broker/http-endpoint.js";
 import { MicroError } from "../../src/errors.js";
 import { createMemoryRegistry } from "../../src/registry/memory.js";
 import type { Registry, Service } from "../../src/registry/registry.js";
@@ -43,28 +44,28 @@ function countingRegistry() {
   };
 }
 
+/** A createServer option that keeps each server it makes in `made`. */
+const recording =
+  (made: http.Server[]): SubscriptionEndpointOptions["createServer"] =>
+  (lookup) => {
+    const s = probeServer(lookup);
+    made.push(s);
+    return s;
+  };
+
 describe("subscription endpoint (pinned)", { timeout: 20_000 }, () => {
   it("new, connected, disconnected; connecting again while connected makes no second listener", async () => {
-    let servers = 0;
-    const ep = endpointFor(
-      createMemoryRegistry(),
-      { count: 0 },
-      {
-        createServer: (lookup) => {
-          servers++;
-          return probeServer(lookup);
-        },
-      },
-    );
+    const made: http.Server[] = [];
+    const ep = endpointFor(createMemoryRegistry(), { count: 0 }, { createServer: recording(made) });
     assert.equal(ep.state, "new");
     await Promise.all([ep.connect(), ep.connect()]);
     await ep.connect();
     assert.equal(ep.state, "connected");
-    assert.equal(servers, 1);
+    assert.equal(made.length, 1);
     await ep.disconnect();
     assert.equal(ep.state, "disconnected");
     await ep.connect();
-    assert.equal(servers, 2, "after a disconnect, connect listens afresh");
+    assert.equal(made.length, 2, "after a disconnect, connect listens afresh");
     await ep.disconnect();
   });
 
@@ -108,11 +109,7 @@ describe("subscription endpoint (pinned)", { timeout: 20_000 }, () => {
 
   it("a refused advertise closes its listener; a failed start (the port taken) is forgotten and the next connect tries again", async () => {
     const made: http.Server[] = [];
-    const createServer = (lookup: Parameters<typeof probeServer>[0]) => {
-      const s = probeServer(lookup);
-      made.push(s);
-      return s;
-    };
+    const createServer = recording(made);
     const refusing = endpointFor(
       createMemoryRegistry(),
       { count: 0 },
@@ -176,19 +173,10 @@ describe("subscription endpoint (pinned)", { timeout: 20_000 }, () => {
   });
 
   it("a bad subscription is refused before anything listens; after disconnect subscribe is a 503 naming the broker", async () => {
-    let servers = 0;
-    const ep = endpointFor(
-      createMemoryRegistry(),
-      { count: 0 },
-      {
-        createServer: (lookup) => {
-          servers++;
-          return probeServer(lookup);
-        },
-      },
-    );
+    const made: http.Server[] = [];
+    const ep = endpointFor(createMemoryRegistry(), { count: 0 }, { createServer: recording(made) });
     await assert.rejects(ep.subscribe("", async () => {}));
-    assert.equal(servers, 0);
+    assert.equal(made.length, 0);
     assert.equal(ep.state, "new");
     await ep.disconnect();
     const e = await ep
@@ -200,6 +188,6 @@ describe("subscription endpoint (pinned)", { timeout: 20_000 }, () => {
     assert.ok(e instanceof MicroError);
     assert.equal(e.code, 503);
     assert.equal(e.detail, `broker test endpoint is not connected: cannot subscribe to "${TOPIC}"`);
-    assert.equal(servers, 0);
+    assert.equal(made.length, 0);
   });
 });

@@ -8,14 +8,13 @@
 import assert from "node:assert/strict";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
-import { MicroError } from "../../src/errors.js";
 import { isTransportFailure } from "../../src/transport/failure.js";
 import { encodeFrame, type Frame, FrameDecoder, FrameType, PREFACE } from "../../src/transport/frame.js";
 import { decodeRequestHeaders, encodeResponseHeaders } from "../../src/transport/headers.js";
 import { TcpConnection } from "../../src/transport/tcp-connection.js";
 import type { TransportRequest } from "../../src/transport/transport.js";
 import { LightAbort } from "../../src/util/light-abort.js";
-import { until, within } from "../helpers.js";
+import { microError, until, within } from "../helpers.js";
 
 /** One accepted connection as the scripted server sees it. */
 interface Peer {
@@ -65,19 +64,6 @@ const req = (endpoint: string, body = "{}"): TransportRequest => ({
   headers: { service: "svc", endpoint, contentType: "application/json" },
   body: Buffer.from(body),
 });
-
-async function failure(p: Promise<unknown>, what: string): Promise<MicroError> {
-  const e = await within(
-    p.then(
-      () => undefined,
-      (err: unknown) => err,
-    ),
-    5000,
-    what,
-  );
-  assert.ok(e instanceof MicroError, `a MicroError for ${what}, got ${String(e)}`);
-  return e;
-}
 
 describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
   const servers: Server[] = [];
@@ -142,19 +128,19 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
     await until(() => peer.frames.length === 3, "three requests");
     const err = (code: number, detail: string) => Buffer.from(JSON.stringify({ id: "svc", code, detail }));
     peer.send(encodeFrame(FrameType.Error, 1, "", err(409, "conflict")));
-    const ea = await failure(a, "request 1's error");
+    const ea = await microError(a, "request 1's error");
     assert.equal(ea.code, 409);
     assert.equal(ea.detail, "conflict");
     assert.equal(conn.usable, true);
     peer.send(encodeFrame(FrameType.Error, 0, "", err(503, "too many connections")));
     for (const p of [b, c]) {
-      const e = await failure(p, "the connection's refusal");
+      const e = await microError(p, "the connection's refusal");
       assert.equal(e.code, 503);
       assert.equal(e.detail, "too many connections");
     }
     await within(conn.closed, 5000, "the refused connection to close");
     assert.equal(conn.usable, false);
-    const late = await failure(conn.request(req("D.d"), new LightAbort()), "a request after the close");
+    const late = await microError(conn.request(req("D.d"), new LightAbort()), "a request after the close");
     assert.equal(late.code, 503);
     assert.equal(late.detail, `connection to ${conn.address} is closing`);
     assert.equal(isTransportFailure(late), true);
@@ -189,7 +175,7 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
     const a = conn.request(req("A.a"), signal);
     await until(() => peer.frames.length === 1, "the request");
     signal.abort(new Error("user left"));
-    const e = await failure(a, "the aborted request");
+    const e = await microError(a, "the aborted request");
     assert.equal(e.code, 499);
     assert.match(e.detail, /user left/);
     await until(() => peer.frames.length === 2, "the cancel frame");
@@ -199,7 +185,7 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
 
     const done = new LightAbort();
     done.abort("gone already");
-    const pre = await failure(conn.request(req("B.b"), done), "a request with an aborted signal");
+    const pre = await microError(conn.request(req("B.b"), done), "a request with an aborted signal");
     assert.match(pre.detail, /gone already/);
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(peer.frames.length, 2, "nothing sent for it");
@@ -208,7 +194,7 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
 
   it("the frame limit: an oversized request is refused before sending (413, not retryable); an oversized answer fails its request only", async () => {
     const { conn, peer, address } = await open(200);
-    const big = await failure(
+    const big = await microError(
       conn.request(req("A.big", "x".repeat(300)), new LightAbort()),
       "an oversized request",
     );
@@ -225,7 +211,7 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
     );
     peer.send(encodeFrame(FrameType.Response, 1, "", Buffer.alloc(500)));
     peer.send(encodeFrame(FrameType.Response, 2, "", Buffer.from("ok")));
-    const e = await failure(a, "the oversized answer");
+    const e = await microError(a, "the oversized answer");
     assert.equal(e.code, 413);
     assert.match(
       e.detail,
@@ -241,7 +227,7 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
     const a = conn.request(req("A.a"), new LightAbort());
     await until(() => peer.frames.length === 1, "the request");
     peer.send(Buffer.from([0, 0, 0, 20, 99, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]));
-    const e = await failure(a, "the protocol error");
+    const e = await microError(a, "the protocol error");
     assert.equal(e.code, 503);
     assert.ok(e.detail.startsWith(`protocol error from ${address}: `), e.detail);
     await within(conn.closed, 5000, "the connection to close");
@@ -252,7 +238,7 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
     const a = one.conn.request(req("A.a"), new LightAbort());
     await until(() => one.peer.frames.length === 1, "the request");
     one.peer.socket.end();
-    const e = await failure(a, "the closed connection");
+    const e = await microError(a, "the closed connection");
     assert.equal(e.code, 503);
     assert.equal(e.detail, `connection to ${one.address} closed`);
     assert.equal(isTransportFailure(e), true);
@@ -262,7 +248,7 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
     const b = two.conn.request(req("B.b"), new LightAbort());
     await until(() => two.peer.frames.length === 1, "the request");
     two.peer.socket.resetAndDestroy();
-    const r = await failure(b, "the reset connection");
+    const r = await microError(b, "the reset connection");
     assert.match(r.detail, new RegExp(`^connection to ${two.address} failed: .*ECONNRESET`));
     assert.equal(isTransportFailure(r), true);
   });
@@ -290,7 +276,7 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
     assert.equal(peer.frames.length, 0, "no ping while nothing is in flight");
     const a = conn.request(req("A.a"), new LightAbort());
     await until(() => peer.frames.some((f) => f.type === FrameType.Ping), "the keepalive ping");
-    const e = await failure(a, "the keepalive failure");
+    const e = await microError(a, "the keepalive failure");
     assert.equal(e.code, 503);
     assert.match(e.detail, /: nothing heard for \d+ ms, no answer to a ping, with 1 request\(s\) in flight$/);
     assert.equal(isTransportFailure(e), true);
