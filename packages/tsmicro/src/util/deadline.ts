@@ -35,7 +35,7 @@ class LongTimer {
       return;
     }
     this.#timer = setTimeout(() => this.#arm(), Math.min(left, MAX_TIMER_MS));
-    if (this.#unref) this.#timer.unref?.();
+    if (this.#unref) this.#timer.unref();
   }
 
   clear(): void {
@@ -50,11 +50,11 @@ class LongTimer {
  */
 export function startTimer(fn: () => void, delayMs: number, unref = false): DeadlineTimer {
   if (delayMs === Number.POSITIVE_INFINITY) return undefined;
-  // setTimeout would run these as 1 ms too, but Node 23+ warns (TimeoutNegativeWarning, TimeoutNaNWarning).
-  if (!(delayMs > 0)) delayMs = 0;
-  if (delayMs > MAX_TIMER_MS) return new LongTimer(fn, delayMs, unref);
-  const t = setTimeout(fn, delayMs);
-  if (unref) t.unref?.();
+  // Negative and NaN as 0: setTimeout would run them as 1 ms too, but Node 23+ warns.
+  const ms = Math.max(0, delayMs) || 0;
+  if (ms > MAX_TIMER_MS) return new LongTimer(fn, ms, unref);
+  const t = setTimeout(fn, ms);
+  if (unref) t.unref();
   return t;
 }
 
@@ -93,9 +93,8 @@ class LongInterval {
 export function startInterval(fn: () => void, periodMs: number, unref = false): IntervalTimer {
   if (periodMs === Number.POSITIVE_INFINITY) return undefined;
   if (periodMs > MAX_TIMER_MS) return new LongInterval(fn, periodMs, unref);
-  if (!(periodMs >= 1)) periodMs = 1; // as setInterval would, without Node 23+'s warning
-  const t = setInterval(fn, periodMs);
-  if (unref) t.unref?.();
+  const t = setInterval(fn, Math.max(1, periodMs) || 1); // as setInterval would, without Node 23+'s warning
+  if (unref) t.unref();
   return t;
 }
 
