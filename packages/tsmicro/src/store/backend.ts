@@ -141,10 +141,11 @@ export function defineStore(backend: StoreBackend, options: StoreOptions = {}): 
     read(key, o) {
       return run("read", () => {
         const scope = scopeOf(o);
-        const affix = o?.prefix === true || o?.suffix === true;
-        checkKey(name, key, limits, affix ? "key prefix/suffix" : "key");
-        if (!affix) return backend.read(scope, exactQuery(key));
-        return backend.read(scope, queryOf(o, o?.prefix === true ? key : "", o?.suffix === true ? key : ""));
+        const prefix = o?.prefix === true;
+        const suffix = o?.suffix === true;
+        checkKey(name, key, limits, prefix || suffix ? "key prefix/suffix" : "key");
+        if (!prefix && !suffix) return backend.read(scope, exactQuery(key));
+        return backend.read(scope, queryOf(o, prefix ? key : "", suffix ? key : ""));
       });
     },
     write(record, o) {
@@ -156,7 +157,7 @@ export function defineStore(backend: StoreBackend, options: StoreOptions = {}): 
         const ttl = checkTtl(name, o?.ttlMs);
         const ifVersion = checkVersion(name, o?.ifVersion);
         const expiresAt = ttl === undefined ? record.expiresAt : Date.now() + ttl;
-        if (expiresAt !== undefined && (typeof expiresAt !== "number" || !Number.isFinite(expiresAt))) {
+        if (expiresAt !== undefined && !Number.isFinite(expiresAt)) {
           throw new MicroError({
             id: "tsmicro.store",
             code: 400,
@@ -200,5 +201,5 @@ export function applyQuery<T>(items: T[], keyOf: (t: T) => string, query: Query)
 
 /** Ascending by UTF-8 bytes, the order SQL `COLLATE "C"` and Redis lexicographic ranges use. */
 export function compareKeys(a: string, b: string): number {
-  return a === b ? 0 : Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
