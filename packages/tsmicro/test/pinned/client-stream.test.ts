@@ -7,6 +7,7 @@
  * depth limit, and the in-flight record for as long as the stream lives.
  */
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { after, describe, it } from "node:test";
 import { createMemoryBroker } from "../../src/broker/memory.js";
 import { type Client, newClient } from "../../src/client/client.js";
@@ -197,10 +198,12 @@ describe("client streams (pinned)", { timeout: 20_000 }, () => {
     const s = await c.stream(background(), newRequest("svc", "Chat.talk", undefined), opts);
     const bad = await microError(s.send({ n: 1n } as never), "the encode failure");
     assert.equal(bad.code, 400);
+    assert.equal(bad.retryable, false);
     assert.match(bad.detail, /^cannot encode a message for svc\.Chat\.talk as application\/json: \S/);
     t.opened[0]!.push("{not json");
     const garbled = await microError(s.recv(), "the decode failure");
     assert.equal(garbled.code, 502);
+    assert.equal(garbled.retryable, false);
     assert.match(garbled.detail, /^cannot decode a message of svc\.Chat\.talk as application\/json: \S/);
     assert.equal(t.opened[0]!.aborted, garbled, "the stream was ended with it");
   });
@@ -228,6 +231,8 @@ describe("client streams (pinned)", { timeout: 20_000 }, () => {
     assert.ok(e instanceof MicroError);
     assert.equal(e.code, 408);
     assert.match(e.detail, /^stream to svc\.Chat\.talk passed its deadline after \d+ ms$/);
+    const ms = Number(/after (\d+) ms/.exec(e.detail)?.[1]);
+    assert.ok(ms >= 30 && ms < 5000, `the time it took: ${ms} ms`);
     assert.deepEqual([...e.chain], ["svc.Chat.talk"]);
   });
 
@@ -243,6 +248,20 @@ describe("client streams (pinned)", { timeout: 20_000 }, () => {
     const e = await within(s.finished, 5000, "the cancelled stream");
     assert.equal(e?.code, 499);
     assert.equal(e?.detail, "svc.Chat.talk: the caller cancelled (tab closed)");
+
+    const quiet = new AbortController();
+    const s3 = await c.stream(background(), newRequest("svc", "Chat.talk", undefined), {
+      ...opts,
+      signal: quiet.signal,
+    });
+    assert.equal(getEventListeners(quiet.signal, "abort").length, 1);
+    t.opened.at(-1)!.end();
+    await s3.finished;
+    await until(
+      () => getEventListeners(quiet.signal, "abort").length === 0,
+      "the stream's end to unlink the caller's signal",
+    );
+    assert.equal(getEventListeners(ac.signal, "abort").length, 0, "an abort leaves no listener either");
 
     const own = new AbortController();
     const s2 = await c.stream(background(), newRequest("svc", "Chat.talk", undefined), {
@@ -260,7 +279,7 @@ describe("client streams (pinned)", { timeout: 20_000 }, () => {
       "a pre-aborted open",
     );
     assert.equal(pre.detail, "svc.Chat.talk: the caller cancelled (never mind)");
-    assert.equal(t.opened.length, 2, "nothing opened for it");
+    assert.equal(t.opened.length, 3, "nothing opened for it");
     const gone = new AbortController();
     gone.abort(new Error("request ended"));
     const ctx = createContext({ signal: gone.signal, deadline: undefined, metadata: {}, chain: [] });
@@ -315,6 +334,36 @@ describe("client streams (pinned)", { timeout: 20_000 }, () => {
     assert.equal(e.code, 508);
     assert.match(e.detail, /^stream to svc\.Chat\.talk refused: chain depth 2 reached maxCallDepth 2/);
     assert.equal(t.dials(), 0);
+  });
+
+  it("how a stream ends counts for its node's breaker: only a transport failure against it, not the handler's status (docs/resilience.md)", async () => {
+    const t = streamTransport();
+    const registry = createMemoryRegistry();
+    await registry.register(
+      {
+        name: "svc",
+        version: "1",
+        metadata: {},
+        endpoints: [],
+        nodes: [{ id: "n1", address: "svc:1", metadata: {} }],
+      },
+      { ttlMs: 60_000 },
+    );
+    const c = client(t.transport, { registry, breaker: { minRequests: 100 } });
+    const open = async (o = {}) => c.stream(background(), newRequest("svc", "Chat.talk", undefined), o);
+    const counts = () => c.breakers().map((b) => [b.node, b.requests, b.failures]);
+    await open();
+    t.opened[0]!.end();
+    await open();
+    t.opened[1]!.end(new MicroError({ id: "svc", code: 409, detail: "conflict" }));
+    await open();
+    t.opened[2]!.end(new MicroError({ id: "svc", code: 500, detail: "handler crashed" }));
+    await until(() => c.inflight().length === 0, "three streams to end");
+    assert.deepEqual(counts(), [["n1", 3, 0]], "a clean end, a 409 and a 500: no failure");
+    await open();
+    t.opened[3]!.end(unreachable());
+    await until(() => c.inflight().length === 0, "the stream to end");
+    assert.deepEqual(counts(), [["n1", 4, 1]], "a lost connection: a failure");
   });
 
   it("the in-flight record lives as long as the stream, in phase streaming", async () => {

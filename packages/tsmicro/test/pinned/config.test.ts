@@ -6,6 +6,7 @@
  * in force), a watch that fails, and watchers that end with their signal or close().
  */
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,7 +26,7 @@ function schema(async = false): StandardSchemaV1<unknown, Cfg> {
     const issues: StandardSchemaV1.Issue[] = [];
     if (typeof c.port !== "number" || c.port >= 10_000)
       issues.push({ message: "port below 10000", path: ["port"] });
-    if (c.db !== undefined && !(c.db.pool > 0))
+    if (c.db !== undefined && !(((c.db as { pool?: number } | null)?.pool ?? 0) > 0))
       issues.push({ message: "pool above 0", path: ["db", { key: "pool" }] });
     if ((c as { broken?: boolean }).broken) issues.push({ message: "no broken config" });
     return issues.length > 0 ? { issues } : { value: c };
@@ -39,9 +40,14 @@ function schema(async = false): StandardSchemaV1<unknown, Cfg> {
   };
 }
 
+/** What a pushed source's watch throws instead of yielding. */
+class Fail {
+  constructor(readonly value: unknown) {}
+}
+
 /** A source whose snapshots the test pushes; its watch ends (or fails) when told. */
 function pushed(name: string, initial: ConfigValues) {
-  const queue: (ConfigValues | Error)[] = [];
+  const queue: (ConfigValues | Error | Fail)[] = [];
   let wake: (() => void) | undefined;
   let watching = 0;
   const source: ConfigSource = {
@@ -52,6 +58,7 @@ function pushed(name: string, initial: ConfigValues) {
       while (!signal.aborted) {
         const next = queue.shift();
         if (next instanceof Error) throw next;
+        if (next instanceof Fail) throw next.value;
         if (next !== undefined) {
           yield next;
           continue;
@@ -65,7 +72,7 @@ function pushed(name: string, initial: ConfigValues) {
   };
   return {
     source,
-    push: (v: ConfigValues | Error) => {
+    push: (v: ConfigValues | Error | Fail) => {
       queue.push(v);
       wake?.();
     },
@@ -146,6 +153,31 @@ describe("loadConfig (pinned)", { timeout: 20_000 }, () => {
       /key "db\.pool" from remote breaks the rule/,
       "a parent replaced by a later source",
     );
+  });
+
+  it("a parent set to null or a list by a later source is where its leaf came from; flags are read only when asked", async () => {
+    for (const replaced of [null, [1]]) {
+      const e = await refusal(
+        loadConfig({
+          schema: schema(),
+          defaults: { port: 1, db: { pool: 5 } },
+          sources: [still(pushed("remote", { db: replaced as never }))],
+        }),
+      );
+      assert.match(e.detail, /key "db\.pool" from remote/, JSON.stringify(replaced));
+    }
+    const argv = process.argv;
+    process.argv = [...argv, "--port=7"];
+    try {
+      const c = await loadConfig({ schema: schema(), defaults: { port: 1 } });
+      assert.equal(c.get().port, 1, "process.argv is not read without flags");
+      await c.close();
+      const f = await loadConfig({ schema: schema(), defaults: { port: 1 }, flags: true });
+      assert.equal(f.get().port, 7, "flags: true reads process.argv");
+      await f.close();
+    } finally {
+      process.argv = argv;
+    }
   });
 
   it("a missing key is named as missing; a parent set without the leaf names the parent's source; the whole config", async () => {
@@ -239,6 +271,17 @@ describe("loadConfig (pinned)", { timeout: 20_000 }, () => {
     s.push(new Error("lease lost"));
     await settle();
     assert.equal(errors.length, 1);
+    const odd = pushed("odd", { port: 1 });
+    const oddErrors: MicroError[] = [];
+    const c3 = await loadConfig({
+      schema: schema(),
+      sources: [odd.source],
+      onError: (e) => oddErrors.push(e),
+    });
+    odd.push(new Fail(null));
+    await settle();
+    assert.equal(oddErrors[0]?.detail, "config source odd: watch ended: null");
+    await c3.close();
     assert.equal(errors[0]!.code, 503);
     assert.equal(errors[0]!.id, "tsmicro.config");
     assert.equal(errors[0]!.detail, "config source flaky: watch ended: lease lost");
@@ -319,14 +362,21 @@ describe("loadConfig (pinned)", { timeout: 20_000 }, () => {
     const s = pushed("src", { port: 1 });
     const config = await loadConfig({ schema: schema(), sources: [s.source] });
     assert.equal(s.watching(), 1);
+    const mine = new AbortController();
     const reading = (async () => {
       const got: number[] = [];
-      for await (const c of config.watch()) got.push(c.current.port);
+      for await (const c of config.watch({ signal: mine.signal })) got.push(c.current.port);
       return got;
     })();
     s.push({ port: 2 });
     await settle();
+    assert.equal(getEventListeners(mine.signal, "abort").length, 1);
     await config.close();
     assert.deepEqual(await within(reading, 2000, "the watcher to end on close()"), [2]);
+    assert.equal(
+      getEventListeners(mine.signal, "abort").length,
+      0,
+      "the ended watcher left no listener on its signal",
+    );
   });
 });

@@ -208,6 +208,8 @@ describe("defineStore (pinned)", { timeout: 10_000 }, () => {
     const del = await failure(s.delete("k"));
     assert.equal(del.detail, "store rec: delete failed: sync driver bug");
     assert.equal((await failure(s.list())).detail, "store rec: list failed: a string");
+    const nothing = defineStore(recording({ list: () => Promise.reject(null) }).backend);
+    assert.equal((await failure(nothing.list())).detail, "store rec: list failed: null");
   });
 
   it("after close(): every operation is a 503 saying so, not retryable; close reaches the backend once", async () => {
@@ -224,6 +226,7 @@ describe("defineStore (pinned)", { timeout: 10_000 }, () => {
     ] as const) {
       const e = await failure(p);
       assert.equal(e.code, 503);
+      assert.equal(e.id, "tsmicro.store");
       assert.equal(e.retryable, false);
       assert.equal(e.detail, `store rec: ${op} after close()`);
     }

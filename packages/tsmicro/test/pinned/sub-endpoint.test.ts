@@ -10,10 +10,11 @@ import type http from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import type { SubscriptionEndpointOptions } from "../../src/broker/http-endpoint.js";
+import type { SerialSubscription } from "../../src/broker/serial.js";
 import { MicroError } from "../../src/errors.js";
 import { createMemoryRegistry } from "../../src/registry/memory.js";
 import type { Registry, Service } from "../../src/registry/registry.js";
-import { until } from "../helpers.js";
+import { until, within } from "../helpers.js";
 import { endpointFor, nodesOf, probe, probeServer } from "../support/sub-endpoint.js";
 
 const TOPIC = `pinned-endpoint-${process.pid}`;
@@ -170,6 +171,40 @@ describe("subscription endpoint (pinned)", { timeout: 20_000 }, () => {
     } finally {
       await ep.disconnect();
     }
+  });
+
+  it("disconnect waits for a handler still running on an accepted message", async () => {
+    let lookup: ((id: string) => SerialSubscription | undefined) | undefined;
+    const ep = endpointFor(
+      createMemoryRegistry(),
+      { count: 0 },
+      {
+        createServer: (l) => {
+          lookup = l;
+          return probeServer(l);
+        },
+      },
+    );
+    let release = () => {};
+    let finished = false;
+    await ep.subscribe(TOPIC, async () => {
+      await new Promise<void>((r) => {
+        release = r;
+      });
+      finished = true;
+    });
+    const sub = lookup!(`${TOPIC}-1`);
+    assert.ok(sub !== undefined, "the subscription is served");
+    sub.push({ headers: {}, body: new Uint8Array() });
+    let disconnected = false;
+    const disconnecting = ep.disconnect().then(() => {
+      disconnected = true;
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(disconnected, false, "still draining the running handler");
+    release();
+    await within(disconnecting, 5000, "the disconnect once the handler finished");
+    assert.equal(finished, true);
   });
 
   it("a bad subscription is refused before anything listens; after disconnect subscribe is a 503 naming the broker", async () => {

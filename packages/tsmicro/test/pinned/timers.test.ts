@@ -6,6 +6,7 @@
  * the wire's time left; a signal link that unlinks and leaves no listener.
  */
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { afterEach, describe, it, mock } from "node:test";
 import {
   deadlineOf,
@@ -41,6 +42,25 @@ describe("timers (pinned)", { timeout: 10_000 }, () => {
     stopInterval(undefined);
     await turn();
     assert.equal(fired, 0);
+  });
+
+  it("a plain interval fires every period; a period below 1 ms (or NaN) is 1 ms", () => {
+    mock.timers.enable({ apis: ["setInterval"] });
+    let every100 = 0;
+    let tiny = 0;
+    const a = startInterval(() => every100++, 100);
+    const b = startInterval(() => tiny++, Number.NaN);
+    const c = startInterval(() => tiny++, -3);
+    mock.timers.tick(99);
+    assert.equal(every100, 0);
+    mock.timers.tick(1);
+    assert.equal(every100, 1);
+    mock.timers.tick(100);
+    assert.equal(every100, 2);
+    assert.equal(tiny, 400, "two 1 ms intervals over 200 ms");
+    stopInterval(a);
+    stopInterval(b);
+    stopInterval(c);
   });
 
   it("a negative or NaN delay fires on the next turn", async () => {
@@ -201,6 +221,16 @@ describe("deadlines and signal links (pinned)", () => {
     const why = new Error("parent");
     p2.abort(why);
     assert.equal(c2.signal.reason, why);
+  });
+
+  it("linkSignal: once the parent aborted, its listener is gone even before the unlink", () => {
+    const parent = new AbortController();
+    const child = new AbortController();
+    linkSignal(parent.signal, child);
+    assert.equal(getEventListeners(parent.signal, "abort").length, 1);
+    parent.abort("done");
+    assert.equal(child.signal.aborted, true);
+    assert.equal(getEventListeners(parent.signal, "abort").length, 0);
   });
 
   it("linkSignal: an aborted parent aborts at once; NEVER adds nothing", () => {
