@@ -11,7 +11,9 @@
 //
 // --record --files a.ts,b.ts takes only those files' scores from the report: the report also
 // holds every other file's last result from the incremental file, which may predate tests
-// added since (a score measured with those tests is recorded, and not overwritten by it).
+// added since (a score measured with those tests is recorded, and not overwritten by it). The
+// other files keep their entries unchanged, hash included, so a file changed and not measured
+// is still "changed" for the check.
 //
 // mutation/recorded.json holds, for every core source file Stryker mutates, its content hash and
 // (once measured) its mutation score. A file whose hash differs, or that is new, is "changed".
@@ -87,6 +89,12 @@ if (process.argv.includes("--record")) {
   const files = {};
   for (const f of coreFiles()) {
     const m = measured[f];
+    // With --files, a file not asked for keeps its entry as it was, old hash included: a change
+    // to it stays a change for the check (recording one file must not re-baseline another).
+    if (asked !== undefined && m === undefined && prev[f] !== undefined) {
+      files[f] = prev[f];
+      continue;
+    }
     // A file the report does not cover keeps its earlier score only if it did not change.
     const kept = prev[f]?.sha256 === hash(f) ? prev[f] : undefined;
     files[f] = {
