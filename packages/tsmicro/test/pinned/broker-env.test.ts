@@ -6,6 +6,7 @@
  * over a service's defaults).
  */
 import assert from "node:assert/strict";
+import { createServer } from "node:net";
 import { describe, it } from "node:test";
 import type { Broker } from "../../src/broker/broker.js";
 import { BROKER_KINDS, BROKER_PACKAGES, brokerFromEnv } from "../../src/broker/env.js";
@@ -13,6 +14,15 @@ import { MicroError } from "../../src/errors.js";
 import { createMemoryRegistry } from "../../src/registry/memory.js";
 import { until } from "../helpers.js";
 import { isolateEnv, workspacePackageNames } from "../support/env-vars.js";
+
+/** A loopback port nothing listens on now. */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
 
 const ENV = ["MICRO_BROKER", "MICRO_BROKER_ADDRESS", "MICRO_BROKER_ADVERTISE"] as const;
 
@@ -141,11 +151,22 @@ describe("brokerFromEnv (pinned)", { timeout: 15_000 }, () => {
     );
     assert.match(viaEnv, /^127\.0\.0\.1:\d+$/, "MICRO_BROKER_ADVERTISE over the default");
     delete process.env.MICRO_BROKER_ADVERTISE;
-    process.env.MICRO_BROKER_ADDRESS = "127.0.0.1:0";
+    const port = await freePort();
+    process.env.MICRO_BROKER_ADDRESS = `127.0.0.1:${port}`;
     const bound = await advertised(
       brokerFromEnv({ kind: "http", registry, httpDefaults: { address: "256.0.0.1:0" } }),
     );
-    assert.match(bound, /^127\.0\.0\.1:\d+$/, "MICRO_BROKER_ADDRESS over the service's listen default");
+    assert.equal(bound, `127.0.0.1:${port}`, "MICRO_BROKER_ADDRESS over the service's listen default");
+    delete process.env.MICRO_BROKER_ADDRESS;
+    const port2 = await freePort();
+    const fromDefaults = await advertised(
+      brokerFromEnv({ kind: "http", registry, httpDefaults: { address: `127.0.0.1:${port2}` } }),
+    );
+    assert.equal(
+      fromDefaults,
+      `127.0.0.1:${port2}`,
+      "the service's listen default, with nothing in the environment",
+    );
     await registry.close();
   });
 });

@@ -112,7 +112,7 @@ describe("registryFromEnv (pinned)", { timeout: 10_000 }, () => {
   it("blank is local; before loading, a backend is named by its kind and address", () => {
     process.env.MICRO_REGISTRY = "  ";
     process.env.MICRO_REGISTRY_ADDRESS = "";
-    assert.match(registryFromEnv().name, /^local/);
+    assert.match(registryFromEnv().name, /^local \(\//, "the local registry itself, on its directory");
     const never = () => new Promise<never>(() => {});
     assert.equal(
       registryFromEnv({ kind: "etcd", load: never }).name,
