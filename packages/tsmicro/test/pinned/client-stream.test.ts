@@ -172,7 +172,7 @@ describe("client streams (pinned)", { timeout: 20_000 }, () => {
     for await (const m of s) rest.push(m);
     assert.deepEqual(rest, [{ n: 2 }]);
     assert.equal(await s.recv(), undefined);
-    assert.equal(await s.finished, undefined);
+    assert.equal(await within(s.finished, 5000, "the stream to finish"), undefined);
 
     const none = await c.stream(background(), newRequest("svc", "Chat.quiet", undefined), opts);
     assert.deepEqual(t.opened[1]!.sent, [], "no body: no first message");
@@ -256,7 +256,7 @@ describe("client streams (pinned)", { timeout: 20_000 }, () => {
     });
     assert.equal(getEventListeners(quiet.signal, "abort").length, 1);
     t.opened.at(-1)!.end();
-    await s3.finished;
+    await within(s3.finished, 5000, "the quiet stream to finish");
     await until(
       () => getEventListeners(quiet.signal, "abort").length === 0,
       "the stream's end to unlink the caller's signal",

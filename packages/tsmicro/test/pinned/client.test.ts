@@ -355,7 +355,7 @@ describe("client (pinned)", { timeout: 20_000 }, () => {
     await new Promise((r) => setTimeout(r, 60));
     assert.equal(reports.length, 1, "reported once");
     t.release();
-    await slow;
+    await within(slow, 5000, "the slow call once released");
     await c.close();
     const after = reports.length;
     void call(c, "Echo.slow").catch(() => {});

@@ -294,7 +294,7 @@ describe("stream multiplexing (pinned)", { timeout: 20_000 }, () => {
     const gone = new MicroError({ id: "x", code: 503, detail: "connection lost" });
     client.failAll(gone);
     assert.equal((await microError(pending, "the waiting read")).detail, "connection lost");
-    assert.equal(await c.finished, gone);
+    assert.equal(await within(c.finished, 2000, "the failed stream to finish"), gone);
     server.closeAll(gone);
     assert.equal(await handled[0]!.finished, gone);
     assert.equal(server.size, 0);

@@ -220,7 +220,7 @@ describe("service (pinned)", { timeout: 30_000 }, () => {
       logs.join("\n"),
     );
     release();
-    await call;
+    await within(call, 5000, "the released call");
     await s.stop();
   });
 

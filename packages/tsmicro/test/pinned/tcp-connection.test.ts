@@ -155,7 +155,7 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
     await until(() => !conn.usable, "GoAway to make the connection unusable");
     assert.equal(peer.ended, false, "not closed while a request is in flight");
     peer.send(encodeFrame(FrameType.Response, 1, "", Buffer.from("late")));
-    assert.equal((await a).body.toString(), "late");
+    assert.equal((await within(a, 5000, "the answer after GoAway")).body.toString(), "late");
     await until(() => peer.ended, "the client to close once idle");
   });
 
@@ -217,7 +217,7 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
       e.detail,
       new RegExp(`^response of \\d+ bytes from ${address} exceeds the client's frame limit of 200 bytes$`),
     );
-    assert.equal((await b).body.toString(), "ok");
+    assert.equal((await within(b, 5000, "the answer beside the oversized one")).body.toString(), "ok");
     assert.equal(conn.usable, true);
     conn.close();
   });
@@ -262,7 +262,7 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(peer.ended, false, "graceful: still open with a request in flight");
     peer.send(encodeFrame(FrameType.Response, 1, "", Buffer.from("done")));
-    await a;
+    await within(a, 5000, "the answer once idle-close was asked");
     await until(() => peer.ended, "the close once idle");
 
     const other = await open();
@@ -299,7 +299,7 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
       await until(() => pongs >= 2, "two pings answered", 5000);
       assert.equal(conn.usable, true);
       peer.send(encodeFrame(FrameType.Response, 1, "", Buffer.from("slow but alive")));
-      assert.equal((await a).body.toString(), "slow but alive");
+      assert.equal((await within(a, 5000, "the slow answer")).body.toString(), "slow but alive");
     } finally {
       clearInterval(answerPings);
       conn.close();
