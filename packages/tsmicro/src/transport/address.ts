@@ -14,7 +14,7 @@
  * It also holds the one `host:port` parser and the one `listen` every listener in tsmicro and
  * its packages uses (TCP, TLS, gRPC, the http broker, health, metrics, the gateway).
  */
-import type { Server } from "node:net";
+import { isIP, type Server } from "node:net";
 import { type NetworkInterfaceInfo, networkInterfaces } from "node:os";
 import { badRequest, MicroError } from "../errors.js";
 
@@ -86,14 +86,23 @@ export function brokerDefaultsFor(
     if (isWildcardHost(host)) out.address = joinHostPort(host, 0);
   }
   const a = advertise?.trim();
-  if (a) out.advertise = splitAdvertise(a).host;
+  // A malformed advertise is left to the service's start, which refuses it naming its option.
+  const host = a ? splitAdvertise(a)?.host : undefined;
+  if (host !== undefined) out.advertise = host;
   return out;
 }
 
-/** `host:port`, `[v6]:port`, or a bare host (a name, an IPv4 or an IPv6 address). */
-function splitAdvertise(value: string): { host: string; port: number | undefined } {
-  if (/^\[.*\]:\d+$/.test(value) || /^[^:[\]]+:\d+$/.test(value)) return parseAddress(value);
-  return { host: value.replace(/^\[|\]$/g, ""), port: undefined };
+/**
+ * `host:port`, `[v6]:port`, or a bare host (a name, an IPv4 or an IPv6 address, bracketed or
+ * not); undefined for anything else, such as a port that is not a number or a stray bracket.
+ */
+function splitAdvertise(value: string): { host: string; port: number | undefined } | undefined {
+  if (isIP(value) === 6) return { host: value, port: undefined };
+  const m = /^(?:\[([^[\]\s]+)\]|([^:[\]\s]+))(?::(\d{1,5}))?$/.exec(value);
+  const port = m?.[3] === undefined ? undefined : Number(m[3]);
+  if (m === null || (port !== undefined && port > 65535)) return undefined;
+  if (m[1] !== undefined && isIP(m[1]) !== 6) return undefined; // brackets hold IPv6 only
+  return { host: m[1] ?? m[2] ?? "", port };
 }
 
 /** The `host:port` to register for a listener bound at `bound` (see the rules above). */
@@ -104,6 +113,14 @@ export function advertisedAddress(bound: string, options: AdvertiseOptions = {})
   const advertise = options.advertise?.trim();
   if (advertise) {
     const split = splitAdvertise(advertise);
+    if (split === undefined) {
+      throw new MicroError({
+        id,
+        code: 400,
+        detail: `${option} is "${advertise}": give a host, host:port (port 0–65535), [IPv6] or [IPv6]:port`,
+        retryable: false,
+      });
+    }
     const given = { host: split.host, port: split.port ?? port };
     if (isWildcardHost(given.host)) {
       throw new MicroError({

@@ -11,6 +11,9 @@ import { MicroError } from "../../src/errors.js";
 import {
   advertisedAddress,
   brokerDefaultsFor,
+  ENV_BROKER_ADVERTISE,
+  ENV_SERVER_ADDRESS,
+  ENV_SERVER_ADVERTISE,
   interfaceHost,
   isWildcardHost,
   joinHostPort,
@@ -39,6 +42,15 @@ describe("addresses (pinned)", { timeout: 10_000 }, () => {
     assert.deepEqual(parseAddress("svc.local:443"), { host: "svc.local", port: 443 });
     // As in Go's net.Listen, an empty port is port 0.
     assert.deepEqual(parseAddress("svc.local:"), { host: "svc.local", port: 0 });
+    // Only brackets that wrap the host are stripped.
+    assert.deepEqual(parseAddress("a[b:1"), { host: "a[b", port: 1 });
+    assert.deepEqual(parseAddress("a]b:1"), { host: "a]b", port: 1 });
+  });
+
+  it("the environment variables keep go-micro's names", () => {
+    assert.equal(ENV_SERVER_ADDRESS, "MICRO_SERVER_ADDRESS");
+    assert.equal(ENV_SERVER_ADVERTISE, "MICRO_SERVER_ADVERTISE");
+    assert.equal(ENV_BROKER_ADVERTISE, "MICRO_BROKER_ADVERTISE");
   });
 
   it("a missing or invalid port is a 400 that quotes the address and names what it is", () => {
@@ -64,7 +76,19 @@ describe("addresses (pinned)", { timeout: 10_000 }, () => {
     for (const h of ["", "0.0.0.0", "::", "[::]", "0:0:0:0:0:0:0:0", "[0:0:0:0:0:0:0:0]", "[]"]) {
       assert.equal(isWildcardHost(h), true, h);
     }
-    for (const h of ["0.0.0.1", "::1", "[::1]", ":::", "x0.0.0.0", "0.0.0.0x", "[::]x", "localhost"]) {
+    // Brackets are stripped only where they wrap the host: "]::" and "::[" are not "::".
+    for (const h of [
+      "0.0.0.1",
+      "::1",
+      "[::1]",
+      ":::",
+      "x0.0.0.0",
+      "0.0.0.0x",
+      "[::]x",
+      "localhost",
+      "]::",
+      "::[",
+    ]) {
       assert.equal(isWildcardHost(h), false, h);
     }
   });
@@ -84,6 +108,11 @@ describe("addresses (pinned)", { timeout: 10_000 }, () => {
     assert.equal(
       interfaceHost(true, () => ({ eth0: [v6("fe80::1"), v6("2001:db8::5"), v6("2001:db8::6")] })),
       "2001:db8::5",
+    );
+    assert.equal(
+      interfaceHost(true, () => ({ eth0: [v6("2001:db8:fe80::1")] })),
+      "2001:db8:fe80::1",
+      "fe80 inside a global address is not link-local",
     );
   });
 
@@ -127,6 +156,50 @@ describe("addresses (pinned)", { timeout: 10_000 }, () => {
       thrown(() => advertisedAddress("127.0.0.1:4", { advertise: "0.0.0.0" })).detail,
       /^advertise is /,
     );
+  });
+
+  it("advertise: every accepted form, and anything else a 400 naming the option and the forms", () => {
+    const o = { interfaces: () => ({ eth0: [v4("10.1.1.1")] }) };
+    const cases: [string, string][] = [
+      ["svc", "svc:4"],
+      ["svc:80", "svc:80"],
+      ["10.0.0.2:0", "10.0.0.2:0"],
+      ["10.0.0.2:65535", "10.0.0.2:65535"],
+      ["[fd00::2]:80", "[fd00::2]:80"],
+      ["[fe80::1%eth0]", "[fe80::1%eth0]:4"],
+      ["::ffff:10.0.0.2", "[::ffff:10.0.0.2]:4"],
+    ];
+    for (const [advertise, want] of cases) {
+      assert.equal(advertisedAddress("127.0.0.1:4", { ...o, advertise }), want, advertise);
+    }
+    const bad = [
+      "svc:80x",
+      "svc:",
+      "svc:65536",
+      "svc:123456",
+      "[svc]:80",
+      "[fd00::2]x",
+      "x[fd00::2]:80",
+      "[fd00::2]:80x",
+      "a b",
+      "[]",
+      "svc]:1",
+      "sv[c",
+    ];
+    for (const advertise of bad) {
+      const e = thrown(() =>
+        advertisedAddress("127.0.0.1:4", { ...o, advertise, id: "orders", option: "OPT" }),
+      );
+      assert.equal(e.code, 400, advertise);
+      assert.equal(e.id, "orders");
+      assert.equal(e.retryable, false);
+      assert.equal(
+        e.detail,
+        `OPT is "${advertise}": give a host, host:port (port 0–65535), [IPv6] or [IPv6]:port`,
+      );
+      // Next to a service, the broker leaves a malformed advertise to the service's start.
+      assert.deepEqual(brokerDefaultsFor(undefined, advertise), {}, advertise);
+    }
   });
 
   it("the http broker next to a service: a wildcard bind shared on port 0, an advertised host shared without its port", () => {
