@@ -8,6 +8,7 @@
 import { type FSWatcher, watch as fsWatch, readdirSync, readFileSync } from "node:fs";
 import { readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { badRequest } from "../errors.js";
 import { type IntervalTimer, startInterval, stopInterval } from "../util/deadline.js";
 import { defaultLocalRegistryDir, secureRegistryDir } from "./local-dir.js";
 import type { RegisterOptions, Registry, RegistryEvent, RegistryRow, Service } from "./registry.js";
@@ -22,6 +23,7 @@ import {
   servicesOfRows,
   type Table,
 } from "./table.js";
+import { checkExpiry, DEFAULT_RECORD_LIMITS } from "./validate.js";
 import { WatcherSet } from "./watchers.js";
 
 export { defaultLocalRegistryDir };
@@ -233,10 +235,19 @@ export function createLocalRegistry(options: LocalRegistryOptions = {}): Registr
   return {
     name: `local (${dir})`,
     async register(service: Service, opts: RegisterOptions = {}) {
-      await ensureDir();
       const ttl = opts.ttlMs ?? 0;
+      const expiresAt = ttl > 0 ? Date.now() + ttl : 0;
+      // Every reader refuses such a lease (it would outlive a crashed process): say so here.
+      const refused = checkExpiry(expiresAt);
+      if (refused !== undefined) {
+        throw badRequest(
+          "tsmicro",
+          `local registry: cannot register ${service.name}: ${refused}; pass ttlMs between 1 and ${DEFAULT_RECORD_LIMITS.maxTtlMs}`,
+        );
+      }
+      await ensureDir();
       await Promise.all(
-        registryRowsOf(service, ttl > 0 ? Date.now() + ttl : 0).map(async (row) => {
+        registryRowsOf(service, expiresAt).map(async (row) => {
           const file = join(dir, fileName(row));
           const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
           // Only this user reads its leases (they name addresses and metadata).

@@ -11,6 +11,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { MicroError } from "../../src/errors.js";
 import { createLocalRegistry, DEFAULT_LOCAL_POLL_MS } from "../../src/registry/local.js";
 import type { RegistryEvent, Service } from "../../src/registry/registry.js";
 import { until, within } from "../helpers.js";
@@ -66,11 +67,47 @@ describe("local registry (pinned)", { timeout: 20_000 }, () => {
     await r.close();
   });
 
+  it("register without a TTL, or with one past the limit, is a 400 that writes nothing", async () => {
+    const dir = newDir();
+    const r = createLocalRegistry({ dir });
+    for (const [opts, why] of [
+      [undefined, "it never expires \\(no TTL\\)"],
+      [{ ttlMs: 0 }, "it never expires \\(no TTL\\)"],
+      [{ ttlMs: 60 * 60 * 1000 + 60_000 }, "it expires more than 3600000 ms from now"],
+    ] as const) {
+      const e = await r.register(svc("lease", "l"), opts).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      assert.ok(e instanceof MicroError, `a MicroError for ${JSON.stringify(opts)}`);
+      assert.equal(e.code, 400);
+      assert.equal(e.id, "tsmicro");
+      assert.match(
+        e.detail,
+        new RegExp(`^local registry: cannot register lease: ${why}; pass ttlMs between 1 and 3600000$`),
+      );
+    }
+    await r.register(svc("lease", "l"), { ttlMs: 60 * 60 * 1000 - 60_000 });
+    assert.deepEqual(readdirSync(dir), ["lease@1@l.lease.json"], "only the valid lease was written");
+    await r.close();
+  });
+
   it("a lease without a TTL is refused by readers (logged); an expired one is skipped and swept; a service's read is its own", async () => {
     const dir = newDir();
     const r = createLocalRegistry({ dir });
     await r.register(svc("forever", "f"), LEASE);
-    await r.register(svc("no-ttl", "n"));
+    // Written by another writer (or an older version): readers refuse a lease without expiry.
+    writeFileSync(
+      join(dir, "no-ttl@1@n.lease.json"),
+      JSON.stringify({
+        name: "no-ttl",
+        version: "1",
+        metadata: {},
+        endpoints: [],
+        node: { id: "n", address: "127.0.0.1:1", metadata: {} },
+        expiresAt: 0,
+      }),
+    );
     assert.deepEqual(await r.getService("no-ttl"), []);
     assert.match(refusals.join("\n"), /registry record of no-ttl node n refused: it never expires/);
     await r.register(svc("brief", "b"), { ttlMs: 30 });
