@@ -67,7 +67,6 @@ export function serveConnection(
     goAway: () => goAway(),
     inflight: () => inflight.size + streams.size,
   });
-  let warnedInflight = false;
   const streams = new ServerStreams((frame) => writer.write(frame), peer, options, options.streamHandler);
 
   const refuse = (detail: string, kind = "protocol error") => {
@@ -130,8 +129,8 @@ export function serveConnection(
     }
     if (inflight.size >= options.maxInflightPerConnection) {
       const detail = `${inflight.size} requests already in flight on this connection, the limit is ${options.maxInflightPerConnection}; use more connections or wait for answers`;
-      if (!warnedInflight) limitLog.report("in-flight limit", `tsmicro: connection from ${peer}: ${detail}`);
-      warnedInflight = true;
+      // Logged like every other limit: once per kind per window, the rest counted.
+      limitLog.report("in-flight limit", `tsmicro: connection from ${peer}: ${detail}`);
       writer.write(errorFrame(id, tooManyRequests("tsmicro", detail, { refused: true })));
       return;
     }
