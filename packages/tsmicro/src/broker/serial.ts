@@ -16,6 +16,8 @@ export class SerialSubscription {
   readonly #queue: { message: BrokerMessage; attempt: number }[] = [];
   #running: Promise<void> | undefined;
   #closed = false;
+  /** close() stopped waiting for the drain: nothing may be delivered again. */
+  #abandoned = false;
   #waiters: (() => void)[] = [];
 
   constructor(topic: string, ctx: DeliverContext) {
@@ -59,6 +61,7 @@ export class SerialSubscription {
     ]);
     stopTimer(timer);
     if (!drained) {
+      this.#abandoned = true;
       const left = this.#queue.length;
       this.#queue.length = 0;
       this.#ctx.onError(
@@ -87,6 +90,10 @@ export class SerialSubscription {
       returned = true;
       if (next !== undefined) {
         await new Promise((r) => startTimer(() => r(undefined), next!.delayMs));
+        if (this.#abandoned) {
+          this.#notAgain("that failed", "gave up waiting");
+          break;
+        }
         // Redelivered before anything newer: a failing message keeps its place.
         this.#queue.unshift({ message: current.message, attempt: next.attempt });
       }
@@ -99,18 +106,22 @@ export class SerialSubscription {
   #later(message: BrokerMessage, attempt: number, delayMs: number): void {
     startTimer(() => {
       if (this.#closed) {
-        this.#ctx.onError(
-          new MicroError({
-            id: "tsmicro",
-            code: 503,
-            detail: `broker ${this.#ctx.broker}: a message nacked on "${this.topic}" after unsubscribe is not delivered again`,
-          }),
-        );
+        this.#notAgain("nacked", "");
         return;
       }
       this.#queue.unshift({ message, attempt });
       this.#running ??= this.#run();
     }, delayMs);
+  }
+
+  #notAgain(what: string, when: string): void {
+    this.#ctx.onError(
+      new MicroError({
+        id: "tsmicro",
+        code: 503,
+        detail: `broker ${this.#ctx.broker}: a message ${what} on "${this.topic}" after unsubscribe ${when ? `${when} ` : ""}is not delivered again`,
+      }),
+    );
   }
 
   #wake(): void {

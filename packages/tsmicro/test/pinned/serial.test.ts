@@ -192,6 +192,30 @@ describe("serial subscription (pinned)", { timeout: 15_000 }, () => {
     assert.deepEqual(got, ["1"], "the running one finishes; the dropped ones are not handled");
   });
 
+  it("a handler that fails after its drain gave up is reported, not delivered again after close returned", async () => {
+    const g = gate();
+    const got: string[] = [];
+    const { sub, errors } = subscription(async (e) => {
+      got.push(`${text(e.message.body)}#${e.attempt}`);
+      await g.p;
+      throw new Error("failed late");
+    });
+    sub.push(msg("1"));
+    await until(() => got.length === 1, "the first delivery to start");
+    await within(sub.close(20), 3000, "close(20) with a stuck handler");
+    assert.equal(errors.length, 1, "the drain's timeout");
+    g.open();
+    await until(() => errors.length === 2, "the late failure's report");
+    await new Promise((r) => setTimeout(r, 40)); // past retryDelayMs (10): a redelivery would have run
+    assert.deepEqual(got, ["1#1"], "not delivered again after close returned");
+    assert.equal(errors[1]!.code, 503);
+    assert.equal(
+      errors[1]!.detail,
+      `broker test: a message that failed on "t" after unsubscribe gave up waiting is not delivered again`,
+    );
+    assert.equal(sub.pending, 0);
+  });
+
   it("in memory, a message whose dead letter cannot be published is lost (reported), not delivered again", async () => {
     let runs = 0;
     const { sub, errors } = subscription(
