@@ -189,6 +189,15 @@ describe("client options (pinned)", { timeout: 10_000 }, () => {
       typeError('client option contentType "application/x-nope" has no codec; supported: application/json'),
     );
     assert.throws(
+      at({
+        contentType: "application/x-nope",
+        codecs: new CodecRegistry([createJsonCodec(), { ...createJsonCodec(), contentType: "text/json" }]),
+      }),
+      typeError(
+        'client option contentType "application/x-nope" has no codec; supported: application/json, text/json',
+      ),
+    );
+    assert.throws(
       at({ hedge: { delayMs: -1 } }),
       typeError("client option hedge.delayMs must be a finite number ≥ 0, got -1"),
     );

@@ -236,6 +236,21 @@ describe("client (pinned)", { timeout: 20_000 }, () => {
     });
     await call(d);
     d.init({ registry: b.registry });
+    // Another given selector: used from the next call; the first is still the user's to close.
+    let picks = 0;
+    const other: Selector = {
+      select: async () => {
+        picks++;
+        return () => ({ id: "e1", address: "echo:1", metadata: {} });
+      },
+      mark: () => {},
+      close: () => {
+        closed++;
+      },
+    };
+    d.init({ selector: other });
+    await call(d);
+    assert.equal(picks, 1, "the new selector picks the next call");
     await d.close();
     assert.equal(closed, 0);
   });
@@ -337,6 +352,39 @@ describe("client (pinned)", { timeout: 20_000 }, () => {
     const [b] = c.breakers();
     assert.equal(b?.service, "echo");
     assert.equal(b.state, "closed");
+  });
+
+  it("init() that leaves the watchdog as it was does not restart it (its ticks go on)", async () => {
+    const t = echoTransport();
+    const { registry } = await echoRegistry();
+    const reports: string[] = [];
+    const c = client({
+      transport: t.transport,
+      registry,
+      watchdog: { thresholdMs: 20, intervalMs: 40, log: (m) => reports.push(m) },
+    });
+    const slow = call(c, "Echo.slow");
+    // Re-initialised every 10 ms, more often than the watchdog ticks: a restart would never tick.
+    const started = Date.now();
+    while (reports.length === 0 && Date.now() - started < 2000) {
+      c.init({ retries: 0 });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(reports.length, 1, "the watchdog reported the stuck call within 2 s while init() ran");
+    t.release();
+    await within(slow, 5000, "the slow call once released");
+  });
+
+  it("the stall doctor's rows name a breaker only when it is open or half-open", async () => {
+    const t = echoTransport();
+    const { registry } = await echoRegistry();
+    const c = client({ transport: t.transport, registry, breaker: { minRequests: 2 } });
+    await call(c);
+    const slow = call(c, "Echo.slow");
+    await until(() => c.inflight().length === 1, "the slow call in the table");
+    assert.ok(!("breaker" in c.inflight()[0]!), "a closed breaker is not named");
+    t.release();
+    await within(slow, 5000, "the slow call once released");
   });
 
   it("the watchdog reports a stuck call once, and stops with close()", async () => {

@@ -6,6 +6,7 @@
  * caller gave up while queued); the wire error with the chain; the active count and `idle()`.
  */
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { describe, it, mock } from "node:test";
 import { MicroError } from "../../src/errors.js";
 import { InflightTable } from "../../src/inflight.js";
@@ -178,6 +179,7 @@ describe("invoke (pinned)", { timeout: 10_000 }, () => {
     const { inv, inflight } = invoker({ bulkhead: bh.b });
     const signal = countingSignal();
     const call = inv.begin({ service: "orders", endpoint: "E", contentType: "x" }, signal, {});
+    const listening = getEventListeners(call.ctx.signal as AbortSignal, "abort").length;
     let phase: string | undefined;
     const running = call.run(async () => {
       phase = inflight.snapshot()[0]?.phase;
@@ -190,6 +192,11 @@ describe("invoke (pinned)", { timeout: 10_000 }, () => {
     assert.equal(await within(running, 2000, "the handler"), "done");
     assert.equal(phase, "handling");
     assert.equal(bh.released >= 1, true, "the slot went back");
+    assert.equal(
+      getEventListeners(call.ctx.signal as AbortSignal, "abort").length,
+      listening,
+      "the run's abort listener is removed when the handler ends",
+    );
     call.end();
     assert.equal(signal.listeners, 0);
   });

@@ -129,6 +129,15 @@ describe("server dispatch (pinned)", { timeout: 20_000 }, () => {
       some.error.detail,
       'endpoint "Orders.nope" not found on service "orders"; it has: Orders.get, Orders.meta, Orders.fails, Orders.refuses, Orders.big',
     );
+    // The endpoint is checked before the content type and the body: a 404 says what to fix first.
+    for (const [headers, body] of [
+      [{ endpoint: "Orders.nope", contentType: "text/csv" }, enc({})],
+      [{ endpoint: "Orders.nope" }, new TextEncoder().encode("{not json")],
+    ] as const) {
+      const first = await send(server, headers, body);
+      assert.equal(first.error?.code, 404, JSON.stringify(headers));
+      assert.match(first.error.detail, /^endpoint "Orders\.nope" not found/);
+    }
   });
 
   it("an unknown content type is a 415 from this service; an undecodable body a 400 naming the endpoint", async () => {

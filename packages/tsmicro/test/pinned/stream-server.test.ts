@@ -15,6 +15,7 @@ import { MicroError } from "../../src/errors.js";
 import { type HandlerWrapper, Invoker } from "../../src/server/invoke.js";
 import {
   isUnknownEndpoint,
+  MOUNT,
   StreamServer,
   type StreamServerOptions,
   setResponseHeader,
@@ -158,6 +159,25 @@ describe("stream server (pinned)", { timeout: 20_000 }, () => {
     assert.equal(isUnknownEndpoint(type.aborted), false);
     assert.equal(isUnknownEndpoint(new Error("x")), false);
     assert.equal(isUnknownEndpoint(null), false);
+    assert.equal(isUnknownEndpoint(undefined), false);
+    assert.equal(isUnknownEndpoint(404), false);
+  });
+
+  it("the marks are registered symbols, so two copies of tsmicro in one process agree", () => {
+    // A gRPC package or a contract built against another copy sees the same keys.
+    assert.equal(isUnknownEndpoint({ [Symbol.for("tsmicro.unknownEndpoint")]: true }), true);
+    assert.equal(MOUNT, Symbol.for("tsmicro.mount"));
+  });
+
+  it("a service with no endpoints at all says so", () => {
+    const { s } = server({ unaryNames: () => ["Debug.health"], hasUnary: () => false });
+    const none = new Inbound(h("Chat.nope"));
+    s.dispatch(none);
+    assert.equal(none.aborted?.code, 404);
+    assert.equal(
+      none.aborted.detail,
+      'endpoint "Chat.nope" not found on service "chat"; it has: no endpoints',
+    );
   });
 
   it("server stream: the first message is the request; each answer encoded; the end closes the stream", async () => {
@@ -185,6 +205,7 @@ describe("stream server (pinned)", { timeout: 20_000 }, () => {
     const g = await ended(garbled, "the undecodable request");
     assert.equal(g?.code, 400);
     assert.match(g.detail, /^cannot decode a message for chat\.Chat\.feed as application\/json: \S/);
+    assert.deepEqual([...g.chain], ["chat.Chat.feed@c1"], "the chain added by the invocation");
   });
 
   it("client and bidi streams: messages decoded in, answers encoded out", async () => {
@@ -307,6 +328,7 @@ describe("stream server (pinned)", { timeout: 20_000 }, () => {
     assert.deepEqual(dec(call.body), { p: 1 });
     assert.equal(call.peer, "127.0.0.1:9");
     assert.equal(call.signal.aborted, false);
+    call.signal.removeEventListener("abort", () => {}); // none added yet: nothing to do
     let aborted = 0;
     call.signal.addEventListener("abort", () => aborted++);
     call.respond({ contentType: "application/json", body: enc({ pong: true }) });
@@ -322,9 +344,10 @@ describe("stream server (pinned)", { timeout: 20_000 }, () => {
     const second = unaryCalls[1]!;
     let told = 0;
     const listener = () => told++;
-    second.signal.addEventListener("abort", () => told++);
     second.signal.addEventListener("abort", listener);
-    second.signal.removeEventListener("abort", listener);
+    second.signal.addEventListener("abort", () => told++);
+    second.signal.removeEventListener("abort", listener); // the first one added
+    second.signal.removeEventListener("abort", () => {}); // one never added removes nothing
     second.fail(new MicroError({ id: "chat", code: 409, detail: "busy" }));
     await ended(failing, "the unary failure");
     await new Promise((r) => setTimeout(r, 5));
