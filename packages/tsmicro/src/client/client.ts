@@ -80,9 +80,8 @@ class ClientImpl implements Client {
   readonly #inflight = new InflightTable();
   readonly #breakers = new Breakers();
   #ownBroker: Broker | undefined;
-  /** Releases of the process defaults this client uses, taken on first use. */
+  /** Releases of the process defaults this client uses, taken on first use; [] once closed. */
   #releases: (() => Promise<void>)[] | undefined;
-  #closed = false;
 
   #stopWatchdog: (() => void) | undefined;
 
@@ -108,7 +107,7 @@ class ClientImpl implements Client {
    * creation: the module-level `defaultClient` must not keep them open unused).
    */
   #hold(): void {
-    if (this.#releases !== undefined || this.#closed) return;
+    if (this.#releases !== undefined) return; // held already, or closed
     const o = this.#state.options;
     this.#releases = [];
     if (o.registry === defaultRegistry()) this.#releases.push(holdDefaultRegistry());
@@ -180,14 +179,14 @@ class ClientImpl implements Client {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
     this.#stopWatchdog?.();
     const s = this.#state;
     if (s.options.selector === undefined) s.selector.close();
     await s.pool.drain();
     await this.#ownBroker?.disconnect();
+    // Taken after the awaits: a hold taken by a call during them is released too.
     const releases = this.#releases ?? [];
-    this.#releases = [];
+    this.#releases = []; // never undefined again: a closed client takes no hold
     await Promise.all(releases.map((release) => release()));
   }
 

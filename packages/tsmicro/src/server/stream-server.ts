@@ -160,16 +160,15 @@ export class StreamServer {
     const metadata = this.#metadataFor(s);
     // The deadline ends the transport stream too, whether or not the handler looks at its signal.
     const call = this.#opts.invoker.begin(h, s.signal, metadata, (e) => s.abort(e));
-    const chain = call.ctx.chain;
 
     const decode = (bytes: Uint8Array): unknown => {
       try {
         return codec.decode(bytes);
       } catch (err) {
+        // The invocation's wire error adds the chain (Invocation.wireError).
         throw badRequest(
           name,
           `cannot decode a message for ${hop} as ${h.contentType}: ${(err as Error).message}`,
-          { chain },
         );
       }
     };
@@ -182,7 +181,6 @@ export class StreamServer {
           id: name,
           code: Code.InternalServerError,
           detail: `cannot encode a message of ${hop}: ${(err as Error).message}`,
-          chain,
         });
       }
       return s.send(bytes);
@@ -197,7 +195,7 @@ export class StreamServer {
       if (route.kind === "server") {
         const it = s[Symbol.asyncIterator]();
         const first = await it.next();
-        if (first.done) throw badRequest(name, `${hop} expects a request message, got none`, { chain });
+        if (first.done) throw badRequest(name, `${hop} expects a request message, got none`);
         void it.return?.();
         request = decode(first.value);
       }
