@@ -63,6 +63,7 @@ describe("addresses (pinned)", { timeout: 10_000 }, () => {
       const e = thrown(() => parseAddress(bad));
       assert.equal(e.code, 400, bad);
       assert.equal(e.detail, `address "${bad}" has no valid port`);
+      assert.equal(e.id, "tsmicro");
     }
   });
 
@@ -256,6 +257,10 @@ describe("addresses (pinned)", { timeout: 10_000 }, () => {
         { host: "127.0.0.1", port: 6 },
       ]);
       await assert.rejects(listenAt(fake, "nope", "the gateway's address"), /the gateway's address "nope"/);
+      await assert.rejects(
+        listenAt(fake, "nope"),
+        (e: MicroError) => e.detail === 'address "nope" is not host:port',
+      );
     } finally {
       for (const s of servers) s.close();
     }

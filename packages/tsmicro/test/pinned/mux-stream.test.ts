@@ -8,6 +8,7 @@
  * oversized messages, and a connection that goes away.
  */
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { describe, it } from "node:test";
 import { MicroError } from "../../src/errors.js";
 import { FrameType } from "../../src/transport/frame.js";
@@ -319,5 +320,181 @@ describe("stream multiplexing (pinned)", { timeout: 20_000 }, () => {
     assert.equal(sent, true, "a negative credit grant took no credit away");
     handled[0]!.closeSend();
     assert.equal(await within(c.finished, 2000, "the end"), undefined);
+  });
+  it("edges of the window and the frame limit: credit spent to exactly 0 holds the next send; exactly the limit is sent; the 413s are not retryable", async () => {
+    const { client, handled } = pair({ maxFrameBytes: 2 * 1024 * 1024 });
+    const c = client.open(1, H, new AbortController().signal);
+    await until(() => handled.length === 1, "the stream");
+    await c.send(Buffer.alloc(STREAM_WINDOW_BYTES - 16)); // the whole window, with its 16-byte cost
+    let held = true;
+    const next = c.send(msg("x")).then(() => {
+      held = false;
+    });
+    await tick();
+    assert.equal(held, true, "no credit left: held");
+    const it = handled[0]![Symbol.asyncIterator]();
+    await it.next();
+    await within(next, 2000, "the held send once the reader consumed");
+
+    const small = pair({ maxFrameBytes: 100 });
+    small.client.open(1, H, new AbortController().signal);
+    await until(() => small.handled.length === 1, "the small stream");
+    await within(small.handled[0]!.send(Buffer.alloc(87)), 2000, "a message of exactly the limit (13 + 87)");
+    const big = await microError(small.handled[0]!.send(Buffer.alloc(88)), "one byte over");
+    assert.equal(big.retryable, false);
+    small.server.oversized(1, 500);
+    const e = await within(small.handled[0]!.finished, 2000, "the oversized end");
+    assert.equal(e?.retryable, false);
+    assert.equal(e.id, "tsmicro");
+    const c2 = small.client.open(3, H, new AbortController().signal);
+    small.client.oversized(3, 9000);
+    const e2 = await within(c2.finished, 2000, "the client's oversized end");
+    assert.equal(e2?.retryable, false);
+    assert.equal(e2.id, "127.0.0.1:7");
+  });
+
+  it("headers and trailers: none set, none sent; a header set without a message goes before the end; the client's ends carry no header", async () => {
+    const { client, handled, seen } = pair();
+    const c = client.open(1, H, new AbortController().signal);
+    await until(() => handled.length === 1, "the stream");
+    const s = handled[0]!;
+    await s.send(msg("a"));
+    s.closeSend();
+    await within(c.finished, 2000, "the end");
+    assert.deepEqual(
+      seen.filter((f) => f.dir === "s>c" && f.id === 1).map((f) => [f.type, f.header]),
+      [
+        [FrameType.StreamMessage, ""],
+        [FrameType.StreamEnd, ""],
+      ],
+      "no header frame and an empty trailer when none was set",
+    );
+    assert.equal(c.signal.aborted, false, "a clean end aborts nothing");
+
+    const c2 = client.open(2, H, new AbortController().signal);
+    await until(() => handled.length === 2, "the second stream");
+    handled[1]!.setHeader({ h: "1" });
+    handled[1]!.closeSend();
+    await within(c2.finished, 2000, "the second end");
+    assert.deepEqual(c2.header, { h: "1" }, "sent before the end, though no message went");
+
+    const c3 = client.open(3, H, new AbortController().signal);
+    await until(() => handled.length === 3, "the third stream");
+    c3.closeSend();
+    c3.abort(new MicroError({ id: "web", code: 499, detail: "gone" }));
+    const ends = seen.filter((f) => f.dir === "c>s" && f.id === 3 && f.type === FrameType.StreamEnd);
+    assert.deepEqual(
+      ends.map((f) => f.header),
+      ["", ""],
+      "the client's half-close and abort carry no trailer",
+    );
+    c3.abort(new MicroError({ id: "web", code: 499, detail: "again" }));
+    c3.closeSend();
+    assert.equal(
+      seen.filter((f) => f.dir === "c>s" && f.id === 3 && f.type === FrameType.StreamEnd).length,
+      2,
+      "nothing more once finished",
+    );
+  });
+
+  it("the server's own end ends its reading too; a message after the peer's end is dropped", async () => {
+    const { client, server, handled } = pair();
+    const c = client.open(1, H, new AbortController().signal);
+    await until(() => handled.length === 1, "the stream");
+    const s = handled[0]!;
+    s.closeSend();
+    assert.equal(
+      (await within(s[Symbol.asyncIterator]().next(), 2000, "a read after the server's end")).done,
+      true,
+    );
+    await within(c.finished, 2000, "the end");
+
+    const c2 = client.open(2, H, new AbortController().signal);
+    await until(() => handled.length === 2, "the second stream");
+    const s2 = handled[1]!;
+    c2.closeSend();
+    const it = s2[Symbol.asyncIterator]();
+    assert.equal((await within(it.next(), 2000, "the client's end")).done, true);
+    server.onFrame(FrameType.StreamMessage, 2, Buffer.alloc(0), msg("late"));
+    assert.equal((await within(it.next(), 2000, "a read after the late message")).done, true, "dropped");
+    s2.closeSend();
+  });
+
+  it("sends held by the window fail with the end when the server finishes; a half-close with sends held ends once, after them", async () => {
+    const { client, handled, seen } = pair();
+    const c = client.open(1, H, new AbortController().signal);
+    await until(() => handled.length === 1, "the stream");
+    await c.send(Buffer.alloc(STREAM_WINDOW_BYTES - 16));
+    const held = microError(c.send(msg("held")), "the held send");
+    handled[0]!.closeSend();
+    const e = await held;
+    assert.equal(e.code, 409);
+    assert.equal(e.detail, "stream to chat.Chat.talk has ended: the server finished the call");
+    assert.equal(e.retryable, false);
+
+    const c2 = client.open(2, H, new AbortController().signal);
+    await until(() => handled.length === 2, "the second stream");
+    await c2.send(Buffer.alloc(STREAM_WINDOW_BYTES - 16));
+    const sends = [c2.send(msg("1")), c2.send(msg("2"))];
+    c2.closeSend();
+    const got: string[] = [];
+    for await (const m of handled[1]!) got.push(m.length > 10 ? "big" : text(m));
+    await within(Promise.all(sends), 2000, "the held sends");
+    assert.deepEqual(got, ["big", "1", "2"]);
+    assert.equal(
+      seen.filter((f) => f.dir === "c>s" && f.id === 2 && f.type === FrameType.StreamEnd).length,
+      1,
+      "one end, after the held messages",
+    );
+    handled[1]!.closeSend();
+  });
+
+  it("a server that stops reading gives back the credit of what it had not read", async () => {
+    const { client, handled } = pair();
+    const c = client.open(1, H, new AbortController().signal);
+    await until(() => handled.length === 1, "the stream");
+    await c.send(Buffer.alloc(STREAM_WINDOW_BYTES - 16)); // unread: the whole window
+    await tick();
+    await handled[0]![Symbol.asyncIterator]().return?.();
+    await within(c.send(msg("after")), 2000, "a send once the unread window was given back");
+    handled[0]!.closeSend();
+  });
+
+  it("control frames: null, mixed metadata and a bad trailer are ignored; frames that open nothing answer nothing", async () => {
+    const { client, server, handled, seen } = pair();
+    const c = client.open(1, H, new AbortController().signal);
+    await until(() => handled.length === 1, "the stream");
+    client.onFrame(FrameType.StreamMessage, 1, Buffer.from("null"), Buffer.alloc(0));
+    client.onFrame(FrameType.StreamMessage, 1, Buffer.from('{"m":{"a":"x","n":1}}'), Buffer.alloc(0));
+    assert.deepEqual(c.header, {}, "metadata with one value that is not a string is ignored whole");
+    client.onFrame(FrameType.StreamEnd, 1, Buffer.from('{"m":{"t":2}}'), Buffer.alloc(0));
+    assert.equal(await within(c.finished, 2000, "the end"), undefined);
+    assert.deepEqual(c.trailer, {}, "a trailer with a value that is not a string is ignored");
+
+    const before = seen.filter((f) => f.dir === "s>c").length;
+    server.onFrame(FrameType.StreamMessage, 9, Buffer.from("{}"), Buffer.alloc(0));
+    server.onFrame(FrameType.StreamMessage, 9, Buffer.from('{"x":1}'), Buffer.alloc(0));
+    server.onFrame(FrameType.StreamEnd, 9, Buffer.from('{"s":"chat"}'), Buffer.alloc(0));
+    await tick();
+    assert.equal(seen.filter((f) => f.dir === "s>c").length, before, "nothing answered");
+    assert.equal(handled.length, 1);
+  });
+
+  it("a refused open's end carries no header; a finished stream leaves no listener on the caller's signal", async () => {
+    const none = pair({ handler: false });
+    const n = none.client.open(1, H, new AbortController().signal);
+    await within(n.finished, 2000, "the refusal");
+    const end = none.seen.find((f) => f.dir === "s>c" && f.type === FrameType.StreamEnd)!;
+    assert.equal(end.header, "");
+
+    const { client, handled } = pair();
+    const ac = new AbortController();
+    const c = client.open(1, H, ac.signal);
+    await until(() => handled.length === 1, "the stream");
+    assert.equal(getEventListeners(ac.signal, "abort").length, 1);
+    handled[0]!.closeSend();
+    await within(c.finished, 2000, "the end");
+    await tick();
+    assert.equal(getEventListeners(ac.signal, "abort").length, 0, "the listener is removed at the end");
   });
 });

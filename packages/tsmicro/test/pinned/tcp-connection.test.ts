@@ -10,7 +10,11 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
 import { isTransportFailure } from "../../src/transport/failure.js";
 import { encodeFrame, type Frame, FrameDecoder, FrameType, PREFACE } from "../../src/transport/frame.js";
-import { decodeRequestHeaders, encodeResponseHeaders } from "../../src/transport/headers.js";
+import {
+  decodeRequestHeaders,
+  encodeRequestHeaders,
+  encodeResponseHeaders,
+} from "../../src/transport/headers.js";
 import { TcpConnection } from "../../src/transport/tcp-connection.js";
 import type { TransportRequest } from "../../src/transport/transport.js";
 import { LightAbort } from "../../src/util/light-abort.js";
@@ -144,7 +148,11 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
     assert.equal(late.code, 503);
     assert.equal(late.detail, `connection to ${conn.address} is closing`);
     assert.equal(isTransportFailure(late), true);
-    assert.throws(() => conn.stream(req("S.s").headers, new AbortController().signal), /is closing/);
+    assert.equal(late.refused, true, "refused: nothing was sent, safe to retry elsewhere");
+    assert.throws(
+      () => conn.stream(req("S.s").headers, new AbortController().signal),
+      (e: { detail?: string; refused?: boolean }) => /is closing/.test(e.detail ?? "") && e.refused === true,
+    );
   });
 
   it("GoAway: no new requests, answers still come, and the connection closes once idle", async () => {
@@ -165,6 +173,7 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
     peer.send(encodeFrame(FrameType.Ping, 42, "", Buffer.alloc(0)));
     await until(() => peer.frames.length === 1, "the pong");
     assert.deepEqual([peer.frames[0]!.type, peer.frames[0]!.id], [FrameType.Pong, 42]);
+    assert.equal(peer.frames[0]!.header.length, 0, "a pong has no header");
     assert.equal(conn.usable, true);
     conn.close();
   });
@@ -180,6 +189,7 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
     assert.match(e.detail, /user left/);
     await until(() => peer.frames.length === 2, "the cancel frame");
     assert.deepEqual([peer.frames[1]!.type, peer.frames[1]!.id], [FrameType.Cancel, 1]);
+    assert.equal(peer.frames[1]!.header.length, 0, "a cancel has no header");
     assert.equal(conn.inflight, 0);
     peer.send(encodeFrame(FrameType.Response, 1, "", Buffer.from("too late")));
 
@@ -250,6 +260,11 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
     two.peer.socket.resetAndDestroy();
     const r = await microError(b, "the reset connection");
     assert.match(r.detail, new RegExp(`^connection to ${two.address} failed: .*ECONNRESET`));
+    assert.equal(
+      (r.cause as NodeJS.ErrnoException | undefined)?.code,
+      "ECONNRESET",
+      "the socket's error is the cause",
+    );
     assert.equal(isTransportFailure(r), true);
   });
 
@@ -268,6 +283,17 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
     const other = await open();
     other.conn.close(true);
     await until(() => other.peer.ended, "a graceful close with nothing in flight: at once");
+
+    const busy = await open();
+    const b = microError(
+      busy.conn.request(req("B.b"), new LightAbort()),
+      "the request of a connection closed at once",
+    );
+    await until(() => busy.peer.frames.length === 1, "the request");
+    busy.conn.close();
+    await until(() => busy.peer.ended, "close() with a request in flight: at once, not once idle");
+    busy.peer.socket.end();
+    assert.equal((await b).code, 503);
   });
 
   it("keepalive: with a request in flight and nothing heard, a ping; no answer for as long again fails the connection", async () => {
@@ -276,9 +302,16 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
     assert.equal(peer.frames.length, 0, "no ping while nothing is in flight");
     const a = conn.request(req("A.a"), new LightAbort());
     await until(() => peer.frames.some((f) => f.type === FrameType.Ping), "the keepalive ping");
+    const ping = peer.frames.find((f) => f.type === FrameType.Ping)!;
+    assert.deepEqual([ping.id, ping.header.length], [0, 0]);
     const e = await microError(a, "the keepalive failure");
     assert.equal(e.code, 503);
     assert.match(e.detail, /: nothing heard for \d+ ms, no answer to a ping, with 1 request\(s\) in flight$/);
+    const silentMs = Number(/nothing heard for (\d+) ms/.exec(e.detail)![1]);
+    assert.ok(
+      silentMs >= 60 && silentMs < 10_000,
+      `the silence measured from the last byte heard: ${silentMs} ms`,
+    );
     assert.equal(isTransportFailure(e), true);
   });
 
@@ -304,5 +337,41 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
       clearInterval(answerPings);
       conn.close();
     }
+  });
+  it("keepalive: no ping while the server is heard from, however long a request waits", async () => {
+    const { conn, peer } = await open(1024 * 1024, 80);
+    const a = conn.request(req("A.a"), new LightAbort());
+    // Frames every 20 ms (unsolicited pongs, which the client ignores): the link is alive.
+    const chatter = setInterval(() => peer.send(encodeFrame(FrameType.Pong, 9, "", Buffer.alloc(0))), 20);
+    try {
+      await new Promise((r) => setTimeout(r, 400));
+      assert.deepEqual(
+        peer.frames.filter((f) => f.type === FrameType.Ping).length,
+        0,
+        "no ping while bytes keep coming",
+      );
+      assert.equal(conn.usable, true);
+    } finally {
+      clearInterval(chatter);
+    }
+    peer.send(encodeFrame(FrameType.Response, 1, "", Buffer.from("ok")));
+    await within(a, 5000, "the answer");
+    conn.close();
+  });
+
+  it("a request of exactly the frame limit is sent", async () => {
+    const { conn, peer } = await open(200);
+    const r = req("A.a", "");
+    const overhead = encodeFrame(
+      FrameType.Request,
+      0,
+      encodeRequestHeaders(r.headers),
+      Buffer.alloc(0),
+    ).length;
+    const a = conn.request({ ...r, body: Buffer.alloc(200 - overhead) }, new LightAbort());
+    await until(() => peer.frames.length === 1, "the request of exactly the limit on the wire");
+    peer.send(encodeFrame(FrameType.Response, 1, "", Buffer.from("ok")));
+    await within(a, 5000, "its answer");
+    conn.close();
   });
 });

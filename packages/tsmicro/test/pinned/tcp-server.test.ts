@@ -13,7 +13,7 @@ import { DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_METADATA_ENTRIES } from "../../sr
 import { DEFAULT_CONNECTION_LIMITS } from "../../src/transport/limits.js";
 import { listenTcp, type ServerConnectionOptions } from "../../src/transport/tcp-server.js";
 import type { InboundRequest, Listener } from "../../src/transport/transport.js";
-import { until } from "../helpers.js";
+import { until, within } from "../helpers.js";
 import {
   encodeFrame,
   FrameType,
@@ -23,6 +23,10 @@ import {
   type RawPeer,
   requestFrame,
 } from "../support/raw-peer.js";
+
+/** The error frame's whole wire object (id, retryable, refused included). */
+const wire = (f: { body: Buffer }) =>
+  JSON.parse(f.body.toString("utf8")) as { id: string; code: number; retryable?: boolean; refused?: boolean };
 
 describe("tcp server (pinned)", { timeout: 30_000 }, () => {
   const listeners: Listener[] = [];
@@ -76,6 +80,8 @@ describe("tcp server (pinned)", { timeout: 30_000 }, () => {
     const [f] = p.frames;
     assert.equal(f?.id, 0);
     assert.equal(frameError(f!).code, 400);
+    assert.equal(wire(f!).id, "tsmicro");
+    assert.equal(f!.header.length, 0, "an error frame has no header");
     assert.equal(
       frameError(f!).detail,
       'not a tsmicro client: expected the preface "TSMICRO\\x01", got "TSX.."',
@@ -122,10 +128,12 @@ describe("tcp server (pinned)", { timeout: 30_000 }, () => {
     const reason = r.signal.reason as { code: number; detail: string };
     assert.equal(reason.code, 499);
     assert.equal(reason.detail, "the caller cancelled the request");
+    assert.equal((reason as { id?: string }).id, "tsmicro");
     r.respond({ contentType: "application/json", body: Buffer.from("x") });
     p.socket.write(encodeFrame(FrameType.Ping, 3, "", Buffer.alloc(0)));
     await until(() => p.frames.length === 1, "the pong");
     assert.deepEqual([p.frames[0]!.type, p.frames[0]!.id], [FrameType.Pong, 3]);
+    assert.equal(p.frames[0]!.header.length, 0, "a pong has no header");
   });
 
   it("an answer over the frame limit is a 413 naming the endpoint; a request over it a 413 too; the connection goes on", async () => {
@@ -139,11 +147,15 @@ describe("tcp server (pinned)", { timeout: 30_000 }, () => {
     assert.equal(p.frames[0]!.id, 2);
     assert.equal(refused.code, 413);
     assert.match(refused.detail, /^request of \d+ bytes exceeds the server's frame limit of 300 bytes$/);
+    assert.equal(wire(p.frames[0]!).id, "tsmicro");
+    assert.equal(wire(p.frames[0]!).retryable, false);
     requests[0]!.respond({ contentType: "application/json", body: Buffer.alloc(400) });
     await until(() => p.frames.length === 2, "the refused answer");
     const big = frameError(p.frames[1]!);
     assert.equal(big.code, 413);
     assert.match(big.detail, /^response of svc\.A\.a is \d+ bytes, over the frame limit of 300 bytes$/);
+    assert.equal(wire(p.frames[1]!).id, "svc", "the answer's 413 is the service's");
+    assert.equal(wire(p.frames[1]!).retryable, false);
     p.socket.write(requestFrame(3, "svc", "C.c"));
     await until(() => requests.length === 2, "the next request on the same connection");
   });
@@ -158,6 +170,11 @@ describe("tcp server (pinned)", { timeout: 30_000 }, () => {
       frameError(p.frames[0]!).detail,
       "request id 1 is already in flight on this connection; ids must be unique until answered",
     );
+    assert.equal(wire(p.frames[0]!).id, "tsmicro");
+    assert.match(
+      logged.join("\n"),
+      /tsmicro: connection from 127\.0\.0\.1:\d+: request id 1 is already in flight/,
+    );
     p.socket.write(
       Buffer.concat([requestFrame(2, "svc", "B"), requestFrame(3, "svc", "C"), requestFrame(4, "svc", "D")]),
     );
@@ -168,6 +185,8 @@ describe("tcp server (pinned)", { timeout: 30_000 }, () => {
         frameError(f).detail,
         "2 requests already in flight on this connection, the limit is 2; use more connections or wait for answers",
       );
+      assert.equal(wire(f).id, "tsmicro");
+      assert.equal(wire(f).refused, true, "refused: safe to retry elsewhere");
     }
     assert.equal(requests.length, 2);
     assert.equal(logged.filter((m) => m.includes("the limit is 2")).length, 1, "logged once");
@@ -187,6 +206,8 @@ describe("tcp server (pinned)", { timeout: 30_000 }, () => {
     assert.equal(second.frames[0]!.id, 0);
     assert.equal(e.code, 503);
     assert.equal(e.detail, "connection refused: the server is at its limit of 1 connections");
+    assert.equal(wire(second.frames[0]!).id, "tsmicro");
+    assert.equal(wire(second.frames[0]!).refused, true);
     assert.match(
       logged.join("\n"),
       /connection refused: the server is at its limit of 1 connections \(refused 127\.0\.0\.1:\d+\)/,
@@ -209,6 +230,74 @@ describe("tcp server (pinned)", { timeout: 30_000 }, () => {
       (r.signal.reason as { detail: string }).detail,
       /^the caller 127\.0\.0\.1:\d+ disconnected$/,
     );
+    assert.equal((r.signal.reason as { id: string }).id, "tsmicro");
     await until(() => listener.connections === 0, "the connection to be forgotten");
+  });
+  it("a response of exactly the frame limit is sent; the GoAway frame has no header", async () => {
+    const { listener, requests, peer } = await serve({ maxFrameBytes: 300 });
+    const p = await peer();
+    p.socket.write(Buffer.concat([PREFACE, requestFrame(1, "svc", "A.a")]));
+    await until(() => requests.length === 1, "the request");
+    const overhead = encodeFrame(FrameType.Response, 1, "", Buffer.alloc(0)).length;
+    requests[0]!.respond({ contentType: "application/json", body: Buffer.alloc(300 - overhead) });
+    await until(() => p.frames.length === 1, "the answer");
+    assert.equal(p.frames[0]!.type, FrameType.Response, "exactly the limit is not over it");
+    assert.equal(p.frames[0]!.body.length, 300 - overhead);
+    await listener.stopAccepting();
+    await until(() => p.frames.length === 2, "the GoAway");
+    assert.deepEqual([p.frames[1]!.type, p.frames[1]!.header.length], [FrameType.GoAway, 0]);
+  });
+
+  it("an oversized frame that is not a request gets no 413 (nothing to answer); the connection goes on", async () => {
+    const { peer } = await serve({ maxFrameBytes: 300 });
+    const p = await peer();
+    p.socket.write(
+      Buffer.concat([
+        PREFACE,
+        encodeFrame(FrameType.StreamMessage, 9, "", Buffer.alloc(400)),
+        encodeFrame(FrameType.Ping, 4, "", Buffer.alloc(0)),
+      ]),
+    );
+    await until(() => p.frames.length >= 1, "the pong");
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(
+      p.frames.map((f) => [f.type, f.id]),
+      [[FrameType.Pong, 4]],
+      "only the pong: no error for a stream that is not open",
+    );
+  });
+
+  it("the preface alone, exactly, completes the handshake (no wait for more bytes)", async () => {
+    const { requests, peer } = await serve({ handshakeTimeoutMs: 150 });
+    const p = await peer();
+    p.socket.write(PREFACE);
+    await new Promise((r) => setTimeout(r, 400)); // past the handshake timeout
+    assert.equal(p.closed, false, "the handshake was done by the preface alone");
+    p.socket.write(requestFrame(1, "svc", "A.a"));
+    await until(() => requests.length === 1, "the request after the preface");
+  });
+
+  it("a peer that resets its connection does not take the server down", async () => {
+    const { requests, peer } = await serve({ maxConnections: 1 });
+    const a = await peer();
+    a.socket.write(Buffer.concat([PREFACE, requestFrame(1, "svc", "A.a")]));
+    await until(() => requests.length === 1, "the first request");
+    // The refused one resets too, while the server writes its 503.
+    const refusedPeer = await peer();
+    refusedPeer.socket.resetAndDestroy();
+    a.socket.resetAndDestroy();
+    await until(() => requests[0]!.signal.aborted, "the reset to reach the handler");
+    const b = await peer();
+    b.socket.write(Buffer.concat([PREFACE, requestFrame(1, "svc", "B.b")]));
+    await until(() => requests.length === 2, "a request after the resets");
+  });
+
+  it("close() ends open connections, so a peer that sits idle is closed too", async () => {
+    const { listener, peer } = await serve();
+    const p = await peer();
+    p.socket.write(PREFACE);
+    await until(() => listener.connections === 1, "the connection");
+    await within(listener.close(), 5000, "the listener to close");
+    await p.waitClosed(3000, "the server to end the idle connection");
   });
 });

@@ -106,6 +106,11 @@ describe("tcp transport (pinned)", { timeout: 20_000 }, () => {
     assert.equal(e.code, 503);
     assert.ok(e.detail.startsWith(`dial tcp ${address}: `), e.detail);
     assert.match(e.detail, /ECONNREFUSED/);
+    assert.equal(
+      (e.cause as NodeJS.ErrnoException | undefined)?.code,
+      "ECONNREFUSED",
+      "the socket's error is the cause",
+    );
     assert.equal(isTransportFailure(e), true);
     assert.equal(signal.listeners, 0);
   });
