@@ -144,7 +144,6 @@ export class TcpConnection implements Connection {
         payloadTooLarge(
           req.headers.service,
           `request to ${req.headers.service}.${req.headers.endpoint} is ${frame.length} bytes, over the frame limit of ${this.#maxFrameBytes} bytes`,
-          { retryable: false },
         ),
       );
     }

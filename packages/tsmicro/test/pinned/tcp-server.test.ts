@@ -300,4 +300,12 @@ describe("tcp server (pinned)", { timeout: 30_000 }, () => {
     await within(listener.close(), 5000, "the listener to close");
     await p.waitClosed(3000, "the server to end the idle connection");
   });
+  it("no preface in time is a 408 from tsmicro (id 0), and the connection is closed", async () => {
+    const { peer } = await serve({ handshakeTimeoutMs: 100 });
+    const p = await peer();
+    await p.waitClosed(5000, "the silent connection to be closed");
+    const f = p.frames[0]!;
+    assert.equal(f.id, 0);
+    assert.deepEqual([wire(f).code, wire(f).id], [408, "tsmicro"]);
+  });
 });
