@@ -5,6 +5,7 @@ import { startInterval, stopInterval } from "../util/deadline.js";
 import { markTransportFailure } from "./failure.js";
 import { encodeFrame, FrameDecoder, FrameType, PREFACE, ProtocolError } from "./frame.js";
 import { decodeResponseContentType, encodeRequestHeaders } from "./headers.js";
+import { freeId, idAfter } from "./ids.js";
 import { ClientStreams } from "./mux-stream.js";
 import type {
   Connection,
@@ -20,8 +21,6 @@ interface Pending {
   resolve(response: TransportResponse): void;
   reject(error: MicroError): void;
 }
-
-const MAX_ID = 0xffff_ffff;
 
 export class TcpConnection implements Connection {
   readonly address: string;
@@ -193,9 +192,8 @@ export class TcpConnection implements Connection {
   }
 
   #allocateId(): number {
-    let id = this.#nextId;
-    while (this.#pending.has(id) || this.#streams.has(id)) id = id === MAX_ID ? 1 : id + 1;
-    this.#nextId = id === MAX_ID ? 1 : id + 1;
+    const id = freeId(this.#nextId, (i) => this.#pending.has(i) || this.#streams.has(i));
+    this.#nextId = idAfter(id);
     return id;
   }
 
