@@ -29,9 +29,10 @@ interface Peer {
   send(frame: Buffer): void;
 }
 
-async function scriptedServer(): Promise<{ server: Server; address: string; peers: Peer[] }> {
+async function scriptedServer(halfOpen = false): Promise<{ server: Server; address: string; peers: Peer[] }> {
   const peers: Peer[] = [];
-  const server = createServer((socket) => {
+  // halfOpen: the server never answers the client's FIN with its own.
+  const server = createServer({ allowHalfOpen: halfOpen }, (socket) => {
     let buffered = Buffer.alloc(0);
     const peer: Peer = {
       socket,
@@ -78,8 +79,8 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
     for (const s of servers) s.close();
   });
 
-  async function open(maxFrameBytes = 1024 * 1024, keepaliveMs = 0) {
-    const s = await scriptedServer();
+  async function open(maxFrameBytes = 1024 * 1024, keepaliveMs = 0, halfOpen = false) {
+    const s = await scriptedServer(halfOpen);
     servers.push(s.server);
     const i = s.address.lastIndexOf(":");
     const socket = connect({ host: "127.0.0.1", port: Number(s.address.slice(i + 1)) });
@@ -372,6 +373,25 @@ describe("tcp connection (pinned)", { timeout: 30_000 }, () => {
     await until(() => peer.frames.length === 1, "the request of exactly the limit on the wire");
     peer.send(encodeFrame(FrameType.Response, 1, "", Buffer.from("ok")));
     await within(a, 5000, "its answer");
+    conn.close();
+  });
+  it("close() does not wait for ever for a peer that never answers its FIN", async () => {
+    const { conn, peer } = await open(1024 * 1024, 0, true);
+    conn.close();
+    await until(() => peer.ended, "the client's FIN");
+    await within(conn.closed, 3000, "the socket destroyed a second after the FIN went unanswered");
+  });
+
+  it("a stream message over the client's frame limit ends that stream with a 413; requests go on", async () => {
+    const { conn, peer } = await open(200);
+    const s = conn.stream(req("S.s").headers, new AbortController().signal);
+    await until(() => peer.frames.length === 1, "the stream's open");
+    const id = peer.frames[0]!.id;
+    peer.send(encodeFrame(FrameType.StreamMessage, id, "", Buffer.alloc(500)));
+    const e = await within(s.finished, 5000, "the stream to end on the oversized message");
+    assert.equal(e?.code, 413);
+    assert.match(e.detail, /^stream message of \d+ bytes exceeds the client's frame limit of 200 bytes$/);
+    assert.equal(conn.usable, true);
     conn.close();
   });
 });
