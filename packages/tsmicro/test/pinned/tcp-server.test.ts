@@ -49,8 +49,8 @@ describe("tcp server (pinned)", { timeout: 30_000 }, () => {
       ...o,
     });
     listeners.push(listener);
-    const peer = async () => {
-      const p = await openRaw(listener.address);
+    const peer = async (halfOpen = false) => {
+      const p = await openRaw(listener.address, { halfOpen });
       peers.push(p);
       return p;
     };
@@ -307,5 +307,18 @@ describe("tcp server (pinned)", { timeout: 30_000 }, () => {
     const f = p.frames[0]!;
     assert.equal(f.id, 0);
     assert.deepEqual([wire(f).code, wire(f).id], [408, "tsmicro"]);
+  });
+  it("a peer that never answers the server's FIN is cut after a second: after a refusal, and on close", async () => {
+    const { listener, peer } = await serve({ maxConnections: 1 });
+    const refusedOne = await peer(true);
+    refusedOne.socket.write(Buffer.from("NOPE"));
+    await until(() => refusedOne.frames.length === 1, "the refusal");
+    await until(() => listener.connections === 0, "the refused connection destroyed after the grace", 4000);
+
+    const kept = await peer(true);
+    kept.socket.write(PREFACE);
+    await until(() => listener.connections === 1, "a connection");
+    await within(listener.close(), 4000, "close() with a peer that never answers the FIN");
+    await until(() => listener.connections === 0, "the half-open connection destroyed after the grace", 4000);
   });
 });

@@ -13,9 +13,14 @@ export interface RawPeer {
   waitClosed(ms: number, what: string): Promise<void>;
 }
 
-export async function openRaw(address: string): Promise<RawPeer> {
+/** `halfOpen`: the peer never answers the server's FIN with its own (a peer that hangs around). */
+export async function openRaw(address: string, o: { halfOpen?: boolean } = {}): Promise<RawPeer> {
   const i = address.lastIndexOf(":");
-  const socket = connect({ host: address.slice(0, i), port: Number(address.slice(i + 1)) });
+  const socket = connect({
+    host: address.slice(0, i),
+    port: Number(address.slice(i + 1)),
+    allowHalfOpen: o.halfOpen ?? false,
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", resolve);
     socket.once("error", reject);
