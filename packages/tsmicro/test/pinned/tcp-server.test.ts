@@ -9,10 +9,14 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { MicroError } from "../../src/errors.js";
-import { DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_METADATA_ENTRIES } from "../../src/transport/headers.js";
+import {
+  DEFAULT_MAX_HEADER_BYTES,
+  DEFAULT_MAX_METADATA_ENTRIES,
+  encodeRequestHeaders,
+} from "../../src/transport/headers.js";
 import { DEFAULT_CONNECTION_LIMITS } from "../../src/transport/limits.js";
 import { listenTcp, type ServerConnectionOptions } from "../../src/transport/tcp-server.js";
-import type { InboundRequest, Listener } from "../../src/transport/transport.js";
+import type { InboundRequest, InboundStream, Listener } from "../../src/transport/transport.js";
 import { until, within } from "../helpers.js";
 import {
   encodeFrame,
@@ -320,5 +324,18 @@ describe("tcp server (pinned)", { timeout: 30_000 }, () => {
     await until(() => listener.connections === 1, "a connection");
     await within(listener.close(), 4000, "close() with a peer that never answers the FIN");
     await until(() => listener.connections === 0, "the half-open connection destroyed after the grace", 4000);
+  });
+  it("a disconnect ends the open streams with the same 499 as the requests", async () => {
+    const streams: InboundStream[] = [];
+    const { peer } = await serve({ streamHandler: (st) => streams.push(st) });
+    const p = await peer();
+    const open = encodeRequestHeaders({ service: "svc", endpoint: "S.s", contentType: "application/json" });
+    p.socket.write(Buffer.concat([PREFACE, encodeFrame(FrameType.StreamMessage, 5, open, Buffer.alloc(0))]));
+    await until(() => streams.length === 1, "the stream to open");
+    p.socket.destroy();
+    const reason = await within(streams[0]!.finished, 5000, "the stream to end on the disconnect");
+    assert.equal(reason?.code, 499);
+    assert.equal(reason.id, "tsmicro");
+    assert.match(reason.detail, /^the caller 127\.0\.0\.1:\d+ disconnected$/);
   });
 });
