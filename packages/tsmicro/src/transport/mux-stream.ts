@@ -106,6 +106,7 @@ class StreamEndpoint implements InboundStream {
         payloadTooLarge(
           this.headers.service,
           `stream message to ${this.headers.service}.${this.headers.endpoint} is ${size} bytes, over the frame limit of ${this.#io.maxFrameBytes} bytes`,
+          { retryable: false },
         ),
       );
     }
@@ -191,6 +192,7 @@ class StreamEndpoint implements InboundStream {
       this.#localEnded
         ? `stream to ${what}: send after closeSend()`
         : `stream to ${what} has ended: the server finished the call`,
+      { retryable: false },
     );
   }
 
@@ -356,6 +358,7 @@ function oversizedError(id: string, length: number, max: number, who: string): M
   return payloadTooLarge(
     id,
     `stream message of ${length} bytes exceeds the ${who}'s frame limit of ${max} bytes`,
+    { retryable: false },
   );
 }
 

@@ -5,7 +5,6 @@ import { startInterval, stopInterval } from "../util/deadline.js";
 import { markTransportFailure } from "./failure.js";
 import { encodeFrame, FrameDecoder, FrameType, PREFACE, ProtocolError } from "./frame.js";
 import { decodeResponseContentType, encodeRequestHeaders } from "./headers.js";
-import { freeId, idAfter } from "./ids.js";
 import { ClientStreams } from "./mux-stream.js";
 import type {
   Connection,
@@ -21,6 +20,8 @@ interface Pending {
   resolve(response: TransportResponse): void;
   reject(error: MicroError): void;
 }
+
+const MAX_ID = 0xffff_ffff;
 
 export class TcpConnection implements Connection {
   readonly address: string;
@@ -143,6 +144,7 @@ export class TcpConnection implements Connection {
         payloadTooLarge(
           req.headers.service,
           `request to ${req.headers.service}.${req.headers.endpoint} is ${frame.length} bytes, over the frame limit of ${this.#maxFrameBytes} bytes`,
+          { retryable: false },
         ),
       );
     }
@@ -192,8 +194,9 @@ export class TcpConnection implements Connection {
   }
 
   #allocateId(): number {
-    const id = freeId(this.#nextId, (i) => this.#pending.has(i) || this.#streams.has(i));
-    this.#nextId = idAfter(id);
+    let id = this.#nextId;
+    while (this.#pending.has(id) || this.#streams.has(id)) id = id === MAX_ID ? 1 : id + 1;
+    this.#nextId = id === MAX_ID ? 1 : id + 1;
     return id;
   }
 

@@ -89,6 +89,9 @@ export function serveConnection(
           payloadTooLarge(
             "tsmicro",
             `request of ${length} bytes exceeds the server's frame limit of ${options.maxFrameBytes} bytes`,
+            {
+              retryable: false,
+            },
           ),
         ),
       );
@@ -163,6 +166,7 @@ export function serveConnection(
               payloadTooLarge(
                 headers.service,
                 `response of ${headers.service}.${headers.endpoint} is ${frame.length} bytes, over the frame limit of ${options.maxFrameBytes} bytes`,
+                { retryable: false },
               ),
             ),
           );
