@@ -18,6 +18,7 @@ const { defaultRegistry } = await import("../../src/registry/default.js");
 const { defaultBroker } = await import("../../src/broker/env.js");
 const { createMemoryRegistry } = await import("../../src/registry/memory.js");
 const { createMemoryBroker } = await import("../../src/broker/memory.js");
+const { newService } = await import("../../src/service/service.js");
 
 import type { Transport } from "../../src/transport/transport.js";
 
@@ -97,5 +98,19 @@ describe("client: the process defaults it holds (pinned)", { timeout: 20_000 }, 
     assert.deepEqual(ended, { registry: 1, broker: 1 }, "released by the only client holding them");
     await own.close();
     assert.deepEqual(ended, { registry: 1, broker: 1 }, "the client with its own held neither");
+  });
+  it("a service on the default registry holds it from start to stop", async () => {
+    const registry = defaultRegistry();
+    let ended = 0;
+    const close = registry.close.bind(registry);
+    registry.close = async () => {
+      ended++;
+      await close();
+    };
+    const s = newService({ name: "holder", broker: createMemoryBroker(), log: () => {} });
+    await s.start();
+    assert.equal(ended, 0);
+    await s.stop();
+    assert.equal(ended, 1, "released by stop(), the last holder");
   });
 });

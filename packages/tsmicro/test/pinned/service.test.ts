@@ -162,7 +162,18 @@ describe("service (pinned)", { timeout: 30_000 }, () => {
     assert.equal(h.node, s.nodeId);
     assert.equal(h.address, s.address);
     assert.deepEqual(h.checks, { listening: true, registered: true, broker: "unused" });
-    assert.ok(h.uptimeMs >= 0);
+    assert.ok(h.uptimeMs >= 0 && h.uptimeMs < 60_000, `the time since start: ${h.uptimeMs} ms`);
+
+    // With subscriptions, the broker is a readiness check of its own.
+    const sub = service({ name: "pin-sub", registry: createMemoryRegistry() });
+    sub.subscribe("t", async () => {});
+    await sub.start();
+    const hs = await sub.client.call<Record<string, any>>(
+      background(),
+      newRequest("pin-sub", "Debug.Health", {}),
+      { address: sub.address },
+    );
+    assert.deepEqual(hs.checks, { listening: true, registered: true, broker: "connected" });
   });
 
   it("refreshes its registration on the interval; a failed refresh is logged and shows in health", async () => {
